@@ -1,0 +1,70 @@
+"""The Python API: load, solve, check.  The CLI is a thin layer over these functions."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from allocator.backends.common import ProgressCallback, StopToken
+from allocator.instance import Instance
+from allocator.io import load_instance
+from allocator.result import SolveResult
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("cpsat",)
+
+
+def _backend(name: str) -> Callable[..., SolveResult]:
+    if name == "cpsat":
+        from allocator.backends.cpsat.solver import solve as cpsat_solve
+
+        return cpsat_solve
+    raise ValueError(f"unknown backend '{name}' (available: {', '.join(BACKENDS)})")
+
+
+def solve(
+    instance: Instance | str | Path,
+    *,
+    backend: str = "cpsat",
+    time_limit: float | None = None,
+    threads: int | None = None,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    stop: StopToken | None = None,
+    log_search: bool = False,
+) -> SolveResult:
+    """Solve an instance (or the file it is in) and return a :class:`SolveResult`.
+
+    `time_limit` (seconds) covers every lexicographic level together; `threads` is the number of
+    search workers (1 gives the same plan on every run); `seed` fixes the solver's randomness.
+    Ctrl-C (KeyboardInterrupt) or ``stop.stop()`` ends the search and returns the best plan so far.
+    """
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
+    run = _backend(backend)
+    stop = stop or StopToken()
+    outcome: dict[str, SolveResult | BaseException] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = run(instance, time_limit=time_limit, threads=threads, seed=seed,
+                                    progress=progress, stop=stop, log_search=log_search)
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="allocator-solve", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        try:
+            worker.join(0.1)
+        except KeyboardInterrupt:
+            log.warning("interrupted: stopping the search and keeping the best plan found")
+            stop.stop()
+    if "error" in outcome:
+        raise outcome["error"]
+    result = outcome["result"]
+    assert isinstance(result, SolveResult)
+    return result

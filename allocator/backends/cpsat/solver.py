@@ -1,0 +1,179 @@
+"""Build the CP-SAT model and solve its lexicographic levels in turn."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from allocator.backends.common import (
+    Progress,
+    ProgressCallback,
+    Scales,
+    StopToken,
+    assemble_result,
+    level_budget,
+    overall_status,
+    weighted_coefficients,
+)
+from allocator.backends.cpsat import constraints, objectives
+from allocator.backends.cpsat.variables import (
+    Variables,
+    lead_variables,
+    presence_variables,
+    tour_variables,
+)
+from allocator.indices import Index
+from allocator.instance import Instance
+from allocator.result import LevelResult, SolveResult
+
+log = logging.getLogger(__name__)
+
+STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible",
+          cp_model.INFEASIBLE: "infeasible", cp_model.UNKNOWN: "unknown",
+          cp_model.MODEL_INVALID: "invalid"}
+
+
+@dataclass
+class Built:
+    model: cp_model.CpModel
+    variables: Variables
+    groups: constraints.Groups
+    objectives: dict[str, objectives.IntObjective]
+
+
+def build(instance: Instance) -> Built:
+    """The whole CP-SAT model of an instance, in a deterministic order."""
+    index = instance.index
+    spec = instance.spec
+    hard = spec.shortfall == "hard"
+    scales = Scales.of(index)
+    model = cp_model.CpModel()
+    model.name = instance.name
+    groups = constraints.Groups()
+    v = tour_variables(model, index)
+    presence_variables(model, index, v)
+    lead_variables(model, index, v)
+    constraints.add_unit_capacity(model, index, v, groups)
+    constraints.add_personnel_cap(model, index, v, groups, scales)
+    constraints.add_budget(model, index, v, groups, scales)
+    constraints.add_nation_presence(model, index, v, groups)
+    constraints.add_max_nations(model, index, v, groups)
+    constraints.add_min_nations(model, index, v, groups, hard)
+    constraints.add_demand(model, index, v, groups, hard)
+    constraints.add_lead(model, index, v, groups)
+    objs: dict[str, objectives.IntObjective] = {}
+    names = set(spec.objective_names)
+    if "shortfall" in names:
+        objs["shortfall"] = objectives.shortfall(index, v, scales)
+    if "fairness" in names:
+        objs["fairness"] = objectives.fairness(model, index, v, scales, spec.fairness)
+    if "deployments" in names:
+        objs["deployments"] = objectives.deployments(v)
+    if "cost" in names:
+        objs["cost"] = objectives.cost(index, v, scales)
+    return Built(model, v, groups, objs)
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):
+    """Reports each new incumbent of a level."""
+
+    def __init__(self, report: ProgressCallback, level: str, number: int, levels: int,
+                 scale: int, started: float):
+        super().__init__()
+        self.report, self.level, self.number, self.levels = report, level, number, levels
+        self.scale, self.started = scale, started
+
+    def on_solution_callback(self) -> None:
+        self.report(Progress(self.level, self.number, self.levels,
+                             self.objective_value / self.scale,
+                             self.best_objective_bound / self.scale,
+                             time.perf_counter() - self.started))
+
+
+def solve(
+    instance: Instance,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    stop: StopToken | None = None,
+    log_search: bool = False,
+) -> SolveResult:
+    """Solve every lexicographic level of the instance's model with CP-SAT.
+
+    Each level minimises its (weighted) objective with the levels before it bounded at their
+    values and the previous solution as a hint; one time limit covers the whole solve.
+    """
+    started = time.perf_counter()
+    stop = stop or StopToken()
+    index: Index = instance.index
+    built = build(instance)
+    build_time = time.perf_counter() - started
+    log.info("built CP-SAT model: %d tour variables, %d constraint groups in %.2fs",
+             len(built.variables.z), len(built.groups.members), build_time)
+    model = built.model
+    levels_spec = instance.spec.levels
+    levels: list[LevelResult] = []
+    solution: list[int] | None = None
+    infeasible = False
+    for number, level in enumerate(levels_spec, start=1):
+        if stop.stopped:
+            break
+        key = instance.spec.level_key(level)
+        coeffs, scale = weighted_coefficients(level, {n: built.objectives[n].scale for n, _ in level})
+        expr = sum(coeffs[n] * built.objectives[n].expr for n, _ in level)
+        model.minimize(expr)
+        remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
+        solver = cp_model.CpSolver()
+        params = solver.parameters
+        params.num_workers = threads or 0
+        params.random_seed = seed
+        params.catch_sigint_signal = False
+        params.log_search_progress = log_search
+        budget = level_budget(remaining, len(levels_spec) - number + 1)
+        if budget is not None:
+            params.max_time_in_seconds = max(budget, 0.01)
+        if solution is not None:
+            model.clear_hints()
+            for var_index, value in enumerate(solution):
+                model.add_hint(model.get_int_var_from_proto_index(var_index), value)
+        if progress is not None:
+            solver.best_bound_callback = lambda bound, key=key, number=number, scale=scale: progress(
+                Progress(key, number, len(levels_spec), None, bound / scale,
+                         time.perf_counter() - started))
+        callback = _Callback(progress, key, number, len(levels_spec), scale, started) if progress else None
+        stop.register(solver.stop_search)
+        level_started = time.perf_counter()
+        try:
+            code = solver.solve(model, callback)
+        finally:
+            stop.unregister(solver.stop_search)
+        status = STATUS[code]
+        elapsed = time.perf_counter() - level_started
+        log.info("level %d (%s): %s in %.2fs", number, key, status, elapsed)
+        if status == "invalid":
+            raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
+        if status == "infeasible":
+            infeasible = number == 1
+            levels.append(LevelResult(key, status, None, None, elapsed))
+            break
+        if status == "unknown":
+            levels.append(LevelResult(key, status, None, solver.best_objective_bound / scale
+                                      if solution is not None else None, elapsed))
+            break
+        value = round(solver.objective_value)
+        bound = solver.best_objective_bound
+        levels.append(LevelResult(key, status, value / scale, bound / scale, elapsed))
+        solution = list(solver.response_proto.solution)
+        model.add(expr <= value)
+    complete = len(levels) == len(levels_spec)
+    counts = leads = None
+    if solution is not None:
+        counts = {r: solution[z.index] for r, z in zip(built.variables.tours, built.variables.z, strict=True)}
+        leads = {(t, k): n for (t, k, n), var in built.variables.lead.items() if solution[var.index]}
+    status_all = overall_status(levels, solution is not None, infeasible, complete)
+    return assemble_result(index, "cpsat", status_all, counts, leads, levels, build_time,
+                           time.perf_counter() - started, interrupted=stop.stopped)

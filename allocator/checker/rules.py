@@ -1,0 +1,384 @@
+"""One function per rule of SPEC section 3, each returning its violations in words.
+
+Deliberately independent of model building: plain dictionaries over the solution's tours.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from allocator.checker.solution import Solution, Tour
+from allocator.instance import Instance, Offer, Task
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.message}"
+
+
+class Facts:
+    """Look-ups of the instance and the solution's deployment, for the rule functions."""
+
+    def __init__(self, instance: Instance, solution: Solution):
+        self.instance = instance
+        self.solution = solution
+        self.T = instance.horizon.periods
+        self.offers = {o.id: o for o in instance.offers}
+        self.tasks = {t.id: t for t in instance.tasks}
+        self.nations = {n.id: n for n in instance.nations}
+        self.valid = [a for a in solution.tours if self.references_ok(a)]
+        # units deployed per (offer, task, period)
+        self.units: dict[tuple[str, str, int], int] = defaultdict(int)
+        for a in self.valid:
+            for p in range(a.start, a.end + 1):
+                self.units[a.offer, a.task, p] += 1
+        self.by_nation: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.by_capability: dict[tuple[str, str, int], int] = defaultdict(int)
+        for (offer_id, task, p), n in self.units.items():
+            offer = self.offers[offer_id]
+            self.by_nation[task, p][offer.nation] += n
+            self.by_capability[task, offer.capability, p] += n
+        self.leads = self._leads_by_period()
+
+    def references_ok(self, a: Tour) -> bool:
+        offer = self.offers.get(a.offer)
+        return offer is not None and a.task in self.tasks and 1 <= a.unit <= offer.units and a.start <= a.end
+
+    def active(self, task: Task) -> range:
+        lo, hi = task.active or (1, self.T)
+        return range(lo, hi + 1)
+
+    def required(self, task: Task, capability: str, p: int) -> int:
+        lo, hi = task.active or (1, self.T)
+        if not lo <= p <= hi:
+            return 0
+        total = 0
+        for req in task.requirements:
+            first, last = req.periods or (lo, hi)
+            if req.capability == capability and first <= p <= last:
+                total += req.units
+        return total
+
+    def nation_units(self, task: str, p: int) -> dict[str, int]:
+        """Units each nation deploys on `task` in period p (nations with none are absent)."""
+        return self.by_nation.get((task, p), {})
+
+    def _leads_by_period(self) -> dict[str, dict[int, list[str]]]:
+        out: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for term in self.solution.terms:
+            if term.task in self.tasks:
+                for p in range(term.start, term.end + 1):
+                    out[term.task][p].append(term.nation)
+        return out
+
+    def lead_terms(self, task: Task) -> list[list[int]]:
+        """The task's lead terms as lists of periods, counted from its first active period."""
+        assert task.lead is not None
+        active = list(self.active(task))
+        return [active[i : i + task.lead.term] for i in range(0, len(active), task.lead.term)]
+
+    def single_leads(self, task: Task) -> dict[int, str]:
+        """Period -> lead, where exactly one lead is given."""
+        return {p: names[0] for p, names in self.leads.get(task.id, {}).items() if len(names) == 1}
+
+    def term_leads(self, task: Task) -> list[str | None]:
+        """The lead of each term (its first period's), None where not given."""
+        single = self.single_leads(task)
+        return [single.get(periods[0]) for periods in self.lead_terms(task)]
+
+
+def _unit(a: Tour) -> str:
+    return f"{a.offer} unit {a.unit}"
+
+
+def reference(f: Facts) -> list[str]:
+    out = []
+    for a in f.solution.tours:
+        offer = f.offers.get(a.offer)
+        if offer is None:
+            out.append(f"{a.where}: unknown offer '{a.offer}'")
+            continue
+        if a.task not in f.tasks:
+            out.append(f"{a.where}: unknown task '{a.task}'")
+        if not 1 <= a.unit <= offer.units:
+            out.append(f"{a.where}: unit {a.unit} outside 1..{offer.units} of offer '{a.offer}'")
+        if a.start > a.end:
+            out.append(f"{a.where}: start {a.start} after end {a.end}")
+    for term in f.solution.terms:
+        if term.task not in f.tasks:
+            out.append(f"{term.where}: unknown task '{term.task}'")
+        if term.nation not in f.nations:
+            out.append(f"{term.where}: unknown nation '{term.nation}'")
+    return out
+
+
+def placement(f: Facts) -> list[str]:
+    out = []
+    for a in f.valid:
+        offer, task = f.offers[a.offer], f.tasks[a.task]
+        first, last = offer.available or (1, f.T)
+        if a.start < first or a.end > last:
+            out.append(f"{a.where}: {_unit(a)} deployed {a.start}-{a.end}, outside its availability {first}-{last}")
+        lo, hi = task.active or (1, f.T)
+        if a.start < lo or a.end > hi:
+            out.append(f"{a.where}: task '{a.task}' is active {lo}-{hi}, tour is {a.start}-{a.end}")
+        idle = [p for p in range(max(a.start, lo), min(a.end, hi) + 1)
+                if f.required(task, offer.capability, p) <= 0]
+        if idle:
+            out.append(f"{a.where}: task '{a.task}' requires no '{offer.capability}' in period(s) "
+                       f"{', '.join(map(str, idle))}")
+    return out
+
+
+def caveat(f: Facts) -> list[str]:
+    out = []
+    for a in f.valid:
+        allowed = f.offers[a.offer].tasks
+        if allowed is not None and a.task not in allowed:
+            out.append(f"{a.where}: offer '{a.offer}' may serve only {', '.join(allowed)}, not '{a.task}'")
+    return out
+
+
+def tour_length(f: Facts) -> list[str]:
+    out = []
+    for a in f.valid:
+        offer: Offer = f.offers[a.offer]
+        length = a.end - a.start + 1
+        if offer.max_tour is not None and length > offer.max_tour:
+            out.append(f"{a.where}: {_unit(a)} tour of {length} periods exceeds max_tour {offer.max_tour}")
+        if length < offer.min_tour and a.end != f.T:
+            out.append(f"{a.where}: {_unit(a)} tour of {length} periods is shorter than "
+                       f"min_tour {offer.min_tour} and does not end in the last period")
+    return out
+
+
+def unit_capacity(f: Facts) -> list[str]:
+    """One task at a time; at least max(1, min_rest) idle periods between two tours."""
+    out = []
+    by_unit: dict[tuple[str, int], list[Tour]] = defaultdict(list)
+    for a in f.valid:
+        by_unit[a.offer, a.unit].append(a)
+    for (offer_id, unit), tours in sorted(by_unit.items()):
+        need = max(1, f.offers[offer_id].min_rest)
+        tours.sort(key=lambda a: (a.start, a.end))
+        for before, after in zip(tours, tours[1:], strict=False):
+            idle = after.start - before.end - 1
+            if idle < 0:
+                out.append(f"{offer_id} unit {unit}: {before.where} ({before.start}-{before.end}) and "
+                           f"{after.where} ({after.start}-{after.end}) overlap")
+            elif idle < need:
+                out.append(f"{offer_id} unit {unit}: {idle} idle period(s) between {before.where} and "
+                           f"{after.where}, needs {need}")
+    return out
+
+
+def personnel_cap(f: Facts) -> list[str]:
+    totals: dict[tuple[str, int], float] = defaultdict(float)
+    for (offer_id, _task, p), n in f.units.items():
+        offer = f.offers[offer_id]
+        totals[offer.nation, p] += n * offer.personnel
+    out = []
+    for (nation, p), total in sorted(totals.items()):
+        cap = f.nations[nation].max_personnel
+        if cap is not None and total > cap + 1e-6:
+            out.append(f"nation '{nation}' deploys {total:g} personnel in period {p}, cap {cap:g}")
+    return out
+
+
+def budget(f: Facts) -> list[str]:
+    totals: dict[str, float] = defaultdict(float)
+    for (offer_id, _task, _p), n in f.units.items():
+        offer = f.offers[offer_id]
+        totals[offer.nation] += n * offer.cost
+    out = []
+    for nation, total in sorted(totals.items()):
+        cap = f.nations[nation].budget
+        if cap is not None and total > cap + 1e-6:
+            out.append(f"nation '{nation}' costs {total:g} over the horizon, budget {cap:g}")
+    return out
+
+
+def max_nations(f: Facts) -> list[str]:
+    out = []
+    for task in f.instance.tasks:
+        if task.max_nations is None:
+            continue
+        for p in f.active(task):
+            count = len(f.nation_units(task.id, p))
+            if count > task.max_nations:
+                out.append(f"task '{task.id}' period {p}: {count} nations, max_nations {task.max_nations}")
+    return out
+
+
+def min_nations(f: Facts) -> list[str]:
+    if f.instance.spec.shortfall != "hard":
+        return []
+    out = []
+    for task in f.instance.tasks:
+        if not task.min_nations:
+            continue
+        for p in f.active(task):
+            count = len(f.nation_units(task.id, p))
+            if count < task.min_nations:
+                out.append(f"task '{task.id}' period {p}: {count} nations, min_nations {task.min_nations}")
+    return out
+
+
+def demand(f: Facts) -> list[str]:
+    if f.instance.spec.shortfall != "hard":
+        return []
+    return [f"task '{g['task']}' period {g['period']}: {g['units']} '{g['capability']}' unit(s) uncovered"
+            for g in recompute_shortfalls(f) if "capability" in g]
+
+
+def _led_tasks(f: Facts) -> list[Task]:
+    return [task for task in f.instance.tasks if task.lead is not None]
+
+
+def lead_one(f: Facts) -> list[str]:
+    """Exactly one eligible lead in every active period, none outside, constant inside a term."""
+    out = []
+    for term in f.solution.terms:
+        if term.task in f.tasks and f.tasks[term.task].lead is None:
+            out.append(f"{term.where}: task '{term.task}' has no lead")
+    for task in _led_tasks(f):
+        assert task.lead is not None
+        given = f.leads.get(task.id, {})
+        active = f.active(task)
+        for p in sorted(set(given) - set(active)):
+            out.append(f"task '{task.id}': lead given for period {p}, outside its active window")
+        for p in active:
+            names = given.get(p, [])
+            if len(names) != 1:
+                out.append(f"task '{task.id}' period {p}: {len(names)} leads, needs exactly one")
+            elif names[0] not in task.lead.nations:
+                out.append(f"task '{task.id}' period {p}: lead '{names[0]}' is not eligible")
+        single = f.single_leads(task)
+        for k, periods in enumerate(f.lead_terms(task)):
+            names_in_term = {single[p] for p in periods if p in single}
+            if len(names_in_term) > 1:
+                out.append(f"task '{task.id}' term {k + 1} ({periods[0]}-{periods[-1]}): "
+                           f"lead changes inside the term ({', '.join(sorted(names_in_term))})")
+    return out
+
+
+def lead_first(f: Facts) -> list[str]:
+    out = []
+    for task in _led_tasks(f):
+        assert task.lead is not None
+        leads = f.term_leads(task)
+        if task.lead.first is not None and leads and leads[0] not in (None, task.lead.first):
+            out.append(f"task '{task.id}': first term led by '{leads[0]}', must be '{task.lead.first}'")
+    return out
+
+
+def lead_rotate(f: Facts) -> list[str]:
+    out = []
+    for task in _led_tasks(f):
+        assert task.lead is not None
+        if not task.lead.rotate or len(set(task.lead.nations)) < 2:
+            continue
+        leads = f.term_leads(task)
+        for k in range(len(leads) - 1):
+            if leads[k] is not None and leads[k] == leads[k + 1]:
+                out.append(f"task '{task.id}': terms {k + 1} and {k + 2} both led by '{leads[k]}'")
+    return out
+
+
+def lead_contribution(f: Facts) -> list[str]:
+    out = []
+    for task in _led_tasks(f):
+        assert task.lead is not None
+        for p, nation in sorted(f.single_leads(task).items()):
+            got = f.nation_units(task.id, p).get(nation, 0)
+            if got < task.lead.contribution:
+                out.append(f"task '{task.id}' period {p}: lead '{nation}' deploys {got} unit(s), "
+                           f"contribution {task.lead.contribution}")
+    return out
+
+
+def recompute_shortfalls(f: Facts) -> list[dict[str, object]]:
+    """Every (task, capability, period) with uncovered units, every (task, period) missing nations."""
+    out: list[dict[str, object]] = []
+    for task in f.instance.tasks:
+        capabilities = sorted({r.capability for r in task.requirements})
+        for p in f.active(task):
+            for cap in capabilities:
+                need = f.required(task, cap, p)
+                got = f.by_capability.get((task.id, cap, p), 0)
+                if need > got:
+                    out.append({"task": task.id, "capability": cap, "period": p, "units": need - got})
+            if task.min_nations:
+                count = len(f.nation_units(task.id, p))
+                if count < task.min_nations:
+                    out.append({"task": task.id, "period": p, "nations": task.min_nations - count})
+    return out
+
+
+def recompute_objectives(f: Facts) -> dict[str, float]:
+    """Every objective of SPEC section 2, from the tours alone."""
+    spec = f.instance.spec
+    priority = {t.id: t.priority for t in f.instance.tasks}
+    shortfall = sum(priority[str(g["task"])] * float(g.get("units", 0) or g.get("nations", 0))  # type: ignore[arg-type]
+                    for g in recompute_shortfalls(f))
+    burden = {n.id: 0.0 for n in f.instance.nations}
+    measure = {"units": lambda o: 1.0, "personnel": lambda o: o.personnel, "cost": lambda o: o.cost}
+    for (offer_id, _t, _p), n in f.units.items():
+        offer = f.offers[offer_id]
+        burden[offer.nation] += n * measure[spec.fairness](offer)
+    total_share = sum(n.share for n in f.instance.nations)
+    total_burden = sum(burden.values())
+    fairness = sum(abs(burden[n.id] - n.share / total_share * total_burden) for n in f.instance.nations)
+    cost = sum(n * f.offers[o].cost for (o, _t, _p), n in f.units.items())
+    return {"shortfall": shortfall, "fairness": fairness,
+            "deployments": float(len(f.valid)), "cost": cost}
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+def report(f: Facts) -> list[str]:
+    """The reported objectives and shortfalls agree with the plan."""
+    out = []
+    actual = recompute_objectives(f)
+    for name in f.instance.spec.objective_names:
+        if name not in f.solution.objectives:
+            out.append(f"objectives.{name} missing (the model optimises it)")
+    for name, value in sorted(f.solution.objectives.items()):
+        if name in actual and not _close(value, actual[name]):
+            out.append(f"objectives.{name} is {value:g} but the plan gives {actual[name]:g}")
+    def key(g: dict[str, object]) -> tuple[object, ...]:
+        return (g.get("task"), g.get("capability"), g.get("period"), g.get("units"), g.get("nations"))
+    expected = {key(g) for g in recompute_shortfalls(f)}
+    listed = {key(g) for g in f.solution.shortfalls}
+    for g in sorted(expected - listed, key=str):
+        out.append(f"shortfall {g} missing from the list")
+    for g in sorted(listed - expected, key=str):
+        out.append(f"shortfall {g} listed but the plan has no such shortfall")
+    return out
+
+
+#: rule name -> function; the names are those of :data:`allocator.rules.RULES`.
+CHECKS = {
+    "reference": reference,
+    "placement": placement,
+    "caveat": caveat,
+    "tour-length": tour_length,
+    "unit-capacity": unit_capacity,
+    "personnel-cap": personnel_cap,
+    "budget": budget,
+    "max-nations": max_nations,
+    "min-nations": min_nations,
+    "lead-one": lead_one,
+    "lead-first": lead_first,
+    "lead-rotate": lead_rotate,
+    "lead-contribution": lead_contribution,
+    "demand": demand,
+    "report": report,
+}

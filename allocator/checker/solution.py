@@ -1,0 +1,103 @@
+"""Reading a solution document (SPEC section 4) for the checker, structure only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from allocator.errors import InputError, Problem
+
+STATUSES = ("optimal", "feasible", "infeasible", "unknown")
+
+
+@dataclass(frozen=True)
+class Tour:
+    offer: str
+    unit: int
+    task: str
+    start: int
+    end: int
+    where: str
+
+
+@dataclass(frozen=True)
+class Term:
+    task: str
+    nation: str
+    start: int
+    end: int
+    where: str
+
+
+@dataclass(frozen=True)
+class Solution:
+    instance: str
+    status: str
+    objectives: dict[str, float]
+    tours: tuple[Tour, ...]
+    terms: tuple[Term, ...]
+    shortfalls: tuple[dict[str, Any], ...]
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in ("optimal", "feasible")
+
+
+def _int(item: dict[str, Any], key: str, where: str, problems: list[Problem]) -> int:
+    value = item.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.append(Problem(f"{where}.{key}", f"must be an integer, got {value!r}"))
+        return 0
+    return value
+
+
+def _str(item: dict[str, Any], key: str, where: str, problems: list[Problem]) -> str:
+    value = item.get(key)
+    if not isinstance(value, str):
+        problems.append(Problem(f"{where}.{key}", f"must be a string, got {value!r}"))
+        return ""
+    return value
+
+
+def _entries(doc: dict[str, Any], key: str, problems: list[Problem]) -> list[tuple[str, dict[str, Any]]]:
+    raw = doc.get(key, [])
+    if not isinstance(raw, list):
+        problems.append(Problem(key, "must be a list"))
+        return []
+    out = []
+    for i, item in enumerate(raw):
+        if isinstance(item, dict):
+            out.append((f"{key}[{i}]", item))
+        else:
+            problems.append(Problem(f"{key}[{i}]", "must be a mapping"))
+    return out
+
+
+def parse_solution(doc: Any, label: str) -> Solution:
+    """The solution's structure, or an InputError naming every malformed place."""
+    problems: list[Problem] = []
+    if not isinstance(doc, dict):
+        raise InputError(label, [Problem("", "a solution must be a JSON object")])
+    status = doc.get("status")
+    if status not in STATUSES:
+        problems.append(Problem("status", f"must be one of {', '.join(STATUSES)}, got {status!r}"))
+    objectives = doc.get("objectives", {})
+    if not isinstance(objectives, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in objectives.values()
+    ):
+        problems.append(Problem("objectives", "must map objective names to numbers"))
+        objectives = {}
+    tours = tuple(
+        Tour(_str(a, "offer", w, problems), _int(a, "unit", w, problems), _str(a, "task", w, problems),
+             _int(a, "start", w, problems), _int(a, "end", w, problems), w)
+        for w, a in _entries(doc, "assignments", problems)
+    )
+    terms = tuple(
+        Term(_str(a, "task", w, problems), _str(a, "nation", w, problems),
+             _int(a, "start", w, problems), _int(a, "end", w, problems), w)
+        for w, a in _entries(doc, "leads", problems)
+    )
+    shortfalls = tuple(item for _, item in _entries(doc, "shortfalls", problems))
+    if problems:
+        raise InputError(label, problems)
+    return Solution(str(doc.get("instance", "")), str(status), dict(objectives), tours, terms, shortfalls)

@@ -1,0 +1,205 @@
+"""The command line: ``allocator solve | check | validate`` (SPEC section 5), over the API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from allocator import api
+from allocator.backends.common import Progress
+from allocator.catalog import available_models
+from allocator.checker import check_file
+from allocator.errors import InputError
+from allocator.instance import Instance
+from allocator.io import load_instance
+from allocator.result import SolveResult
+from allocator.summary import burden_table, shortfall_table
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_UNKNOWN = 0, 1, 2, 3, 4
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail_input(exc: InputError) -> None:
+    for problem in exc.problems:
+        err.print(f"[red]error:[/red] {problem.render(exc.source)}", markup=True)
+    sys.exit(EXIT_INPUT)
+
+
+@contextmanager
+def _guarded(debug: bool) -> Iterator[None]:
+    """Bad input: exit 2 with the message; anything unexpected: exit 1 without a traceback."""
+    try:
+        yield
+    except InputError as exc:
+        _fail_input(exc)
+    except (SystemExit, click.exceptions.Exit, click.ClickException):
+        raise
+    except Exception as exc:  # the last line of defence of the command line
+        if debug:
+            raise
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)")
+        sys.exit(EXIT_FAIL)
+
+
+def _load(path: str, model: str | None = None) -> Instance:
+    return load_instance(path, model=model)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="allocator")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def main(ctx: click.Context, verbose: int, debug: bool) -> None:
+    """allocator: plan multinational force contributions with CP-SAT."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = {"debug": debug}
+
+
+def _progress_printer(live: Any, levels: int) -> Callable[[Progress], None]:
+    state: dict[str, Any] = {}
+
+    def update(p: Progress) -> None:
+        if p.level_number != state.get("level"):
+            state.clear()
+            state["level"] = p.level_number
+        if p.incumbent is not None:
+            state["incumbent"] = p.incumbent
+        if p.bound is not None:
+            state["bound"] = p.bound
+        inc = state.get("incumbent")
+        bnd = state.get("bound")
+        live.update(
+            f"level {p.level_number}/{levels} [bold]{p.level}[/bold]  "
+            f"incumbent {'-' if inc is None else f'{inc:g}'}  bound {'-' if bnd is None else f'{bnd:g}'}  "
+            f"{p.elapsed:.1f}s"
+        )
+
+    return update
+
+
+def _print_summary(instance: Instance, result: SolveResult) -> None:
+    colour = {"optimal": "green", "feasible": "yellow"}.get(result.status, "red")
+    out.print(f"[bold]{instance.name}[/bold]: [{colour}]{result.status}[/{colour}] "
+              f"({result.backend}, {result.wall_time:.2f}s, model built in {result.build_time:.2f}s)"
+              + ("  [yellow]interrupted[/yellow]" if result.interrupted else ""))
+    levels = Table(title="Objectives (lexicographic levels)", title_justify="left")
+    for column in ("level", "status", "value", "bound", "time (s)"):
+        levels.add_column(column, justify="left" if column in ("level", "status") else "right")
+    for lv in result.levels:
+        levels.add_row(lv.key, lv.status, "-" if lv.value is None else f"{lv.value:g}",
+                       "-" if lv.bound is None else f"{lv.bound:g}", f"{lv.wall_time:.2f}")
+    out.print(levels)
+    if not result.has_plan:
+        return
+    out.print("All objectives of the plan: "
+              + ", ".join(f"{k} {v:g}" for k, v in result.objectives.items()))
+    gaps = shortfall_table(result)
+    if gaps.empty:
+        out.print("[green]No shortfall: every requirement and multinational minimum is met.[/green]")
+    else:
+        table = Table(title="Shortfalls", title_justify="left")
+        for column in ("task", "capability", "periods", "missing", "from", "to"):
+            table.add_column(column)
+        for row in gaps.itertuples(index=False):
+            table.add_row(row.task, row.what, str(row.periods), str(row.amount), str(row.first), str(row.last))
+        out.print(table)
+    burden = burden_table(instance, result)
+    table = Table(title=f"Burden against fair share ({burden.attrs['measure']})", title_justify="left")
+    for column in ("nation", "burden", "fair share", "difference"):
+        table.add_column(column, justify="left" if column == "nation" else "right")
+    for row in burden.itertuples(index=False):
+        style = "red" if row.difference > 0.5 else ("cyan" if row.difference < -0.5 else "")
+        table.add_row(str(row.nation), f"{row.burden:g}", f"{row.fair_share:.1f}",
+                      f"[{style}]{row.difference:+.1f}[/{style}]" if style else f"{row.difference:+.1f}")
+    out.print(table)
+
+
+@main.command()
+@click.argument("instance", type=str)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the solution JSON here.")
+@click.option("--backend", type=click.Choice(api.BACKENDS), default="cpsat", show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Seconds for the whole solve, all levels together.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Search workers (default: all cores); 1 gives the same plan on every run.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--model", "model_name", type=str, default=None,
+              help=f"A named model, overriding the instance's ({', '.join(available_models())}).")
+@click.option("--log-search", is_flag=True, help="Print the solver's own search log.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
+@click.pass_context
+def solve(ctx: click.Context, instance: str, output: str | None, backend: str, time_limit: float,
+          threads: int | None, seed: int, model_name: str | None, log_search: bool, quiet: bool) -> None:
+    """Solve INSTANCE (YAML or JSON; - for standard input)."""
+    with _guarded(ctx.obj["debug"]):
+        loaded = _load(instance, model_name)
+        levels = len(loaded.spec.levels)
+        started = time.perf_counter()
+        if err.is_terminal and not quiet:
+            with err.status("building the model ...") as live:
+                result = api.solve(loaded, backend=backend, time_limit=time_limit, threads=threads,
+                                   seed=seed, progress=_progress_printer(live, levels),
+                                   log_search=log_search)
+        else:
+            result = api.solve(loaded, backend=backend, time_limit=time_limit, threads=threads,
+                               seed=seed, log_search=log_search)
+        logging.getLogger(__name__).info("solved in %.2fs", time.perf_counter() - started)
+        if output:
+            result.write(output)
+        if not quiet:
+            _print_summary(loaded, result)
+            if output:
+                out.print(f"solution written to {output}")
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("instance", type=str)
+@click.argument("solution", type=str)
+@click.pass_context
+def check(ctx: click.Context, instance: str, solution: str) -> None:
+    """Verify SOLUTION against every rule of INSTANCE and recompute its objectives."""
+    with _guarded(ctx.obj["debug"]):
+        loaded = _load(instance)
+        report = check_file(loaded, solution)
+    if report.ok:
+        recomputed = ", ".join(f"{k} {v:g}" for k, v in report.objectives.items())
+        out.print(f"[green]ok[/green]: {solution} satisfies every rule ({report.status})"
+                  + (f"; objectives: {recomputed}" if recomputed else ""))
+        sys.exit(EXIT_OK)
+    out.print(f"[red]{len(report.violations)} violation(s)[/red] in {solution}:")
+    for violation in report.violations:
+        out.print(f"  {violation.rule}: {violation.message}", markup=False)
+    sys.exit(EXIT_FAIL)
+
+
+@main.command()
+@click.argument("instance", type=str)
+@click.option("--model", "model_name", type=str, default=None, help="Validate with this named model.")
+@click.pass_context
+def validate(ctx: click.Context, instance: str, model_name: str | None) -> None:
+    """Load INSTANCE and check it against the instance format, without solving."""
+    with _guarded(ctx.obj["debug"]):
+        loaded = _load(instance, model_name)
+    index = loaded.index
+    out.print(f"[green]ok[/green]: {instance} ({loaded.name}): {len(loaded.nations)} nations, "
+              f"{len(loaded.offers)} offers ({sum(o.units for o in loaded.offers)} units), "
+              f"{len(loaded.tasks)} tasks, {loaded.periods} periods, "
+              f"{len(index.tours())} possible tours; model {loaded.spec.name or '(inline)'}")
+    sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

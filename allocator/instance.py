@@ -1,0 +1,173 @@
+"""The instance: one validated, immutable aggregate (SPEC section 2).
+
+Structural checks (types, ranges, unknown keys) are pydantic's; cross-reference checks live in
+:mod:`allocator.validation`.  Derived indices are computed once, in :mod:`allocator.indices`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+if TYPE_CHECKING:
+    from allocator.indices import Index
+
+#: Largest horizon accepted: far above any plausible plan (10 years of weeks), far below
+#: what would exhaust memory.
+MAX_PERIODS = 1000
+#: Largest number of identical units in one offer.
+MAX_UNITS = 100_000
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
+Window = tuple[int, int]
+OBJECTIVE_NAMES = ("shortfall", "fairness", "deployments", "cost")
+
+
+class Frozen(BaseModel):
+    """Base: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Horizon(Frozen):
+    periods: int = Field(ge=1, le=MAX_PERIODS)
+    unit: str = "month"
+    start: str | None = None
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start_as_text(cls, value: object) -> object:
+        if isinstance(value, _dt.date | int):
+            return str(value)
+        return value
+
+
+class Nation(Frozen):
+    id: Id
+    name: str | None = None
+    share: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    max_personnel: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    budget: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Capability(Frozen):
+    id: Id
+    domain: str
+
+
+class Offer(Frozen):
+    id: Id
+    nation: Id
+    capability: Id
+    units: int = Field(ge=1, le=MAX_UNITS)
+    personnel: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    cost: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    available: Window | None = None
+    min_tour: int = Field(default=1, ge=1)
+    max_tour: int | None = Field(default=None, ge=1)
+    min_rest: int = Field(default=0, ge=0)
+    tasks: tuple[Id, ...] | None = None
+
+
+class Requirement(Frozen):
+    capability: Id
+    units: int = Field(ge=0, le=MAX_UNITS)
+    periods: Window | None = None
+
+
+class Lead(Frozen):
+    nations: tuple[Id, ...] = Field(min_length=1)
+    term: int = Field(ge=1)
+    first: Id | None = None
+    rotate: bool = True
+    contribution: int = Field(default=1, ge=0)
+
+
+class Task(Frozen):
+    id: Id
+    name: str | None = None
+    domain: str | None = None
+    active: Window | None = None
+    priority: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    requirements: tuple[Requirement, ...] = Field(min_length=1)
+    min_nations: int = Field(default=0, ge=0)
+    max_nations: int | None = Field(default=None, ge=1)
+    lead: Lead | None = None
+
+
+Level = str | dict[str, float]
+
+
+class ModelSpec(Frozen):
+    """What is hard, what is soft, what is optimised (SPEC section 2, "The model")."""
+
+    name: str | None = None
+    description: str | None = None
+    shortfall: Literal["soft", "hard"] = "soft"
+    fairness: Literal["units", "personnel", "cost"] = "units"
+    objectives: tuple[Level, ...] = ("shortfall", "fairness", "deployments", "cost")
+
+    @property
+    def levels(self) -> tuple[tuple[tuple[str, float], ...], ...]:
+        """Each level as ((objective, weight), ...), in lexicographic order."""
+        out = []
+        for level in self.objectives:
+            if isinstance(level, str):
+                out.append(((level, 1.0),))
+            else:
+                out.append(tuple(sorted(level.items())))
+        return tuple(out)
+
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        """Every objective the model names, in level order."""
+        return tuple(name for level in self.levels for name, _ in level)
+
+    @staticmethod
+    def level_key(level: tuple[tuple[str, float], ...]) -> str:
+        """The key of a level in `solver.bounds`: its objective names joined with '+'."""
+        return "+".join(name for name, _ in level)
+
+
+class Instance(Frozen):
+    name: Name
+    horizon: Horizon
+    nations: tuple[Nation, ...] = Field(min_length=1)
+    capabilities: tuple[Capability, ...] = Field(min_length=1)
+    offers: tuple[Offer, ...] = ()
+    tasks: tuple[Task, ...] = Field(min_length=1)
+    model: str | ModelSpec | None = None
+
+    @property
+    def periods(self) -> int:
+        return self.horizon.periods
+
+    @cached_property
+    def index(self) -> Index:
+        """Derived indices (id lookups, demand arrays, eligible pairs, lead terms), built once."""
+        from allocator.indices import Index
+
+        return Index(self)
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The resolved model (the loader replaces a model name by its definition)."""
+        if isinstance(self.model, ModelSpec):
+            return self.model
+        from allocator.catalog import resolve_model
+
+        return resolve_model(self.model)
+
+    def with_model(self, model: ModelSpec) -> Instance:
+        """A copy of this instance whose model is `model` (resolved, inline)."""
+        copy = self.model_copy(update={"model": model})
+        copy.__dict__.pop("index", None)
+        return copy

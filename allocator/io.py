@@ -1,0 +1,242 @@
+"""Reading instances (YAML, JSON, standard input) and writing files atomically."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from allocator.catalog import available_models, resolve_model
+from allocator.errors import InputError, Problem, format_path
+from allocator.instance import (
+    Capability,
+    Horizon,
+    Instance,
+    Lead,
+    ModelSpec,
+    Name,
+    Nation,
+    Offer,
+    Requirement,
+    Task,
+)
+from allocator.validation import cross_check
+
+#: Files larger than this are refused before parsing.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+T = TypeVar("T", bound=BaseModel)
+
+#: The model class that owns the keys found under a section name, for "did you mean" hints.
+_KEYS_UNDER: dict[str, type[BaseModel]] = {
+    "": Instance,
+    "horizon": Horizon,
+    "nations": Nation,
+    "capabilities": Capability,
+    "offers": Offer,
+    "tasks": Task,
+    "requirements": Requirement,
+    "lead": Lead,
+    "model": ModelSpec,
+}
+#: Union member tags pydantic puts into error locations; they mean nothing to a user.
+_UNION_TAGS = {"str", "int", "float", "dict[str,float]", "ModelSpec", "none"}
+
+
+def read_text(source: str | Path) -> tuple[str, str]:
+    """(text, label) of a file, or of standard input for '-'."""
+    if str(source) == "-":
+        return sys.stdin.read(MAX_FILE_BYTES + 1), "<stdin>"
+    path = Path(source)
+    label = str(source)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(label, [Problem("", f"file larger than {MAX_FILE_BYTES >> 20} MiB")])
+        return path.read_text(encoding="utf-8"), label
+    except FileNotFoundError:
+        raise InputError(label, [Problem("", "no such file")]) from None
+    except IsADirectoryError:
+        raise InputError(label, [Problem("", "is a directory, not a file")]) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(label, [Problem("", f"not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise InputError(label, [Problem("", exc.strerror or str(exc))]) from None
+
+
+def parse_document(text: str, label: str) -> Any:
+    """Parse YAML or JSON (by extension; YAML otherwise, which also reads JSON), safely."""
+    if len(text) > MAX_FILE_BYTES:
+        raise InputError(label, [Problem("", f"input larger than {MAX_FILE_BYTES >> 20} MiB")])
+    if label.lower().endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                label, [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise InputError(label, [Problem("", f"invalid YAML{where}: {reason}")]) from None
+
+
+def _suggest(key: str, owner: type[BaseModel]) -> str:
+    close = difflib.get_close_matches(key, list(owner.model_fields), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(owner.model_fields)}"
+
+
+def _owner(loc: tuple[str | int, ...]) -> type[BaseModel]:
+    names = [part for part in loc if isinstance(part, str)]
+    return _KEYS_UNDER.get(names[-1] if names else "", Instance)
+
+
+def pydantic_problems(error: ValidationError, prefix: tuple[str | int, ...]) -> list[Problem]:
+    """Pydantic errors as problems at user-facing paths, with a suggestion for unknown keys."""
+    problems: dict[str, Problem] = {}
+    for item in error.errors():
+        loc = prefix + tuple(p for p in item["loc"] if p not in _UNION_TAGS and "[" not in str(p))
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            message = f"unknown key '{key}'{_suggest(key, _owner(loc[:-1]))}"
+        elif kind == "missing":
+            message = "required key missing"
+        else:
+            value = item.get("input")
+            shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+            message = f"{item['msg']}{shown}"
+        path = format_path(loc)
+        problems.setdefault(path, Problem(path, message))
+    return list(problems.values())
+
+
+def _validate(adapter: Callable[[Any], T], data: Any, prefix: tuple[str | int, ...], out: list[Problem]) -> T | None:
+    try:
+        return adapter(data)
+    except ValidationError as exc:
+        out.extend(pydantic_problems(exc, prefix))
+        return None
+
+
+def _validate_list(
+    cls: type[T], data: Mapping[str, Any], key: str, out: list[Problem], required: bool
+) -> dict[int, T]:
+    raw = data.get(key)
+    if raw is None:
+        if required:
+            out.append(Problem(key, "required key missing"))
+        return {}
+    if not isinstance(raw, list):
+        out.append(Problem(key, f"must be a list, got {type(raw).__name__}"))
+        return {}
+    if required and not raw:
+        out.append(Problem(key, "must not be empty"))
+    valid = {}
+    for i, item in enumerate(raw):
+        parsed = _validate(cls.model_validate, item, (key, i), out)
+        if parsed is not None:
+            valid[i] = parsed
+    return valid
+
+
+def _model_spec(raw: Any, out: list[Problem]) -> tuple[ModelSpec, str] | None:
+    """The instance's `model`: a known name or an inline mapping."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        if raw not in available_models():
+            close = difflib.get_close_matches(raw, list(available_models()), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            out.append(
+                Problem("model", f"unknown model '{raw}'{hint} (known: {', '.join(available_models())})")
+            )
+            return None
+        return resolve_model(raw), "model"
+    spec = _validate(ModelSpec.model_validate, raw, ("model",), out)
+    return (spec, "model") if spec is not None else None
+
+
+def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
+    """Validate a parsed document into an :class:`Instance`, reporting every problem at once.
+
+    `model` (a model name, as given by ``--model``) overrides the instance's own model.
+    """
+    if not isinstance(data, dict):
+        raise InputError(label, [Problem("", "the instance must be a mapping of keys to values")])
+    problems: list[Problem] = []
+    for key in data:
+        if key not in Instance.model_fields:
+            problems.append(Problem(str(key), f"unknown key '{key}'{_suggest(str(key), Instance)}"))
+    name = None
+    if "name" in data:
+        name = _validate(TypeAdapter(Name).validate_python, data["name"], ("name",), problems)
+    else:
+        problems.append(Problem("name", "required key missing"))
+    horizon = None
+    if "horizon" in data:
+        horizon = _validate(Horizon.model_validate, data["horizon"], ("horizon",), problems)
+    else:
+        problems.append(Problem("horizon", "required key missing"))
+    nations = _validate_list(Nation, data, "nations", problems, required=True)
+    capabilities = _validate_list(Capability, data, "capabilities", problems, required=True)
+    offers = _validate_list(Offer, data, "offers", problems, required=False)
+    tasks = _validate_list(Task, data, "tasks", problems, required=True)
+    if model is not None:
+        data = {**data, "model": model}
+    spec = _model_spec(data.get("model"), problems)
+    capability_ids = {i: c.id for i, c in capabilities.items()}
+    problems += cross_check(horizon, nations, capability_ids, offers, tasks, spec)
+    if problems:
+        raise InputError(label, problems)
+    instance = Instance(
+        name=str(name),
+        horizon=horizon,  # type: ignore[arg-type]
+        nations=tuple(nations.values()),
+        capabilities=tuple(capabilities.values()),
+        offers=tuple(offers.values()),
+        tasks=tuple(tasks.values()),
+        model=spec[0] if spec else resolve_model(None),
+    )
+    return instance
+
+
+def load_instance(source: str | Path, model: str | None = None) -> Instance:
+    """Load and validate an instance from a YAML or JSON file ('-' for standard input).
+
+    Raises :class:`~allocator.errors.InputError` listing every problem found.
+    """
+    text, label = read_text(source)
+    return build_instance(parse_document(text, label), label, model=model)
+
+
+def load_document(source: str | Path) -> tuple[Any, str]:
+    """A parsed JSON or YAML document and its label (for solutions)."""
+    text, label = read_text(source)
+    return parse_document(text, label), label
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder, then rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

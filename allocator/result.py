@@ -1,0 +1,98 @@
+"""The result of a solve: status, objectives, bounds, the plan and timings (SPEC section 4)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from allocator.io import write_atomic
+from allocator.plan import Assignment, LeadTerm, Shortfall
+
+Status = Literal["optimal", "feasible", "infeasible", "unknown"]
+
+#: Exit codes of `allocator solve` by status (SPEC section 5).
+EXIT_CODES: dict[str, int] = {"optimal": 0, "feasible": 0, "infeasible": 3, "unknown": 4}
+
+
+@dataclass(frozen=True)
+class LevelResult:
+    """One lexicographic level: its key, value, proven lower bound, status and time."""
+
+    key: str
+    status: str
+    value: float | None
+    bound: float | None
+    wall_time: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"objective": self.key, "status": self.status, "value": self.value,
+                "bound": self.bound, "wall_time": round(self.wall_time, 3)}
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What :func:`allocator.solve` returns.  ``to_json()`` is the SPEC's solution format."""
+
+    instance: str
+    status: Status
+    backend: str
+    objectives: dict[str, float] = field(default_factory=dict)
+    levels: tuple[LevelResult, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+    leads: tuple[LeadTerm, ...] = ()
+    shortfalls: tuple[Shortfall, ...] = ()
+    build_time: float = 0.0
+    wall_time: float = 0.0
+    interrupted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in ("optimal", "feasible")
+
+    @property
+    def bounds(self) -> dict[str, float]:
+        """Best proven lower bound of each level solved, given the levels before it."""
+        return {lv.key: lv.bound for lv in self.levels if lv.bound is not None}
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def assignments_frame(self) -> pd.DataFrame:
+        """The assignments as a DataFrame: offer, unit, task, start, end, periods."""
+        frame = pd.DataFrame(
+            [vars(a) for a in self.assignments], columns=["offer", "unit", "task", "start", "end"]
+        )
+        frame["periods"] = frame["end"] - frame["start"] + 1
+        return frame
+
+    def to_json(self) -> dict[str, Any]:
+        solver: dict[str, Any] = {
+            "backend": self.backend,
+            "wall_time": round(self.wall_time, 3),
+            "bounds": self.bounds,
+            "build_time": round(self.build_time, 3),
+            "levels": [lv.to_json() for lv in self.levels],
+            "interrupted": self.interrupted,
+            **self.extra,
+        }
+        out: dict[str, Any] = {"instance": self.instance, "status": self.status}
+        if self.has_plan:
+            out["objectives"] = self.objectives
+            out["assignments"] = [vars(a) for a in self.assignments]
+            out["leads"] = [vars(lead) for lead in self.leads]
+            out["shortfalls"] = [s.to_json() for s in self.shortfalls]
+        out["solver"] = solver
+        return out
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2) + "\n"
+
+    def write(self, path: str | Path) -> None:
+        """Write the solution JSON atomically (temporary file, then rename)."""
+        write_atomic(path, self.dumps())
