@@ -47,6 +47,7 @@ def solve(
     run = _backend(backend)
     stop = stop or StopToken()
     outcome: dict[str, SolveResult | BaseException] = {}
+    done = threading.Event()
 
     def work() -> None:
         try:
@@ -54,15 +55,21 @@ def solve(
                                     progress=progress, stop=stop, log_search=log_search)
         except BaseException as exc:  # handed to the caller's thread below
             outcome["error"] = exc
+        finally:
+            done.set()
 
+    # The search runs in a worker thread so that Ctrl-C reaches this (main) thread, which asks the
+    # solver to stop.  Wait on an Event, not Thread.join: an interrupted join can leave is_alive()
+    # False while the thread still runs.
     worker = threading.Thread(target=work, name="allocator-solve", daemon=True)
     worker.start()
-    while worker.is_alive():
+    while not done.is_set():
         try:
-            worker.join(0.1)
+            done.wait(0.1)
         except KeyboardInterrupt:
             log.warning("interrupted: stopping the search and keeping the best plan found")
             stop.stop()
+    worker.join()
     if "error" in outcome:
         raise outcome["error"]
     result = outcome["result"]

@@ -1,0 +1,70 @@
+"""Shared fixtures.  ``--solvers cpsat,cbc,highs`` runs every solver test on each backend named."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import allocator
+from allocator import Instance, SolveResult
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "instances" / "examples"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--solvers",
+        default="cpsat",
+        help="comma-separated backends every solver test runs on (default: cpsat)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        names = [s.strip() for s in metafunc.config.getoption("solvers").split(",") if s.strip()]
+        unknown = sorted(set(names) - set(allocator.BACKENDS))
+        if unknown:
+            raise pytest.UsageError(f"--solvers: unknown backend(s) {', '.join(unknown)}")
+        metafunc.parametrize("backend", names)
+
+
+def base_instance(**overrides: Any) -> dict[str, Any]:
+    """A tiny valid instance as a dict: two nations, one fighter task over 4 periods."""
+    doc: dict[str, Any] = {
+        "name": "tiny",
+        "horizon": {"periods": 4},
+        "nations": [{"id": "FR", "share": 1}, {"id": "GB", "share": 1}],
+        "capabilities": [{"id": "fighter", "domain": "air"}],
+        "offers": [
+            {"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 2, "cost": 1},
+            {"id": "GB-a", "nation": "GB", "capability": "fighter", "units": 2, "cost": 2},
+        ],
+        "tasks": [{"id": "air", "requirements": [{"capability": "fighter", "units": 1}]}],
+    }
+    doc.update(copy.deepcopy(overrides))
+    return doc
+
+
+def build(doc: dict[str, Any]) -> Instance:
+    return allocator.build_instance(doc, "<test>")
+
+
+@pytest.fixture
+def solve_checked(backend: str) -> Callable[..., SolveResult]:
+    """Solve on the backend under test; every plan produced goes through the checker."""
+
+    def run(instance: Instance, **kwargs: Any) -> SolveResult:
+        kwargs.setdefault("time_limit", 20)
+        kwargs.setdefault("threads", 1)
+        result = allocator.solve(instance, backend=backend, **kwargs)
+        if result.has_plan:
+            report = allocator.check(instance, result)
+            assert report.ok, str(report)
+        return result
+
+    return run

@@ -1,0 +1,77 @@
+"""The Python API: solve, result object, determinism, stopping, logging."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import allocator
+from tests.conftest import EXAMPLES, base_instance, build
+
+
+def test_result_object(backend: str, solve_checked: Any) -> None:
+    instance = allocator.load_instance(EXAMPLES / "shortfall.yaml")
+    result = solve_checked(instance)
+    assert result.status == "optimal"
+    assert set(result.objectives) == {"shortfall", "fairness", "deployments", "cost"}
+    assert result.bounds == {lv.key: lv.value for lv in result.levels}
+    frame = result.assignments_frame()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == len(result.assignments)
+    assert (frame["periods"] == frame["end"] - frame["start"] + 1).all()
+    assert result.shortfalls and result.objectives["shortfall"] > 0
+    assert result.to_json()["solver"]["backend"] == backend
+
+
+def test_same_plan_every_run_with_one_thread(backend: str) -> None:
+    instance = allocator.load_instance(EXAMPLES / "caveats.yaml")
+    plans = [allocator.solve(instance, backend=backend, threads=1, seed=7).to_json() for _ in range(3)]
+    for plan in plans:
+        plan["solver"] = None
+    assert plans[0] == plans[1] == plans[2]
+
+
+def test_weighted_level_bound_key(backend: str, solve_checked: Any) -> None:
+    result = solve_checked(allocator.load_instance(EXAMPLES / "weighted.yaml"))
+    assert list(result.bounds) == ["cost+shortfall", "fairness", "deployments"]
+    value = 3 * result.objectives["shortfall"] + result.objectives["cost"]
+    assert result.bounds["cost+shortfall"] == pytest.approx(value)
+
+
+def test_stop_before_search_gives_unknown(backend: str) -> None:
+    stop = allocator.StopToken()
+    stop.stop()
+    result = allocator.solve(build(base_instance()), backend=backend, stop=stop)
+    assert result.status == "unknown" and result.interrupted and not result.assignments
+
+
+def test_progress_reports_levels(backend: str) -> None:
+    seen: list[allocator.Progress] = []
+    lock = threading.Lock()
+
+    def record(p: allocator.Progress) -> None:
+        with lock:
+            seen.append(p)
+
+    allocator.solve(allocator.load_instance(EXAMPLES / "basic.yaml"), backend=backend, threads=1,
+                    progress=record)
+    assert {p.level for p in seen} >= {"shortfall"}
+    assert all(p.levels == 4 for p in seen)
+
+
+def test_logs_through_logging(backend: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="allocator"):
+        allocator.solve(build(base_instance()), backend=backend, threads=1)
+    assert any("level 1" in r.getMessage() for r in caplog.records)
+
+
+def test_solve_accepts_a_path() -> None:
+    assert allocator.solve(EXAMPLES / "basic.yaml", threads=1).status == "optimal"
+
+
+def test_unknown_backend() -> None:
+    with pytest.raises(ValueError, match="unknown backend"):
+        allocator.solve(build(base_instance()), backend="gurobi")

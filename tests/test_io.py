@@ -1,0 +1,184 @@
+"""Loading instances: formats, standard input, and one test per validation error (path named)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import allocator
+from allocator.errors import InputError
+from allocator.io import load_instance, write_atomic
+from tests.conftest import EXAMPLES, base_instance, build
+
+
+def problems_of(doc: Any) -> dict[str, str]:
+    with pytest.raises(InputError) as info:
+        allocator.build_instance(doc, "bad.yaml")
+    return {p.path: p.message for p in info.value.problems}
+
+
+def _offer(**changes: Any) -> dict[str, Any]:
+    offer = {"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1}
+    offer.update(changes)
+    return base_instance(offers=[offer])
+
+
+def _task(**changes: Any) -> dict[str, Any]:
+    task = {"id": "air", "requirements": [{"capability": "fighter", "units": 1}]}
+    task.update(changes)
+    return base_instance(tasks=[task])
+
+
+BAD: list[tuple[str, dict[str, Any], str, str]] = [
+    ("unknown nation", _offer(nation="XX"), "offers[0].nation", "unknown nation 'XX'"),
+    ("unknown capability", _offer(capability="jet"), "offers[0].capability", "unknown capability"),
+    ("unknown task in caveat", _offer(tasks=["nope"]), "offers[0].tasks[0]", "unknown task 'nope'"),
+    ("typo key with hint", _offer(max_tours=3), "offers[0].max_tours", "did you mean 'max_tour'"),
+    ("top-level typo", {**base_instance(), "nation": []}, "nation", "did you mean 'nations'"),
+    ("duplicate id", base_instance(nations=[{"id": "FR"}, {"id": "FR"}]), "nations[1].id", "duplicate id"),
+    ("reversed window", _offer(available=[3, 1]), "offers[0].available", "reversed"),
+    ("window outside horizon", _offer(available=[1, 9]), "offers[0].available", "outside the horizon"),
+    ("task window outside", _task(active=[0, 4]), "tasks[0].active", "outside the horizon"),
+    ("requirement outside active", _task(active=[2, 3], requirements=[
+        {"capability": "fighter", "units": 1, "periods": [1, 3]}]),
+     "tasks[0].requirements[0].periods", "active window"),
+    ("min_tour > max_tour", _offer(min_tour=3, max_tour=2), "offers[0].min_tour", "> max_tour"),
+    ("units zero", _offer(units=0), "offers[0].units", "greater than or equal to 1"),
+    ("negative cost", _offer(cost=-1), "offers[0].cost", "greater than or equal to 0"),
+    ("share zero", base_instance(nations=[{"id": "FR", "share": 0}, {"id": "GB"}]), "nations[0].share",
+     "greater than 0"),
+    ("wrong type", _offer(units="two"), "offers[0].units", "valid integer"),
+    ("missing key", base_instance(capabilities=[{"id": "fighter"}]), "capabilities[0].domain", "missing"),
+    ("no tasks", base_instance(tasks=[]), "tasks", "empty"),
+    ("bad name", base_instance(name="a name"), "name", "pattern"),
+    ("min > max nations", _task(min_nations=3, max_nations=2), "tasks[0].min_nations", "> max_nations"),
+    ("lead unknown nation", _task(lead={"nations": ["XX"], "term": 2}), "tasks[0].lead.nations[0]",
+     "unknown nation"),
+    ("lead first not eligible", _task(lead={"nations": ["FR"], "term": 2, "first": "GB"}),
+     "tasks[0].lead.first", "not one of"),
+    ("lead nation cannot serve", {**_task(lead={"nations": ["FR", "GB"], "term": 2}),
+                                  "offers": [{"id": "FR-a", "nation": "FR", "capability": "fighter",
+                                              "units": 1}]},
+     "tasks[0].lead.nations[1]", "no offer that could serve"),
+    ("unknown model", base_instance(model="cheapest"), "model", "unknown model"),
+    ("unknown objective", base_instance(model={"objectives": ["speed"]}), "model.objectives[0]",
+     "unknown objective"),
+    ("changes without baseline", base_instance(model={"objectives": ["changes"]}), "model.objectives[0]",
+     "baseline"),
+    ("objective twice", base_instance(model={"objectives": ["cost", {"cost": 1, "shortfall": 1}]}),
+     "model.objectives[1]", "twice"),
+    ("bad shortfall mode", base_instance(model={"shortfall": "firm"}), "model.shortfall", "soft"),
+    ("absurd horizon", base_instance(horizon={"periods": 10_000_000}), "horizon.periods", "less than"),
+    ("too many tours", base_instance(horizon={"periods": 1000}, offers=[
+        {"id": f"o{i}", "nation": "FR", "capability": "fighter", "units": 1} for i in range(10)]),
+     "offers", "too large"),
+]
+
+
+@pytest.mark.parametrize(("what", "doc", "path", "fragment"), BAD, ids=[b[0] for b in BAD])
+def test_bad_instance_names_the_place(what: str, doc: dict[str, Any], path: str, fragment: str) -> None:
+    problems = problems_of(doc)
+    assert path in problems, f"{what}: expected a problem at {path}, got {problems}"
+    assert fragment in problems[path]
+
+
+def test_all_problems_reported_at_once() -> None:
+    doc = base_instance(name="bad name", nations=[{"id": "FR", "share": -1}, {"id": "GB"}])
+    doc["offers"][0]["nation"] = "XX"
+    doc["offers"][1]["max_tours"] = 2
+    assert {"name", "nations[0].share", "offers[0].nation", "offers[1].max_tours"} <= set(problems_of(doc))
+
+
+def test_not_a_mapping() -> None:
+    assert "" in problems_of([1, 2])
+
+
+@pytest.mark.parametrize("text", ["name: [unclosed", "a: b: c"])
+def test_invalid_yaml_reports_line(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_instance(path)
+    assert "invalid YAML" in info.value.render() and "line 1" in info.value.render()
+
+
+def test_invalid_json_reports_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"name": "x",\n  oops}')
+    with pytest.raises(InputError, match="line 2"):
+        load_instance(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_instance("/nonexistent/instance.yaml")
+
+
+def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(InputError, match="invalid YAML"):
+        load_instance(path)
+
+
+def test_norway_stays_a_country_code() -> None:
+    doc = yaml.safe_dump(base_instance(nations=[{"id": "FR"}, {"id": "GB"}, {"id": "NO"}]))
+    instance = allocator.build_instance(allocator.io.parse_document(doc.replace("'NO'", "NO"), "x.yaml"), "x")
+    assert [n.id for n in instance.nations] == ["FR", "GB", "NO"]
+
+
+def test_json_and_yaml_load_alike(tmp_path: Path) -> None:
+    doc = base_instance()
+    (tmp_path / "i.json").write_text(json.dumps(doc))
+    (tmp_path / "i.yaml").write_text(yaml.safe_dump(doc))
+    assert load_instance(tmp_path / "i.json") == load_instance(tmp_path / "i.yaml")
+
+
+def test_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(base_instance())))
+    assert load_instance("-").name == "tiny"
+
+
+def test_instance_is_immutable() -> None:
+    instance = build(base_instance())
+    with pytest.raises(Exception, match="frozen"):
+        instance.name = "other"  # type: ignore[misc]
+
+
+def test_model_override_and_default() -> None:
+    assert build(base_instance()).spec.name == "coverage-first"
+    doc = base_instance(model="fair-share")
+    assert allocator.build_instance(doc, "x", model="min-cost").spec.shortfall == "hard"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_examples_load(path: Path) -> None:
+    assert load_instance(path).name == path.stem
+
+
+def test_write_atomic_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    write_atomic(target, "one")
+    write_atomic(target, "two")
+    assert target.read_text() == "two"
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_write_atomic_keeps_old_file_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def boom(*_: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        write_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["out.json"]

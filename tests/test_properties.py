@@ -1,0 +1,70 @@
+"""Property-based tests: on random small instances every plan passes the checker, and seeded
+violations of a valid plan are caught."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import allocator
+from allocator.errors import InputError
+from tests.strategies import instances
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+
+
+def _load(doc: dict[str, Any]) -> allocator.Instance:
+    try:
+        return allocator.build_instance(doc, "<random>")
+    except InputError:
+        assume(False)
+        raise
+
+
+@SETTINGS
+@given(doc=instances())
+def test_every_plan_passes_the_checker(backend: str, doc: dict[str, Any]) -> None:
+    instance = _load(doc)
+    result = allocator.solve(instance, backend=backend, threads=1, time_limit=10)
+    assert result.status in ("optimal", "infeasible"), result.status
+    if result.has_plan:
+        report = allocator.check(instance, result)
+        assert report.ok, f"{report}\n{doc}"
+        for level in result.levels:
+            assert level.bound is not None and level.value is not None
+            assert level.bound <= level.value + 1e-6
+    if instance.spec.shortfall == "soft" and not any(t.lead for t in instance.tasks):
+        nation_caps = any(n.max_personnel is not None or n.budget is not None for n in instance.nations)
+        # soft demand, no lead, no caps: the empty plan is feasible, so a plan always exists
+        if not nation_caps and not any(t.max_nations for t in instance.tasks):
+            assert result.has_plan
+
+
+def _break(plan: dict[str, Any], how: str, instance: allocator.Instance) -> str:
+    first = plan["assignments"][0]
+    if how == "overlap":
+        plan["assignments"].append(dict(first))
+        return "unit-capacity"
+    if how == "unit":
+        units = next(o.units for o in instance.offers if o.id == first["offer"])
+        first["unit"] = units + 1
+        return "reference"
+    if how == "beyond-horizon":
+        first["end"] = instance.periods + 1
+        return "placement"
+    plan["objectives"]["deployments"] += 1
+    return "report"
+
+
+@SETTINGS
+@given(doc=instances(), how=st.sampled_from(["overlap", "unit", "beyond-horizon", "objective"]))
+def test_seeded_violations_are_caught(backend: str, doc: dict[str, Any], how: str) -> None:
+    instance = _load(doc)
+    result = allocator.solve(instance, backend=backend, threads=1, time_limit=10)
+    assume(result.has_plan and result.assignments)
+    plan = copy.deepcopy(result.to_json())
+    rule = _break(plan, how, instance)
+    assert rule in {v.rule for v in allocator.check(instance, plan).violations}
