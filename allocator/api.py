@@ -46,15 +46,23 @@ def solve(
         instance = load_instance(instance)
     run = _backend(backend)
     stop = stop or StopToken()
-    outcome: dict[str, SolveResult | BaseException] = {}
+    outcome: dict[str, SolveResult] = {}
+    failure: list[BaseException] = []
     done = threading.Event()
 
     def work() -> None:
         try:
-            outcome["result"] = run(instance, time_limit=time_limit, threads=threads, seed=seed,
-                                    progress=progress, stop=stop, log_search=log_search)
+            outcome["result"] = run(
+                instance,
+                time_limit=time_limit,
+                threads=threads,
+                seed=seed,
+                progress=progress,
+                stop=stop,
+                log_search=log_search,
+            )
         except BaseException as exc:  # handed to the caller's thread below
-            outcome["error"] = exc
+            failure.append(exc)
         finally:
             done.set()
 
@@ -70,8 +78,6 @@ def solve(
             log.warning("interrupted: stopping the search and keeping the best plan found")
             stop.stop()
     worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    result = outcome["result"]
-    assert isinstance(result, SolveResult)
-    return result
+    if failure:
+        raise failure[0]
+    return outcome["result"]

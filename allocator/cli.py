@@ -91,20 +91,26 @@ def _progress_printer(live: Any, levels: int) -> Callable[[Progress], None]:
 
 def _print_summary(instance: Instance, result: SolveResult) -> None:
     colour = {"optimal": "green", "feasible": "yellow"}.get(result.status, "red")
-    out.print(f"[bold]{instance.name}[/bold]: [{colour}]{result.status}[/{colour}] "
-              f"({result.backend}, {result.wall_time:.2f}s, model built in {result.build_time:.2f}s)"
-              + ("  [yellow]interrupted[/yellow]" if result.interrupted else ""))
+    out.print(
+        f"[bold]{instance.name}[/bold]: [{colour}]{result.status}[/{colour}] "
+        f"({result.backend}, {result.wall_time:.2f}s, model built in {result.build_time:.2f}s)"
+        + ("  [yellow]interrupted[/yellow]" if result.interrupted else "")
+    )
     levels = Table(title="Objectives (lexicographic levels)", title_justify="left")
     for column in ("level", "status", "value", "bound", "time (s)"):
         levels.add_column(column, justify="left" if column in ("level", "status") else "right")
     for lv in result.levels:
-        levels.add_row(lv.key, lv.status, "-" if lv.value is None else f"{lv.value:g}",
-                       "-" if lv.bound is None else f"{lv.bound:g}", f"{lv.wall_time:.2f}")
+        levels.add_row(
+            lv.key,
+            lv.status,
+            "-" if lv.value is None else f"{lv.value:g}",
+            "-" if lv.bound is None else f"{lv.bound:g}",
+            f"{lv.wall_time:.2f}",
+        )
     out.print(levels)
     if not result.has_plan:
         return
-    out.print("All objectives of the plan: "
-              + ", ".join(f"{k} {v:g}" for k, v in result.objectives.items()))
+    out.print("All objectives of the plan: " + ", ".join(f"{k} {v:g}" for k, v in result.objectives.items()))
     gaps = shortfall_table(result)
     if gaps.empty:
         out.print("[green]No shortfall: every requirement and multinational minimum is met.[/green]")
@@ -112,17 +118,22 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
         table = Table(title="Shortfalls", title_justify="left")
         for column in ("task", "capability", "periods", "missing", "from", "to"):
             table.add_column(column)
-        for row in gaps.itertuples(index=False):
-            table.add_row(row.task, row.what, str(row.periods), str(row.amount), str(row.first), str(row.last))
+        for gap in gaps.to_dict("records"):
+            table.add_row(*(str(gap[c]) for c in ("task", "what", "periods", "amount", "first", "last")))
         out.print(table)
     burden = burden_table(instance, result)
     table = Table(title=f"Burden against fair share ({burden.attrs['measure']})", title_justify="left")
     for column in ("nation", "burden", "fair share", "difference"):
         table.add_column(column, justify="left" if column == "nation" else "right")
-    for row in burden.itertuples(index=False):
-        style = "red" if row.difference > 0.5 else ("cyan" if row.difference < -0.5 else "")
-        table.add_row(str(row.nation), f"{row.burden:g}", f"{row.fair_share:.1f}",
-                      f"[{style}]{row.difference:+.1f}[/{style}]" if style else f"{row.difference:+.1f}")
+    for row in burden.to_dict("records"):
+        difference = float(row["difference"])
+        style = "red" if difference > 0.5 else ("cyan" if difference < -0.5 else "")
+        table.add_row(
+            str(row["nation"]),
+            f"{row['burden']:g}",
+            f"{row['fair_share']:.1f}",
+            f"[{style}]{difference:+.1f}[/{style}]" if style else f"{difference:+.1f}",
+        )
     out.print(table)
 
 
@@ -130,18 +141,42 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
 @click.argument("instance", type=str)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the solution JSON here.")
 @click.option("--backend", type=click.Choice(api.BACKENDS), default="cpsat", show_default=True)
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
-              help="Seconds for the whole solve, all levels together.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Search workers (default: all cores); 1 gives the same plan on every run.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds for the whole solve, all levels together.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Search workers (default: all cores); 1 gives the same plan on every run.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--model", "model_name", type=str, default=None,
-              help=f"A named model, overriding the instance's ({', '.join(available_models())}).")
+@click.option(
+    "--model",
+    "model_name",
+    type=str,
+    default=None,
+    help=f"A named model, overriding the instance's ({', '.join(available_models())}).",
+)
 @click.option("--log-search", is_flag=True, help="Print the solver's own search log.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
 @click.pass_context
-def solve(ctx: click.Context, instance: str, output: str | None, backend: str, time_limit: float,
-          threads: int | None, seed: int, model_name: str | None, log_search: bool, quiet: bool) -> None:
+def solve(
+    ctx: click.Context,
+    instance: str,
+    output: str | None,
+    backend: str,
+    time_limit: float,
+    threads: int | None,
+    seed: int,
+    model_name: str | None,
+    log_search: bool,
+    quiet: bool,
+) -> None:
     """Solve INSTANCE (YAML or JSON; - for standard input)."""
     with _guarded(ctx.obj["debug"]):
         loaded = _load(instance, model_name)
@@ -149,12 +184,24 @@ def solve(ctx: click.Context, instance: str, output: str | None, backend: str, t
         started = time.perf_counter()
         if err.is_terminal and not quiet:
             with err.status("building the model ...") as live:
-                result = api.solve(loaded, backend=backend, time_limit=time_limit, threads=threads,
-                                   seed=seed, progress=_progress_printer(live, levels),
-                                   log_search=log_search)
+                result = api.solve(
+                    loaded,
+                    backend=backend,
+                    time_limit=time_limit,
+                    threads=threads,
+                    seed=seed,
+                    progress=_progress_printer(live, levels),
+                    log_search=log_search,
+                )
         else:
-            result = api.solve(loaded, backend=backend, time_limit=time_limit, threads=threads,
-                               seed=seed, log_search=log_search)
+            result = api.solve(
+                loaded,
+                backend=backend,
+                time_limit=time_limit,
+                threads=threads,
+                seed=seed,
+                log_search=log_search,
+            )
         logging.getLogger(__name__).info("solved in %.2fs", time.perf_counter() - started)
         if output:
             result.write(output)
@@ -176,8 +223,10 @@ def check(ctx: click.Context, instance: str, solution: str) -> None:
         report = check_file(loaded, solution)
     if report.ok:
         recomputed = ", ".join(f"{k} {v:g}" for k, v in report.objectives.items())
-        out.print(f"[green]ok[/green]: {solution} satisfies every rule ({report.status})"
-                  + (f"; objectives: {recomputed}" if recomputed else ""))
+        out.print(
+            f"[green]ok[/green]: {solution} satisfies every rule ({report.status})"
+            + (f"; objectives: {recomputed}" if recomputed else "")
+        )
         sys.exit(EXIT_OK)
     out.print(f"[red]{len(report.violations)} violation(s)[/red] in {solution}:")
     for violation in report.violations:
@@ -194,10 +243,12 @@ def validate(ctx: click.Context, instance: str, model_name: str | None) -> None:
     with _guarded(ctx.obj["debug"]):
         loaded = _load(instance, model_name)
     index = loaded.index
-    out.print(f"[green]ok[/green]: {instance} ({loaded.name}): {len(loaded.nations)} nations, "
-              f"{len(loaded.offers)} offers ({sum(o.units for o in loaded.offers)} units), "
-              f"{len(loaded.tasks)} tasks, {loaded.periods} periods, "
-              f"{len(index.tours())} possible tours; model {loaded.spec.name or '(inline)'}")
+    out.print(
+        f"[green]ok[/green]: {instance} ({loaded.name}): {len(loaded.nations)} nations, "
+        f"{len(loaded.offers)} offers ({sum(o.units for o in loaded.offers)} units), "
+        f"{len(loaded.tasks)} tasks, {loaded.periods} periods, "
+        f"{len(index.tours())} possible tours; model {loaded.spec.name or '(inline)'}"
+    )
     sys.exit(EXIT_OK)
 
 

@@ -118,7 +118,7 @@ class ModelSpec(Frozen):
     @property
     def levels(self) -> tuple[tuple[tuple[str, float], ...], ...]:
         """Each level as ((objective, weight), ...), in lexicographic order."""
-        out = []
+        out: list[tuple[tuple[str, float], ...]] = []
         for level in self.objectives:
             if isinstance(level, str):
                 out.append(((level, 1.0),))

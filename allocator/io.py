@@ -31,6 +31,7 @@ from allocator.instance import (
 )
 from allocator.validation import cross_check
 
+
 class SafeLoader(yaml.SafeLoader):
     """PyYAML's safe loader with YAML 1.2 booleans: only true/false, so that country codes such
     as NO (Norway), ON or Y stay strings."""
@@ -47,7 +48,8 @@ SafeLoader.add_implicit_resolver(
 #: Files larger than this are refused before parsing.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 #: The model class that owns the keys found under a section name, for "did you mean" hints.
 _KEYS_UNDER: dict[str, type[BaseModel]] = {
@@ -94,10 +96,11 @@ def parse_document(text: str, label: str) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(
-                label, [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+                label,
+                [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")],
             ) from None
     try:
-        return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -135,7 +138,9 @@ def pydantic_problems(error: ValidationError, prefix: tuple[str | int, ...]) -> 
     return list(problems.values())
 
 
-def _validate(adapter: Callable[[Any], T], data: Any, prefix: tuple[str | int, ...], out: list[Problem]) -> T | None:
+def _validate(
+    adapter: Callable[[Any], T], data: Any, prefix: tuple[str | int, ...], out: list[Problem]
+) -> T | None:
     try:
         return adapter(data)
     except ValidationError as exc:
@@ -144,8 +149,8 @@ def _validate(adapter: Callable[[Any], T], data: Any, prefix: tuple[str | int, .
 
 
 def _validate_list(
-    cls: type[T], data: Mapping[str, Any], key: str, out: list[Problem], required: bool
-) -> dict[int, T]:
+    cls: type[M], data: Mapping[str, Any], key: str, out: list[Problem], required: bool
+) -> dict[int, M]:
     raw = data.get(key)
     if raw is None:
         if required:
@@ -215,7 +220,7 @@ def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
         raise InputError(label, problems)
     instance = Instance(
         name=str(name),
-        horizon=horizon,  # type: ignore[arg-type]
+        horizon=horizon,
         nations=tuple(nations.values()),
         capabilities=tuple(capabilities.values()),
         offers=tuple(offers.values()),

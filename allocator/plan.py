@@ -47,8 +47,12 @@ class Shortfall:
 
     def to_json(self) -> dict[str, object]:
         if self.capability is not None:
-            return {"task": self.task, "capability": self.capability, "period": self.period,
-                    "units": self.units}
+            return {
+                "task": self.task,
+                "capability": self.capability,
+                "period": self.period,
+                "units": self.units,
+            }
         return {"task": self.task, "period": self.period, "nations": self.nations}
 
 

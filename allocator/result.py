@@ -29,8 +29,13 @@ class LevelResult:
     wall_time: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"objective": self.key, "status": self.status, "value": self.value,
-                "bound": self.bound, "wall_time": round(self.wall_time, 3)}
+        return {
+            "objective": self.key,
+            "status": self.status,
+            "value": self.value,
+            "bound": self.bound,
+            "wall_time": round(self.wall_time, 3),
+        }
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,12 @@ def burden_table(instance: Instance, result: SolveResult) -> pd.DataFrame:
     total_share = sum(n.share for n in instance.nations)
     total = sum(burden.values())
     rows = [
-        {"nation": n.id, "name": n.label, "burden": burden[n.id],
-         "fair_share": n.share / total_share * total}
+        {
+            "nation": n.id,
+            "name": n.label,
+            "burden": burden[n.id],
+            "fair_share": n.share / total_share * total,
+        }
         for n in instance.nations
     ]
     frame = pd.DataFrame(rows, columns=["nation", "name", "burden", "fair_share"])
@@ -33,9 +37,14 @@ def burden_table(instance: Instance, result: SolveResult) -> pd.DataFrame:
 def shortfall_table(result: SolveResult) -> pd.DataFrame:
     """Uncovered unit-periods per (task, capability) and missing nation-periods per task."""
     rows = [
-        {"task": s.task, "what": s.capability if s.capability is not None else "(nations)",
-         "periods": 1, "amount": s.units if s.capability is not None else s.nations,
-         "first": s.period, "last": s.period}
+        {
+            "task": s.task,
+            "what": s.capability if s.capability is not None else "(nations)",
+            "periods": 1,
+            "amount": s.units if s.capability is not None else s.nations,
+            "first": s.period,
+            "last": s.period,
+        }
         for s in result.shortfalls
     ]
     frame = pd.DataFrame(rows, columns=["task", "what", "periods", "amount", "first", "last"])
@@ -43,7 +52,11 @@ def shortfall_table(result: SolveResult) -> pd.DataFrame:
         return frame
     return (
         frame.groupby(["task", "what"], sort=True)
-        .agg(periods=("periods", "sum"), amount=("amount", "sum"), first=("first", "min"),
-             last=("last", "max"))
+        .agg(
+            periods=("periods", "sum"),
+            amount=("amount", "sum"),
+            first=("first", "min"),
+            last=("last", "max"),
+        )
         .reset_index()
     )

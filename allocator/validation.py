@@ -54,7 +54,12 @@ def check_window(path: str, window: tuple[int, int] | None, lo: int, hi: int, wh
 
 
 def check_offer(
-    i: int, offer: Offer, horizon: Horizon | None, nations: set[str], capabilities: set[str], tasks: set[str]
+    i: int,
+    offer: Offer,
+    horizon: Horizon | None,
+    nations: set[str],
+    capabilities: set[str],
+    tasks: set[str],
 ) -> list[Problem]:
     """References, window and tour lengths of one offer."""
     where = f"offers[{i}]"
@@ -87,11 +92,18 @@ def check_task(
     for j, req in enumerate(task.requirements):
         if req.capability not in capabilities:
             problems.append(
-                Problem(f"{where}.requirements[{j}].capability", f"unknown capability '{req.capability}'")
+                Problem(
+                    f"{where}.requirements[{j}].capability",
+                    f"unknown capability '{req.capability}'",
+                )
             )
         if horizon is not None:
             problems += check_window(
-                f"{where}.requirements[{j}].periods", req.periods, lo, hi, "the task's active window"
+                f"{where}.requirements[{j}].periods",
+                req.periods,
+                lo,
+                hi,
+                "the task's active window",
             )
     if task.max_nations is not None and task.min_nations > task.max_nations:
         problems.append(

@@ -44,11 +44,17 @@ def offers(draw: st.DrawFn, i: int, periods: int, tasks: list[str]) -> dict[str,
 @st.composite
 def tasks(draw: st.DrawFn, name: str, periods: int) -> dict[str, Any]:
     lo, hi = draw(windows(1, periods))
-    task: dict[str, Any] = {"id": name, "active": [lo, hi], "priority": draw(st.sampled_from([1, 2, 0.5]))}
+    task: dict[str, Any] = {
+        "id": name,
+        "active": [lo, hi],
+        "priority": draw(st.sampled_from([1, 2, 0.5])),
+    }
     requirements = []
     for _ in range(draw(st.integers(1, 2))):
-        req: dict[str, Any] = {"capability": draw(st.sampled_from(CAPABILITIES)),
-                               "units": draw(st.sampled_from([0, 1, 1, 2]))}
+        req: dict[str, Any] = {
+            "capability": draw(st.sampled_from(CAPABILITIES)),
+            "units": draw(st.sampled_from([0, 1, 1, 2])),
+        }
         if draw(st.booleans()):
             req["periods"] = draw(windows(lo, hi))
         requirements.append(req)
@@ -58,19 +64,27 @@ def tasks(draw: st.DrawFn, name: str, periods: int) -> dict[str, Any]:
         task["max_nations"] = max(1, task["min_nations"]) + draw(st.integers(0, 1))
     if draw(st.integers(0, 2)) == 0:
         nations = draw(st.lists(st.sampled_from(NATIONS), min_size=1, max_size=3, unique=True))
-        lead: dict[str, Any] = {"nations": nations, "term": draw(st.integers(1, 3)),
-                                "rotate": draw(st.booleans()), "contribution": draw(st.integers(0, 1))}
+        lead: dict[str, Any] = {
+            "nations": nations,
+            "term": draw(st.integers(1, 3)),
+            "rotate": draw(st.booleans()),
+            "contribution": draw(st.integers(0, 1)),
+        }
         if draw(st.booleans()):
             lead["first"] = nations[0]
         task["lead"] = lead
     return task
 
 
-MODELS = st.sampled_from([
-    "coverage-first", "min-cost", "fair-share",
-    {"fairness": "cost", "objectives": [{"shortfall": 2, "cost": 1}, "deployments"]},
-    {"shortfall": "hard", "fairness": "personnel", "objectives": ["fairness", "cost"]},
-])
+MODELS = st.sampled_from(
+    [
+        "coverage-first",
+        "min-cost",
+        "fair-share",
+        {"fairness": "cost", "objectives": [{"shortfall": 2, "cost": 1}, "deployments"]},
+        {"shortfall": "hard", "fairness": "personnel", "objectives": ["fairness", "cost"]},
+    ]
+)
 
 
 @st.composite
@@ -107,8 +121,11 @@ def _repair_leads(doc: dict[str, Any]) -> None:
         if not lead or not lead["contribution"]:
             continue
         parsed = Task.model_validate(task)
-        lead["nations"] = [n for n in lead["nations"]
-                           if any(o.nation == n and could_serve(o, parsed, horizon) for o in offers)]
+        lead["nations"] = [
+            n
+            for n in lead["nations"]
+            if any(o.nation == n and could_serve(o, parsed, horizon) for o in offers)
+        ]
         if not lead["nations"]:
             del task["lead"]
         elif lead.get("first") not in lead["nations"]:

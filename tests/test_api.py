@@ -56,8 +56,12 @@ def test_progress_reports_levels(backend: str) -> None:
         with lock:
             seen.append(p)
 
-    allocator.solve(allocator.load_instance(EXAMPLES / "basic.yaml"), backend=backend, threads=1,
-                    progress=record)
+    allocator.solve(
+        allocator.load_instance(EXAMPLES / "basic.yaml"),
+        backend=backend,
+        threads=1,
+        progress=record,
+    )
     assert {p.level for p in seen} >= {"shortfall"}
     assert all(p.levels == 4 for p in seen)
 

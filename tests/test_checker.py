@@ -79,7 +79,8 @@ def _mutations() -> list[tuple[str, Any]]:
     def lead_without_units(p: Plan) -> None:
         term = p["leads"][0]
         p["assignments"] = [
-            a for a in p["assignments"]
+            a
+            for a in p["assignments"]
             if not (a["offer"].startswith(term["nation"]) and a["start"] <= term["end"])
         ]
 
@@ -123,14 +124,23 @@ def test_solution_for_another_instance(lead_plan: tuple[allocator.Instance, Plan
     [
         ([], ""),
         ({"status": "great"}, "status"),
-        ({"status": "optimal", "assignments": [{"offer": "x", "unit": "one", "task": "t", "start": 1,
-                                                "end": 2}]}, "assignments[0].unit"),
+        (
+            {
+                "status": "optimal",
+                "assignments": [{"offer": "x", "unit": "one", "task": "t", "start": 1, "end": 2}],
+            },
+            "assignments[0].unit",
+        ),
         ({"status": "optimal", "assignments": "none"}, "assignments"),
-        ({"status": "optimal", "leads": [{"task": "t", "nation": 3, "start": 1, "end": 2}]}, "leads[0].nation"),
+        (
+            {"status": "optimal", "leads": [{"task": "t", "nation": 3, "start": 1, "end": 2}]},
+            "leads[0].nation",
+        ),
     ],
 )
-def test_malformed_solution_is_input_error(lead_plan: tuple[allocator.Instance, Plan], document: Any,
-                                           path: str) -> None:
+def test_malformed_solution_is_input_error(
+    lead_plan: tuple[allocator.Instance, Plan], document: Any, path: str
+) -> None:
     instance, _ = lead_plan
     with pytest.raises(InputError) as info:
         allocator.check(instance, document, "sol.json")

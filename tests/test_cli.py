@@ -84,8 +84,10 @@ def test_malformed_solution_exit_2(tmp_path: Path) -> None:
 
 
 def test_infeasible_exit_3(tmp_path: Path) -> None:
-    doc = base_instance(model="min-cost", tasks=[
-        {"id": "air", "requirements": [{"capability": "fighter", "units": 5}]}])
+    doc = base_instance(
+        model="min-cost",
+        tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 5}]}],
+    )
     out = tmp_path / "plan.json"
     result = run("solve", write(tmp_path, doc), "-o", str(out))
     assert result.exit_code == 3
@@ -102,7 +104,9 @@ def test_no_solution_in_time_exit_4(tmp_path: Path) -> None:
 
 def test_model_option_changes_the_model(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
-    assert run("solve", str(EXAMPLES / "basic.yaml"), "--model", "min-cost", "-o", str(out), "-q").exit_code == 0
+    assert (
+        run("solve", str(EXAMPLES / "basic.yaml"), "--model", "min-cost", "-o", str(out), "-q").exit_code == 0
+    )
     assert list(json.loads(out.read_text())["solver"]["bounds"]) == ["cost"]
 
 
@@ -111,13 +115,27 @@ def test_ctrl_c_keeps_best_plan(tmp_path: Path) -> None:
     """SIGINT during a long solve: the search stops, the best plan is written and passes the check."""
     out = tmp_path / "plan.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "allocator.cli", "solve", str(REASSURANCE), "-o", str(out),
-         "--time-limit", "120", "--threads", "2", "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            sys.executable,
+            "-m",
+            "allocator.cli",
+            "solve",
+            str(REASSURANCE),
+            "-o",
+            str(out),
+            "--time-limit",
+            "120",
+            "--threads",
+            "2",
+            "-q",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     time.sleep(12)
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr.decode()
     plan = json.loads(out.read_text())
     assert plan["solver"]["interrupted"] is True and plan["status"] == "feasible"

@@ -7,7 +7,9 @@ checker alone.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -42,9 +44,16 @@ def _lead_choices(instance: allocator.Instance) -> list[list[dict[str, Any]]]:
             continue
         terms = instance.index.terms[t]
         options = itertools.product(sorted(task.lead.nations), repeat=len(terms))
-        per_task.append([[{"task": task.id, "nation": n, "start": s, "end": e}
-                          for n, (s, e) in zip(choice, terms, strict=True)] for choice in options])
-    return [sum(combo, []) for combo in itertools.product(*per_task)]
+        per_task.append(
+            [
+                [
+                    {"task": task.id, "nation": n, "start": s, "end": e}
+                    for n, (s, e) in zip(choice, terms, strict=True)
+                ]
+                for choice in options
+            ]
+        )
+    return [functools.reduce(operator.iadd, combo, []) for combo in itertools.product(*per_task)]
 
 
 def _level_value(objectives: dict[str, float], level: tuple[tuple[str, float], ...]) -> float:
@@ -60,9 +69,11 @@ def brute_force(instance: allocator.Instance) -> tuple[float, ...] | None:
     assume(len(schedules) ** len(units) * len(leads) <= MAX_PLANS)
     best: tuple[float, ...] | None = None
     for plan in itertools.product(schedules, repeat=len(units)):
-        assignments = [{"offer": offer, "unit": u, "task": task, "start": s, "end": e}
-                       for (offer, u), schedule in zip(units, plan, strict=True)
-                       for task, s, e in _runs(schedule)]
+        assignments = [
+            {"offer": offer, "unit": u, "task": task, "start": s, "end": e}
+            for (offer, u), schedule in zip(units, plan, strict=True)
+            for task, s, e in _runs(schedule)
+        ]
         for lead_terms in leads:
             doc = {"status": "feasible", "assignments": assignments, "leads": lead_terms}
             facts = Facts(instance, parse_solution(doc, "<brute>"))
@@ -93,8 +104,11 @@ def tiny_instances(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
 @given(doc=tiny_instances())
 def test_levels_match_brute_force(backend: str, doc: dict[str, Any]) -> None:
     try:

@@ -13,7 +13,11 @@ import allocator
 from allocator.errors import InputError
 from tests.strategies import instances
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
 
 
 def _load(doc: dict[str, Any]) -> allocator.Instance:

@@ -54,84 +54,198 @@ def _lead_case(**lead: Any) -> Doc:
 
 
 CASES: list[tuple[str, str, Doc, Callable[[Doc], None]]] = [
-    ("placement", "availability", _one_offer(available=[3, 4]),
-     _set(["offers", 0, "available"], None)),
-    ("placement", "requirement profile",
-     base_instance(tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 1,
-                                                          "periods": [1, 2]}]}],
-                   model={"objectives": ["shortfall", "deployments"]}, offers=[
-                       {"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1,
-                        "min_tour": 4}]),
-     _set(["tasks", 0, "requirements", 0, "periods"], None)),
-    ("placement", "task window",
-     base_instance(tasks=[{"id": "air", "active": [2, 4],
-                           "requirements": [{"capability": "fighter", "units": 1}]}],
-                   offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1,
-                            "min_tour": 4}],
-                   model={"objectives": ["shortfall", "deployments"]}),
-     _set(["tasks", 0, "active"], None)),
-    ("caveat", "offer limited to another task",
-     base_instance(offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1,
-                            "tasks": ["other"]}],
-                   tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 1}]},
-                          {"id": "other", "priority": 0.5,
-                           "requirements": [{"capability": "fighter", "units": 1}]}]),
-     _set(["offers", 0, "tasks"], None)),
-    ("tour-length", "max_tour", _one_offer(units=2, max_tour=2),
-     _set(["offers", 0, "max_tour"], None)),
-    ("tour-length", "min_tour",
-     base_instance(horizon={"periods": 5},
-                   offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1,
-                            "min_tour": 3}],
-                   tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 1,
-                                                          "periods": [1, 2]}]}]),
-     _set(["offers", 0, "min_tour"], None)),
-    ("unit-capacity", "min_rest",
-     base_instance(horizon={"periods": 5}, offers=[
-         {"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1, "max_tour": 2,
-          "min_rest": 2}]),
-     _set(["offers", 0, "min_rest"], None)),
-    ("personnel-cap", "max_personnel",
-     base_instance(nations=[{"id": "FR", "max_personnel": 250}, {"id": "GB"}],
-                   offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 3,
-                            "personnel": 100}],
-                   tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 3}]}]),
-     _set(["nations", 0, "max_personnel"], None)),
-    ("budget", "budget",
-     base_instance(nations=[{"id": "FR", "budget": 5.5}, {"id": "GB"}],
-                   offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 2,
-                            "cost": 1.5}],
-                   tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 2}]}]),
-     _set(["nations", 0, "budget"], None)),
-    ("max-nations", "max_nations",
-     base_instance(nations=[{"id": "FR"}, {"id": "GB"}, {"id": "IT"}],
-                   offers=[{"id": f"{n}-a", "nation": n, "capability": "fighter", "units": 1}
-                           for n in ("FR", "GB", "IT")],
-                   tasks=[{"id": "air", "max_nations": 2,
-                           "requirements": [{"capability": "fighter", "units": 3}]}]),
-     _set(["tasks", 0, "max_nations"], None)),
-    ("min-nations", "min_nations (hard)",
-     base_instance(offers=[
-         {"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 2, "cost": 1},
-         {"id": "GB-a", "nation": "GB", "capability": "fighter", "units": 2, "cost": 5}],
-         tasks=[{"id": "air", "min_nations": 2,
-                 "requirements": [{"capability": "fighter", "units": 2}]}],
-         model="min-cost"),
-     _set(["tasks", 0, "min_nations"], None)),
-    ("demand", "shortfall hard",
-     base_instance(model="min-cost"),
-     _set(["model"], {"shortfall": "soft", "objectives": ["cost"]})),
+    (
+        "placement",
+        "availability",
+        _one_offer(available=[3, 4]),
+        _set(["offers", 0, "available"], None),
+    ),
+    (
+        "placement",
+        "requirement profile",
+        base_instance(
+            tasks=[
+                {
+                    "id": "air",
+                    "requirements": [{"capability": "fighter", "units": 1, "periods": [1, 2]}],
+                }
+            ],
+            model={"objectives": ["shortfall", "deployments"]},
+            offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1, "min_tour": 4}],
+        ),
+        _set(["tasks", 0, "requirements", 0, "periods"], None),
+    ),
+    (
+        "placement",
+        "task window",
+        base_instance(
+            tasks=[
+                {
+                    "id": "air",
+                    "active": [2, 4],
+                    "requirements": [{"capability": "fighter", "units": 1}],
+                }
+            ],
+            offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1, "min_tour": 4}],
+            model={"objectives": ["shortfall", "deployments"]},
+        ),
+        _set(["tasks", 0, "active"], None),
+    ),
+    (
+        "caveat",
+        "offer limited to another task",
+        base_instance(
+            offers=[
+                {
+                    "id": "FR-a",
+                    "nation": "FR",
+                    "capability": "fighter",
+                    "units": 1,
+                    "tasks": ["other"],
+                }
+            ],
+            tasks=[
+                {"id": "air", "requirements": [{"capability": "fighter", "units": 1}]},
+                {
+                    "id": "other",
+                    "priority": 0.5,
+                    "requirements": [{"capability": "fighter", "units": 1}],
+                },
+            ],
+        ),
+        _set(["offers", 0, "tasks"], None),
+    ),
+    (
+        "tour-length",
+        "max_tour",
+        _one_offer(units=2, max_tour=2),
+        _set(["offers", 0, "max_tour"], None),
+    ),
+    (
+        "tour-length",
+        "min_tour",
+        base_instance(
+            horizon={"periods": 5},
+            offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1, "min_tour": 3}],
+            tasks=[
+                {
+                    "id": "air",
+                    "requirements": [{"capability": "fighter", "units": 1, "periods": [1, 2]}],
+                }
+            ],
+        ),
+        _set(["offers", 0, "min_tour"], None),
+    ),
+    (
+        "unit-capacity",
+        "min_rest",
+        base_instance(
+            horizon={"periods": 5},
+            offers=[
+                {
+                    "id": "FR-a",
+                    "nation": "FR",
+                    "capability": "fighter",
+                    "units": 1,
+                    "max_tour": 2,
+                    "min_rest": 2,
+                }
+            ],
+        ),
+        _set(["offers", 0, "min_rest"], None),
+    ),
+    (
+        "personnel-cap",
+        "max_personnel",
+        base_instance(
+            nations=[{"id": "FR", "max_personnel": 250}, {"id": "GB"}],
+            offers=[
+                {
+                    "id": "FR-a",
+                    "nation": "FR",
+                    "capability": "fighter",
+                    "units": 3,
+                    "personnel": 100,
+                }
+            ],
+            tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 3}]}],
+        ),
+        _set(["nations", 0, "max_personnel"], None),
+    ),
+    (
+        "budget",
+        "budget",
+        base_instance(
+            nations=[{"id": "FR", "budget": 5.5}, {"id": "GB"}],
+            offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 2, "cost": 1.5}],
+            tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 2}]}],
+        ),
+        _set(["nations", 0, "budget"], None),
+    ),
+    (
+        "max-nations",
+        "max_nations",
+        base_instance(
+            nations=[{"id": "FR"}, {"id": "GB"}, {"id": "IT"}],
+            offers=[
+                {"id": f"{n}-a", "nation": n, "capability": "fighter", "units": 1} for n in ("FR", "GB", "IT")
+            ],
+            tasks=[
+                {
+                    "id": "air",
+                    "max_nations": 2,
+                    "requirements": [{"capability": "fighter", "units": 3}],
+                }
+            ],
+        ),
+        _set(["tasks", 0, "max_nations"], None),
+    ),
+    (
+        "min-nations",
+        "min_nations (hard)",
+        base_instance(
+            offers=[
+                {"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 2, "cost": 1},
+                {"id": "GB-a", "nation": "GB", "capability": "fighter", "units": 2, "cost": 5},
+            ],
+            tasks=[
+                {
+                    "id": "air",
+                    "min_nations": 2,
+                    "requirements": [{"capability": "fighter", "units": 2}],
+                }
+            ],
+            model="min-cost",
+        ),
+        _set(["tasks", 0, "min_nations"], None),
+    ),
+    (
+        "demand",
+        "shortfall hard",
+        base_instance(model="min-cost"),
+        _set(["model"], {"shortfall": "soft", "objectives": ["cost"]}),
+    ),
     ("lead-one", "a lead every period", _lead_case(), _set(["tasks", 0, "lead"], None)),
-    ("lead-first", "first", _lead_case(first="FR", rotate=False), _set(["tasks", 0, "lead", "first"], None)),
+    (
+        "lead-first",
+        "first",
+        _lead_case(first="FR", rotate=False),
+        _set(["tasks", 0, "lead", "first"], None),
+    ),
     ("lead-rotate", "rotate", _lead_case(rotate=True), _set(["tasks", 0, "lead", "rotate"], False)),
-    ("lead-contribution", "contribution",
-     _lead_case(nations=["FR"], contribution=2), _set(["tasks", 0, "lead", "contribution"], 1)),
+    (
+        "lead-contribution",
+        "contribution",
+        _lead_case(nations=["FR"], contribution=2),
+        _set(["tasks", 0, "lead", "contribution"], 1),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("rule", "what", "doc", "relax"), CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
-def test_rule_binds_and_is_respected(backend: str, solve_checked: Any, rule: str, what: str,
-                                     doc: Doc, relax: Callable[[Doc], None]) -> None:
+def test_rule_binds_and_is_respected(
+    backend: str, solve_checked: Any, rule: str, what: str, doc: Doc, relax: Callable[[Doc], None]
+) -> None:
     instance = build(doc)
     respected = solve_checked(instance)
     assert respected.status == "optimal"

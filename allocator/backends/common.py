@@ -10,7 +10,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from allocator.indices import Index, Tour
-from allocator.plan import LeadTerm, colour_units, objective_values, shortfalls, deployed
+from allocator.plan import LeadTerm, colour_units, deployed, objective_values, shortfalls
 from allocator.result import LevelResult, SolveResult, Status
 
 #: Most decimal places kept when a float parameter is turned into an integer coefficient.
@@ -153,8 +153,15 @@ def assemble_result(
     """A :class:`SolveResult` from tour counts and lead choices ((task, term) -> nation)."""
     instance = index.instance
     if counts is None or status in ("infeasible", "unknown"):
-        return SolveResult(instance.name, status, backend, levels=tuple(levels),
-                           build_time=build_time, wall_time=wall_time, interrupted=interrupted)
+        return SolveResult(
+            instance.name,
+            status,
+            backend,
+            levels=tuple(levels),
+            build_time=build_time,
+            wall_time=wall_time,
+            interrupted=interrupted,
+        )
     counts = {tour: n for tour, n in counts.items() if n > 0}
     gaps = shortfalls(index, deployed(index, counts))
     lead_terms = [

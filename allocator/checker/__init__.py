@@ -42,8 +42,9 @@ def check(instance: Instance, solution: Any, label: str = "<solution>") -> Check
     parsed = parse_solution(solution, label)
     violations: list[Violation] = []
     if parsed.instance and parsed.instance != instance.name:
-        violations.append(Violation("reference", f"solution is for instance '{parsed.instance}', "
-                                                 f"not '{instance.name}'"))
+        violations.append(
+            Violation("reference", f"solution is for instance '{parsed.instance}', not '{instance.name}'")
+        )
     if not parsed.has_plan:
         if parsed.tours:
             violations.append(Violation("report", f"status '{parsed.status}' but the file holds a plan"))

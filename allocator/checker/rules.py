@@ -5,8 +5,10 @@ Deliberately independent of model building: plain dictionaries over the solution
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from allocator.checker.solution import Solution, Tour
 from allocator.instance import Instance, Offer, Task
@@ -123,15 +125,22 @@ def placement(f: Facts) -> list[str]:
         offer, task = f.offers[a.offer], f.tasks[a.task]
         first, last = offer.available or (1, f.T)
         if a.start < first or a.end > last:
-            out.append(f"{a.where}: {_unit(a)} deployed {a.start}-{a.end}, outside its availability {first}-{last}")
+            out.append(
+                f"{a.where}: {_unit(a)} deployed {a.start}-{a.end}, outside its availability {first}-{last}"
+            )
         lo, hi = task.active or (1, f.T)
         if a.start < lo or a.end > hi:
             out.append(f"{a.where}: task '{a.task}' is active {lo}-{hi}, tour is {a.start}-{a.end}")
-        idle = [p for p in range(max(a.start, lo), min(a.end, hi) + 1)
-                if f.required(task, offer.capability, p) <= 0]
+        idle = [
+            p
+            for p in range(max(a.start, lo), min(a.end, hi) + 1)
+            if f.required(task, offer.capability, p) <= 0
+        ]
         if idle:
-            out.append(f"{a.where}: task '{a.task}' requires no '{offer.capability}' in period(s) "
-                       f"{', '.join(map(str, idle))}")
+            out.append(
+                f"{a.where}: task '{a.task}' requires no '{offer.capability}' in period(s) "
+                f"{', '.join(map(str, idle))}"
+            )
     return out
 
 
@@ -152,8 +161,10 @@ def tour_length(f: Facts) -> list[str]:
         if offer.max_tour is not None and length > offer.max_tour:
             out.append(f"{a.where}: {_unit(a)} tour of {length} periods exceeds max_tour {offer.max_tour}")
         if length < offer.min_tour and a.end != f.T:
-            out.append(f"{a.where}: {_unit(a)} tour of {length} periods is shorter than "
-                       f"min_tour {offer.min_tour} and does not end in the last period")
+            out.append(
+                f"{a.where}: {_unit(a)} tour of {length} periods is shorter than "
+                f"min_tour {offer.min_tour} and does not end in the last period"
+            )
     return out
 
 
@@ -166,14 +177,18 @@ def unit_capacity(f: Facts) -> list[str]:
     for (offer_id, unit), tours in sorted(by_unit.items()):
         need = max(1, f.offers[offer_id].min_rest)
         tours.sort(key=lambda a: (a.start, a.end))
-        for before, after in zip(tours, tours[1:], strict=False):
+        for before, after in itertools.pairwise(tours):
             idle = after.start - before.end - 1
             if idle < 0:
-                out.append(f"{offer_id} unit {unit}: {before.where} ({before.start}-{before.end}) and "
-                           f"{after.where} ({after.start}-{after.end}) overlap")
+                out.append(
+                    f"{offer_id} unit {unit}: {before.where} ({before.start}-{before.end}) and "
+                    f"{after.where} ({after.start}-{after.end}) overlap"
+                )
             elif idle < need:
-                out.append(f"{offer_id} unit {unit}: {idle} idle period(s) between {before.where} and "
-                           f"{after.where}, needs {need}")
+                out.append(
+                    f"{offer_id} unit {unit}: {idle} idle period(s) between {before.where} and "
+                    f"{after.where}, needs {need}"
+                )
     return out
 
 
@@ -232,8 +247,11 @@ def min_nations(f: Facts) -> list[str]:
 def demand(f: Facts) -> list[str]:
     if f.instance.spec.shortfall != "hard":
         return []
-    return [f"task '{g['task']}' period {g['period']}: {g['units']} '{g['capability']}' unit(s) uncovered"
-            for g in recompute_shortfalls(f) if "capability" in g]
+    return [
+        f"task '{g['task']}' period {g['period']}: {g['units']} '{g['capability']}' unit(s) uncovered"
+        for g in recompute_shortfalls(f)
+        if "capability" in g
+    ]
 
 
 def _led_tasks(f: Facts) -> list[Task]:
@@ -262,8 +280,10 @@ def lead_one(f: Facts) -> list[str]:
         for k, periods in enumerate(f.lead_terms(task)):
             names_in_term = {single[p] for p in periods if p in single}
             if len(names_in_term) > 1:
-                out.append(f"task '{task.id}' term {k + 1} ({periods[0]}-{periods[-1]}): "
-                           f"lead changes inside the term ({', '.join(sorted(names_in_term))})")
+                out.append(
+                    f"task '{task.id}' term {k + 1} ({periods[0]}-{periods[-1]}): "
+                    f"lead changes inside the term ({', '.join(sorted(names_in_term))})"
+                )
     return out
 
 
@@ -297,14 +317,16 @@ def lead_contribution(f: Facts) -> list[str]:
         for p, nation in sorted(f.single_leads(task).items()):
             got = f.nation_units(task.id, p).get(nation, 0)
             if got < task.lead.contribution:
-                out.append(f"task '{task.id}' period {p}: lead '{nation}' deploys {got} unit(s), "
-                           f"contribution {task.lead.contribution}")
+                out.append(
+                    f"task '{task.id}' period {p}: lead '{nation}' deploys {got} unit(s), "
+                    f"contribution {task.lead.contribution}"
+                )
     return out
 
 
-def recompute_shortfalls(f: Facts) -> list[dict[str, object]]:
+def recompute_shortfalls(f: Facts) -> list[dict[str, Any]]:
     """Every (task, capability, period) with uncovered units, every (task, period) missing nations."""
-    out: list[dict[str, object]] = []
+    out: list[dict[str, Any]] = []
     for task in f.instance.tasks:
         capabilities = sorted({r.capability for r in task.requirements})
         for p in f.active(task):
@@ -324,8 +346,9 @@ def recompute_objectives(f: Facts) -> dict[str, float]:
     """Every objective of SPEC section 2, from the tours alone."""
     spec = f.instance.spec
     priority = {t.id: t.priority for t in f.instance.tasks}
-    shortfall = sum(priority[str(g["task"])] * float(g.get("units", 0) or g.get("nations", 0))  # type: ignore[arg-type]
-                    for g in recompute_shortfalls(f))
+    shortfall = sum(
+        priority[g["task"]] * (g.get("units", 0) + g.get("nations", 0)) for g in recompute_shortfalls(f)
+    )
     burden = {n.id: 0.0 for n in f.instance.nations}
     measure = {"units": lambda o: 1.0, "personnel": lambda o: o.personnel, "cost": lambda o: o.cost}
     for (offer_id, _t, _p), n in f.units.items():
@@ -335,8 +358,12 @@ def recompute_objectives(f: Facts) -> dict[str, float]:
     total_burden = sum(burden.values())
     fairness = sum(abs(burden[n.id] - n.share / total_share * total_burden) for n in f.instance.nations)
     cost = sum(n * f.offers[o].cost for (o, _t, _p), n in f.units.items())
-    return {"shortfall": shortfall, "fairness": fairness,
-            "deployments": float(len(f.valid)), "cost": cost}
+    return {
+        "shortfall": shortfall,
+        "fairness": fairness,
+        "deployments": float(len(f.valid)),
+        "cost": cost,
+    }
 
 
 def _close(a: float, b: float) -> bool:
@@ -353,8 +380,16 @@ def report(f: Facts) -> list[str]:
     for name, value in sorted(f.solution.objectives.items()):
         if name in actual and not _close(value, actual[name]):
             out.append(f"objectives.{name} is {value:g} but the plan gives {actual[name]:g}")
-    def key(g: dict[str, object]) -> tuple[object, ...]:
-        return (g.get("task"), g.get("capability"), g.get("period"), g.get("units"), g.get("nations"))
+
+    def key(g: dict[str, Any]) -> tuple[object, ...]:
+        return (
+            g.get("task"),
+            g.get("capability"),
+            g.get("period"),
+            g.get("units"),
+            g.get("nations"),
+        )
+
     expected = {key(g) for g in recompute_shortfalls(f)}
     listed = {key(g) for g in f.solution.shortfalls}
     for g in sorted(expected - listed, key=str):

@@ -88,13 +88,24 @@ def parse_solution(doc: Any, label: str) -> Solution:
         problems.append(Problem("objectives", "must map objective names to numbers"))
         objectives = {}
     tours = tuple(
-        Tour(_str(a, "offer", w, problems), _int(a, "unit", w, problems), _str(a, "task", w, problems),
-             _int(a, "start", w, problems), _int(a, "end", w, problems), w)
+        Tour(
+            _str(a, "offer", w, problems),
+            _int(a, "unit", w, problems),
+            _str(a, "task", w, problems),
+            _int(a, "start", w, problems),
+            _int(a, "end", w, problems),
+            w,
+        )
         for w, a in _entries(doc, "assignments", problems)
     )
     terms = tuple(
-        Term(_str(a, "task", w, problems), _str(a, "nation", w, problems),
-             _int(a, "start", w, problems), _int(a, "end", w, problems), w)
+        Term(
+            _str(a, "task", w, problems),
+            _str(a, "nation", w, problems),
+            _int(a, "start", w, problems),
+            _int(a, "end", w, problems),
+            w,
+        )
         for w, a in _entries(doc, "leads", problems)
     )
     shortfalls = tuple(item for _, item in _entries(doc, "shortfalls", problems))

@@ -68,8 +68,10 @@ def add_personnel_cap(
         if cap is None:
             continue
         expr = cp_model.LinearExpr.weighted_sum([v.z[i] for i, _ in terms], [w for _, w in terms])
-        groups.add(f"personnel-cap[{index.nations[n].id}@{p}]",
-                   model.add(expr <= scaled(cap, scales.personnel)))
+        groups.add(
+            f"personnel-cap[{index.nations[n].id}@{p}]",
+            model.add(expr <= scaled(cap, scales.personnel)),
+        )
 
 
 def add_budget(model: cp_model.CpModel, index: Index, v: Variables, groups: Groups, scales: Scales) -> None:
@@ -115,9 +117,7 @@ def add_max_nations(model: cp_model.CpModel, index: Index, v: Variables, groups:
             groups.add(f"max-nations[{index.tasks[t].id}@{p}]", model.add(sum(ys) <= limit))
 
 
-def add_min_nations(
-    model: cp_model.CpModel, index: Index, v: Variables, groups: Groups, hard: bool
-) -> None:
+def add_min_nations(model: cp_model.CpModel, index: Index, v: Variables, groups: Groups, hard: bool) -> None:
     """Rule 5/7: at least min_nations distinct nations (hard), or count the missing ones (soft)."""
     present = _presence_by_task_period(v)
     for t, task in enumerate(index.tasks):
@@ -135,7 +135,7 @@ def add_min_nations(
             else:
                 missing = model.new_int_var(0, task.min_nations, f"missing-nations[{task.id}@{p}]")
                 v.short_nations[t, p] = missing
-                groups.add(name, model.add(missing + sum(ys) >= task.min_nations))
+                groups.add(name, model.add(cp_model.LinearExpr.sum([missing, *ys]) >= task.min_nations))
 
 
 def add_demand(model: cp_model.CpModel, index: Index, v: Variables, groups: Groups, hard: bool) -> None:
@@ -172,15 +172,18 @@ def add_lead(model: cp_model.CpModel, index: Index, v: Variables, groups: Groups
         nations = sorted(index.nation_pos[n] for n in lead.nations)
         for k, (first, last) in enumerate(index.terms[t]):
             term = f"{task.id}#{k}"
-            groups.add(f"lead-one[{term}]",
-                       model.add_exactly_one([v.lead[t, k, n] for n in nations]))
+            groups.add(f"lead-one[{term}]", model.add_exactly_one([v.lead[t, k, n] for n in nations]))
             if k == 0 and lead.first is not None:
-                groups.add(f"lead-first[{task.id}]",
-                           model.add(v.lead[t, 0, index.nation_pos[lead.first]] == 1))
+                groups.add(
+                    f"lead-first[{task.id}]",
+                    model.add(v.lead[t, 0, index.nation_pos[lead.first]] == 1),
+                )
             if lead.rotate and len(nations) > 1 and k + 1 < len(index.terms[t]):
                 for n in nations:
-                    groups.add(f"lead-rotate[{term}]",
-                               model.add_at_most_one([v.lead[t, k, n], v.lead[t, k + 1, n]]))
+                    groups.add(
+                        f"lead-rotate[{term}]",
+                        model.add_at_most_one([v.lead[t, k, n], v.lead[t, k + 1, n]]),
+                    )
             if lead.contribution <= 0:
                 continue
             for n in nations:
@@ -188,7 +191,11 @@ def add_lead(model: cp_model.CpModel, index: Index, v: Variables, groups: Groups
                     name = f"lead-contribution[{task.id}>{index.nations[n].id}@{p}]"
                     positions = v.nation_cover.get((n, t, p), [])
                     if positions:
-                        groups.add(name, model.add(v.sum_of(positions) >= lead.contribution)
-                                   .only_enforce_if(v.lead[t, k, n]))
+                        groups.add(
+                            name,
+                            model.add(v.sum_of(positions) >= lead.contribution).only_enforce_if(
+                                v.lead[t, k, n]
+                            ),
+                        )
                     else:
                         groups.add(name, model.add(v.lead[t, k, n] == 0))

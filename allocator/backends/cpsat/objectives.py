@@ -40,7 +40,9 @@ def cost(index: Index, v: Variables, scales: Scales) -> IntObjective:
     return IntObjective(cp_model.LinearExpr.weighted_sum(v.z, coeffs), scales.cost)
 
 
-def fairness(model: cp_model.CpModel, index: Index, v: Variables, scales: Scales, measure: str) -> IntObjective:
+def fairness(
+    model: cp_model.CpModel, index: Index, v: Variables, scales: Scales, measure: str
+) -> IntObjective:
     """sum over nations of |burden_n - share_n / S x B|, B the sum of burdens.
 
     Scaled by S' (integer shares) and the measure's scale m:
@@ -55,9 +57,7 @@ def fairness(model: cp_model.CpModel, index: Index, v: Variables, scales: Scales
         w = weights[r.offer] * r.length
         if w:
             burden_terms[index.offer_nation[r.offer]].append((i, w))
-    upper = [
-        sum(w * index.offers[v.tours[i].offer].units for i, w in terms) for terms in burden_terms
-    ]
+    upper = [sum(w * index.offers[v.tours[i].offer].units for i, w in terms) for terms in burden_terms]
     total_upper = sum(upper)
     burden = []
     for n, terms in enumerate(burden_terms):

@@ -31,9 +31,13 @@ from allocator.result import LevelResult, SolveResult
 
 log = logging.getLogger(__name__)
 
-STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible",
-          cp_model.INFEASIBLE: "infeasible", cp_model.UNKNOWN: "unknown",
-          cp_model.MODEL_INVALID: "invalid"}
+STATUS = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.UNKNOWN: "unknown",
+    cp_model.MODEL_INVALID: "invalid",
+}
 
 
 @dataclass
@@ -80,17 +84,30 @@ def build(instance: Instance) -> Built:
 class _Callback(cp_model.CpSolverSolutionCallback):
     """Reports each new incumbent of a level."""
 
-    def __init__(self, report: ProgressCallback, level: str, number: int, levels: int,
-                 scale: int, started: float):
+    def __init__(
+        self,
+        report: ProgressCallback,
+        level: str,
+        number: int,
+        levels: int,
+        scale: int,
+        started: float,
+    ):
         super().__init__()
         self.report, self.level, self.number, self.levels = report, level, number, levels
         self.scale, self.started = scale, started
 
     def on_solution_callback(self) -> None:
-        self.report(Progress(self.level, self.number, self.levels,
-                             self.objective_value / self.scale,
-                             self.best_objective_bound / self.scale,
-                             time.perf_counter() - self.started))
+        self.report(
+            Progress(
+                self.level,
+                self.number,
+                self.levels,
+                self.objective_value / self.scale,
+                self.best_objective_bound / self.scale,
+                time.perf_counter() - self.started,
+            )
+        )
 
 
 def solve(
@@ -112,8 +129,12 @@ def solve(
     index: Index = instance.index
     built = build(instance)
     build_time = time.perf_counter() - started
-    log.info("built CP-SAT model: %d tour variables, %d constraint groups in %.2fs",
-             len(built.variables.z), len(built.groups.members), build_time)
+    log.info(
+        "built CP-SAT model: %d tour variables, %d constraint groups in %.2fs",
+        len(built.variables.z),
+        len(built.groups.members),
+        build_time,
+    )
     model = built.model
     levels_spec = instance.spec.levels
     levels: list[LevelResult] = []
@@ -142,8 +163,15 @@ def solve(
                 model.add_hint(model.get_int_var_from_proto_index(var_index), value)
         if progress is not None:
             solver.best_bound_callback = lambda bound, key=key, number=number, scale=scale: progress(
-                Progress(key, number, len(levels_spec), None, bound / scale,
-                         time.perf_counter() - started))
+                Progress(
+                    key,
+                    number,
+                    len(levels_spec),
+                    None,
+                    bound / scale,
+                    time.perf_counter() - started,
+                )
+            )
         callback = _Callback(progress, key, number, len(levels_spec), scale, started) if progress else None
         stop.register(solver.stop_search)
         level_started = time.perf_counter()
@@ -161,8 +189,15 @@ def solve(
             levels.append(LevelResult(key, status, None, None, elapsed))
             break
         if status == "unknown":
-            levels.append(LevelResult(key, status, None, solver.best_objective_bound / scale
-                                      if solution is not None else None, elapsed))
+            levels.append(
+                LevelResult(
+                    key,
+                    status,
+                    None,
+                    solver.best_objective_bound / scale if solution is not None else None,
+                    elapsed,
+                )
+            )
             break
         value = round(solver.objective_value)
         bound = solver.best_objective_bound
@@ -175,5 +210,14 @@ def solve(
         counts = {r: solution[z.index] for r, z in zip(built.variables.tours, built.variables.z, strict=True)}
         leads = {(t, k): n for (t, k, n), var in built.variables.lead.items() if solution[var.index]}
     status_all = overall_status(levels, solution is not None, infeasible, complete)
-    return assemble_result(index, "cpsat", status_all, counts, leads, levels, build_time,
-                           time.perf_counter() - started, interrupted=stop.stopped)
+    return assemble_result(
+        index,
+        "cpsat",
+        status_all,
+        counts,
+        leads,
+        levels,
+        build_time,
+        time.perf_counter() - started,
+        interrupted=stop.stopped,
+    )
