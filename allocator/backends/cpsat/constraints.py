@@ -158,7 +158,7 @@ def add_demand(model: cp_model.CpModel, index: Index, v: Variables, groups: Grou
                     short = model.new_int_var(0, need, f"short[{task.id}:{cap}@{p}]")
                     v.short_units[t, cap, p] = short
                     if positions:
-                        groups.add(name, model.add(v.sum_of(positions) + short >= need))
+                        groups.add(name, model.add(v.sum_of(positions, short) >= need))
                     else:
                         model.add(short == need)
 

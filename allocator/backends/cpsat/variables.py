@@ -30,8 +30,9 @@ class Variables:
     short_units: dict[tuple[int, str, int], cp_model.IntVar] = field(default_factory=dict)
     short_nations: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
 
-    def sum_of(self, positions: list[int]) -> cp_model.LinearExprT:
-        return cp_model.LinearExpr.sum([self.z[i] for i in positions])
+    def sum_of(self, positions: list[int], *extra: cp_model.IntVar) -> cp_model.LinearExprT:
+        """The sum of the tour variables at `positions` (plus any `extra` variables)."""
+        return cp_model.LinearExpr.sum([*(self.z[i] for i in positions), *extra])
 
 
 def tour_variables(model: cp_model.CpModel, index: Index) -> Variables:
