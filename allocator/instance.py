@@ -123,7 +123,7 @@ class ModelSpec(Frozen):
             if isinstance(level, str):
                 out.append(((level, 1.0),))
             else:
-                out.append(tuple(sorted(level.items())))
+                out.append(tuple(level.items()))
         return tuple(out)
 
     @property
