@@ -136,9 +136,15 @@ def objective_values(
     priority = {task.id: task.priority for task in index.tasks}
     burden = burdens(index, x, fairness)
     cost = sum(x[o].sum() * offer.cost for o, offer in enumerate(index.offers))
-    return {
-        "shortfall": float(sum(priority[s.task] * (s.units + s.nations) for s in shortfall_list)),
-        "fairness": float(np.abs(burden - fair_shares(index, burden)).sum()),
-        "deployments": float(sum(counts.values())),
-        "cost": float(cost),
+    values = {
+        "shortfall": sum(priority[s.task] * (s.units + s.nations) for s in shortfall_list),
+        "fairness": np.abs(burden - fair_shares(index, burden)).sum(),
+        "deployments": sum(counts.values()),
+        "cost": cost,
     }
+    return {name: clean(value) for name, value in values.items()}
+
+
+def clean(value: float) -> float:
+    """A float without binary noise (2032.4000000000003 -> 2032.4): 9 decimals are kept."""
+    return round(float(value), 9) + 0.0

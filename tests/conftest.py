@@ -68,3 +68,23 @@ def solve_checked(backend: str) -> Callable[..., SolveResult]:
         return result
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def every_plan_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every plan any test produces through the API (or the CLI in-process) goes through the checker."""
+    import allocator.api
+    import allocator.cli
+
+    original = allocator.api.solve
+
+    def checked(instance: Any, **kwargs: Any) -> SolveResult:
+        result = original(instance, **kwargs)
+        if result.has_plan:
+            loaded = instance if isinstance(instance, Instance) else allocator.load_instance(instance)
+            report = allocator.check(loaded, result)
+            assert report.ok, f"the checker rejects a plan the solver returned:\n{report}"
+        return result
+
+    monkeypatch.setattr(allocator.api, "solve", checked)
+    monkeypatch.setattr(allocator, "solve", checked)

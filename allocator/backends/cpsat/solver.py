@@ -25,8 +25,9 @@ from allocator.backends.cpsat.variables import (
     presence_variables,
     tour_variables,
 )
-from allocator.indices import Index
+from allocator.indices import Index, Tour
 from allocator.instance import Instance
+from allocator.plan import clean, deployed, objective_values, shortfalls
 from allocator.result import LevelResult, SolveResult
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,20 @@ def build(instance: Instance) -> Built:
     if "cost" in names:
         objs["cost"] = objectives.cost(index, v, scales)
     return Built(model, v, groups, objs)
+
+
+def tour_counts(v: Variables, solution: list[int]) -> dict[Tour, int]:
+    """Units starting each tour in a solution (by proto variable index)."""
+    return {r: solution[z.index] for r, z in zip(v.tours, v.z, strict=True) if solution[z.index]}
+
+
+def level_value(
+    index: Index, v: Variables, solution: list[int], fairness: str, level: tuple[tuple[str, float], ...]
+) -> float:
+    """A level's value computed from the plan itself (exact even where slack variables are loose)."""
+    counts = tour_counts(v, solution)
+    values = objective_values(index, counts, fairness, shortfalls(index, deployed(index, counts)))
+    return clean(sum(weight * values[name] for name, weight in level))
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -188,26 +203,21 @@ def solve(
             infeasible = number == 1
             levels.append(LevelResult(key, status, None, None, elapsed))
             break
-        if status == "unknown":
-            levels.append(
-                LevelResult(
-                    key,
-                    status,
-                    None,
-                    solver.best_objective_bound / scale if solution is not None else None,
-                    elapsed,
-                )
-            )
+        if status in ("optimal", "feasible"):
+            solution = list(solver.response_proto.solution)
+        elif solution is None:  # unknown: no plan yet
+            levels.append(LevelResult(key, status, None, None, elapsed))
             break
-        value = round(solver.objective_value)
-        bound = solver.best_objective_bound
-        levels.append(LevelResult(key, status, value / scale, bound / scale, elapsed))
-        solution = list(solver.response_proto.solution)
-        model.add(expr <= value)
+        else:  # unknown, but the plan of the previous level stands: this level did not move
+            status = "feasible"
+        value = level_value(index, built.variables, solution, instance.spec.fairness, level)
+        bound = min(solver.best_objective_bound / scale, value)
+        levels.append(LevelResult(key, status, value, bound, elapsed))
+        model.add(expr <= round(value * scale))
     complete = len(levels) == len(levels_spec)
     counts = leads = None
     if solution is not None:
-        counts = {r: solution[z.index] for r, z in zip(built.variables.tours, built.variables.z, strict=True)}
+        counts = tour_counts(built.variables, solution)
         leads = {(t, k): n for (t, k, n), var in built.variables.lead.items() if solution[var.index]}
     status_all = overall_status(levels, solution is not None, infeasible, complete)
     return assemble_result(
