@@ -174,8 +174,8 @@ def solve(
             params.max_time_in_seconds = max(budget, 0.01)
         if solution is not None:
             model.clear_hints()
-            for var_index, value in enumerate(solution):
-                model.add_hint(model.get_int_var_from_proto_index(var_index), value)
+            for var_index, hinted in enumerate(solution):
+                model.add_hint(model.get_int_var_from_proto_index(var_index), hinted)
         if progress is not None:
             solver.best_bound_callback = lambda bound, key=key, number=number, scale=scale: progress(
                 Progress(
