@@ -11,7 +11,6 @@ from ortools.sat.python import cp_model
 from allocator.backends.common import (
     Progress,
     ProgressCallback,
-    Scales,
     StopToken,
     assemble_result,
     level_budget,
@@ -25,6 +24,7 @@ from allocator.backends.cpsat.variables import (
     presence_variables,
     tour_variables,
 )
+from allocator.backends.structure import Structure
 from allocator.indices import Index, Tour
 from allocator.instance import Instance
 from allocator.plan import clean, deployed, objective_values, shortfalls
@@ -51,40 +51,34 @@ class Built:
 
 def build(instance: Instance) -> Built:
     """The whole CP-SAT model of an instance, in a deterministic order."""
-    index = instance.index
     spec = instance.spec
     hard = spec.shortfall == "hard"
-    scales = Scales.of(index)
     model = cp_model.CpModel()
     model.name = instance.name
     groups = constraints.Groups()
-    v = tour_variables(model, index)
-    presence_variables(model, index, v)
-    lead_variables(model, index, v)
-    constraints.add_unit_capacity(model, index, v, groups)
-    constraints.add_personnel_cap(model, index, v, groups, scales)
-    constraints.add_budget(model, index, v, groups, scales)
-    constraints.add_nation_presence(model, index, v, groups)
-    constraints.add_max_nations(model, index, v, groups)
-    constraints.add_min_nations(model, index, v, groups, hard)
-    constraints.add_demand(model, index, v, groups, hard)
-    constraints.add_lead(model, index, v, groups)
-    objs: dict[str, objectives.IntObjective] = {}
-    names = set(spec.objective_names)
-    if "shortfall" in names:
-        objs["shortfall"] = objectives.shortfall(index, v, scales)
-    if "fairness" in names:
-        objs["fairness"] = objectives.fairness(model, index, v, scales, spec.fairness)
-    if "deployments" in names:
-        objs["deployments"] = objectives.deployments(v)
-    if "cost" in names:
-        objs["cost"] = objectives.cost(index, v, scales)
+    v = tour_variables(model, Structure.of(instance.index))
+    presence_variables(model, v)
+    lead_variables(model, v)
+    constraints.add_unit_capacity(model, v, groups)
+    constraints.add_personnel_cap(model, v, groups)
+    constraints.add_budget(model, v, groups)
+    constraints.add_nation_presence(model, v, groups)
+    constraints.add_nation_counts(model, v, groups, hard)
+    constraints.add_demand(model, v, groups, hard)
+    constraints.add_lead(model, v, groups)
+    builders = {
+        "shortfall": lambda: objectives.shortfall(v),
+        "fairness": lambda: objectives.fairness(model, v, spec.fairness),
+        "deployments": lambda: objectives.deployments(v),
+        "cost": lambda: objectives.cost(v),
+    }
+    objs = {name: builders[name]() for name in spec.objective_names}
     return Built(model, v, groups, objs)
 
 
 def tour_counts(v: Variables, solution: list[int]) -> dict[Tour, int]:
     """Units starting each tour in a solution (by proto variable index)."""
-    return {r: solution[z.index] for r, z in zip(v.tours, v.z, strict=True) if solution[z.index]}
+    return {r: solution[z.index] for r, z in zip(v.structure.tours, v.z, strict=True) if solution[z.index]}
 
 
 def level_value(

@@ -7,24 +7,17 @@ linear expressions, never as variables.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from allocator.indices import Index, Tour
+from allocator.backends.structure import Structure, Terms
 
 
 @dataclass
 class Variables:
-    tours: list[Tour]
+    structure: Structure
     z: list[cp_model.IntVar]
-    #: (o, t, p) -> tour positions covering period p
-    cover: dict[tuple[int, int, int], list[int]]
-    #: (n, t, p) -> tour positions of nation n's offers covering p on task t
-    nation_cover: dict[tuple[int, int, int], list[int]]
-    #: (t, capability, p) -> tour positions of that capability covering p on task t
-    capability_cover: dict[tuple[int, str, int], list[int]]
     presence: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)
     lead: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)
     short_units: dict[tuple[int, str, int], cp_model.IntVar] = field(default_factory=dict)
@@ -34,38 +27,27 @@ class Variables:
         """The sum of the tour variables at `positions` (plus any `extra` variables)."""
         return cp_model.LinearExpr.sum([*(self.z[i] for i in positions), *extra])
 
-
-def tour_variables(model: cp_model.CpModel, index: Index) -> Variables:
-    """One integer variable per feasible tour, and the cover lists built once."""
-    tours = index.tours()
-    z = [model.new_int_var(0, index.offers[r.offer].units, "") for r in tours]
-    cover: dict[tuple[int, int, int], list[int]] = defaultdict(list)
-    nation_cover: dict[tuple[int, int, int], list[int]] = defaultdict(list)
-    capability_cover: dict[tuple[int, str, int], list[int]] = defaultdict(list)
-    for i, r in enumerate(tours):
-        n = index.offer_nation[r.offer]
-        cap = index.offers[r.offer].capability
-        for p in range(r.start, r.end + 1):
-            cover[r.offer, r.task, p].append(i)
-            nation_cover[n, r.task, p].append(i)
-            capability_cover[r.task, cap, p].append(i)
-    return Variables(tours, z, dict(cover), dict(nation_cover), dict(capability_cover))
+    def weighted(self, terms: Terms) -> cp_model.LinearExprT:
+        return cp_model.LinearExpr.weighted_sum([self.z[i] for i, _ in terms], [w for _, w in terms])
 
 
-def presence_variables(model: cp_model.CpModel, index: Index, v: Variables) -> None:
+def tour_variables(model: cp_model.CpModel, structure: Structure) -> Variables:
+    """One integer variable per feasible tour."""
+    offers = structure.index.offers
+    return Variables(structure, [model.new_int_var(0, offers[r.offer].units, "") for r in structure.tours])
+
+
+def presence_variables(model: cp_model.CpModel, v: Variables) -> None:
     """presence[n,t,p] = 1 iff nation n deploys a unit on task t in period p (only where needed)."""
-    for n, t, p in sorted(v.nation_cover):
-        task = index.tasks[t]
-        if task.min_nations or task.max_nations is not None:
-            v.presence[n, t, p] = model.new_bool_var(f"presence[{index.nations[n].id}>{task.id}@{p}]")
+    index = v.structure.index
+    for n, t, p in v.structure.presence_keys():
+        v.presence[n, t, p] = model.new_bool_var(f"presence[{index.nations[n].id}>{index.tasks[t].id}@{p}]")
 
 
-def lead_variables(model: cp_model.CpModel, index: Index, v: Variables) -> None:
+def lead_variables(model: cp_model.CpModel, v: Variables) -> None:
     """lead[t,k,n] = 1 iff nation n leads task t in term k."""
-    for t, task in enumerate(index.tasks):
-        if task.lead is None:
-            continue
-        for k in range(len(index.terms[t])):
-            for nation in sorted(task.lead.nations):
-                n = index.nation_pos[nation]
-                v.lead[t, k, n] = model.new_bool_var(f"lead[{task.id}#{k}={nation}]")
+    index = v.structure.index
+    for term in v.structure.lead_terms():
+        for n in term.nations:
+            name = f"lead[{index.tasks[term.task].id}#{term.term}={index.nations[n].id}]"
+            v.lead[term.task, term.term, n] = model.new_bool_var(name)
