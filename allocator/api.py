@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from allocator.result import SolveResult
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("cpsat",)
+BACKENDS = ("cpsat", "cbc", "highs")
 
 
 def _backend(name: str) -> Callable[..., SolveResult]:
@@ -22,6 +23,10 @@ def _backend(name: str) -> Callable[..., SolveResult]:
         from allocator.backends.cpsat.solver import solve as cpsat_solve
 
         return cpsat_solve
+    if name in ("cbc", "highs"):
+        from allocator.backends.milp.solver import solve as milp_solve
+
+        return functools.partial(milp_solve, solver_name=name)
     raise ValueError(f"unknown backend '{name}' (available: {', '.join(BACKENDS)})")
 
 

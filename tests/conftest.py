@@ -19,8 +19,8 @@ EXAMPLES = ROOT / "instances" / "examples"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--solvers",
-        default="cpsat",
-        help="comma-separated backends every solver test runs on (default: cpsat)",
+        default="cpsat,cbc,highs",
+        help="comma-separated backends every solver test runs on (default: all three)",
     )
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from allocator.indices import Index, Tour
-from allocator.plan import LeadTerm, colour_units, deployed, objective_values, shortfalls
+from allocator.plan import LeadTerm, clean, colour_units, deployed, objective_values, shortfalls
 from allocator.result import LevelResult, SolveResult, Status
 
 #: Most decimal places kept when a float parameter is turned into an integer coefficient.
@@ -127,6 +127,14 @@ class StopToken:
         with self._lock:
             if handler in self._handlers:
                 self._handlers.remove(handler)
+
+
+def level_value(
+    index: Index, counts: Mapping[Tour, int], fairness: str, level: tuple[tuple[str, float], ...]
+) -> float:
+    """A level's value computed from the plan itself (exact even where slack variables are loose)."""
+    values = objective_values(index, counts, fairness, shortfalls(index, deployed(index, counts)))
+    return clean(sum(weight * values[name] for name, weight in level))
 
 
 def overall_status(levels: list[LevelResult], has_plan: bool, infeasible: bool, complete: bool) -> Status:

@@ -14,6 +14,7 @@ from allocator.backends.common import (
     StopToken,
     assemble_result,
     level_budget,
+    level_value,
     overall_status,
     weighted_coefficients,
 )
@@ -27,7 +28,6 @@ from allocator.backends.cpsat.variables import (
 from allocator.backends.structure import Structure
 from allocator.indices import Index, Tour
 from allocator.instance import Instance
-from allocator.plan import clean, deployed, objective_values, shortfalls
 from allocator.result import LevelResult, SolveResult
 
 log = logging.getLogger(__name__)
@@ -79,15 +79,6 @@ def build(instance: Instance) -> Built:
 def tour_counts(v: Variables, solution: list[int]) -> dict[Tour, int]:
     """Units starting each tour in a solution (by proto variable index)."""
     return {r: solution[z.index] for r, z in zip(v.structure.tours, v.z, strict=True) if solution[z.index]}
-
-
-def level_value(
-    index: Index, v: Variables, solution: list[int], fairness: str, level: tuple[tuple[str, float], ...]
-) -> float:
-    """A level's value computed from the plan itself (exact even where slack variables are loose)."""
-    counts = tour_counts(v, solution)
-    values = objective_values(index, counts, fairness, shortfalls(index, deployed(index, counts)))
-    return clean(sum(weight * values[name] for name, weight in level))
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -204,7 +195,7 @@ def solve(
             break
         else:  # unknown, but the plan of the previous level stands: this level did not move
             status = "feasible"
-        value = level_value(index, built.variables, solution, instance.spec.fairness, level)
+        value = level_value(index, tour_counts(built.variables, solution), instance.spec.fairness, level)
         bound = min(solver.best_objective_bound / scale, value)
         levels.append(LevelResult(key, status, value, bound, elapsed))
         model.add(expr <= round(value * scale))

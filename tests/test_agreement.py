@@ -1,0 +1,111 @@
+"""Agreement between backends: on random small instances, every backend that proves optimality
+reaches the same objective vector, level by level.  Run with ``--solvers cpsat,cbc,highs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+
+import allocator
+from allocator.errors import InputError
+from tests.strategies import instances
+
+#: Instances that once broke a backend, kept as regression tests.
+REGRESSIONS: list[dict[str, Any]] = [
+    {  # no possible tour: the MILP had an empty objective, and PuLP wrote an MPS file CBC rejects
+        "name": "empty-objective",
+        "horizon": {"periods": 2},
+        "nations": [{"id": "FR"}],
+        "capabilities": [{"id": "fighter", "domain": "any"}],
+        "offers": [{"id": "o0", "nation": "FR", "capability": "fighter", "units": 1}],
+        "tasks": [{"id": "t1", "active": [1, 1], "requirements": [{"capability": "fighter", "units": 0}]}],
+    },
+    {  # CBC 2.10 stalled for 10 s on this with -threads 1, reporting "feasible" at the time limit
+        "name": "cbc-threads-stall",
+        "horizon": {"periods": 2},
+        "nations": [
+            {"id": "FR", "share": 2},
+            {"id": "GB", "share": 2},
+            {"id": "IT", "share": 1, "max_personnel": 100},
+        ],
+        "capabilities": [{"id": "fighter", "domain": "any"}, {"id": "frigate", "domain": "any"}],
+        "offers": [
+            {
+                "id": "o0",
+                "nation": "IT",
+                "capability": "fighter",
+                "units": 3,
+                "min_tour": 3,
+                "available": [2, 2],
+            }
+        ],
+        "tasks": [
+            {
+                "id": t,
+                "active": [1, 2],
+                "priority": 2,
+                "min_nations": 1,
+                "max_nations": 1,
+                "requirements": [{"capability": "fighter", "units": 1, "periods": [1, 2]}],
+            }
+            for t in ("t1", "t2")
+        ],
+        "model": {"fairness": "cost", "objectives": [{"shortfall": 2, "cost": 1}, "deployments"]},
+    },
+]
+
+
+def _backends(config: pytest.Config) -> list[str]:
+    return [s.strip() for s in config.getoption("solvers").split(",") if s.strip()]
+
+
+def _vectors(instance: allocator.Instance, backends: list[str]) -> dict[str, tuple[float, ...] | str]:
+    out: dict[str, tuple[float, ...] | str] = {}
+    for backend in backends:
+        result = allocator.solve(instance, backend=backend, threads=1, time_limit=20)
+        if result.status == "optimal":
+            out[backend] = tuple(round(lv.value or 0.0, 6) for lv in result.levels)
+        else:
+            out[backend] = result.status
+    return out
+
+
+def _assert_agree(vectors: dict[str, tuple[float, ...] | str], doc: dict[str, Any]) -> None:
+    proven = {b: v for b, v in vectors.items() if isinstance(v, tuple)}
+    statuses = {v for v in vectors.values() if isinstance(v, str)}
+    assert len(set(proven.values())) <= 1, f"backends disagree: {vectors} on {doc}"
+    assert not (proven and "infeasible" in statuses), f"optimal and infeasible: {vectors} on {doc}"
+
+
+@pytest.fixture
+def backends(request: pytest.FixtureRequest) -> list[str]:
+    names = _backends(request.config)
+    if len(names) < 2:
+        pytest.skip("agreement needs at least two backends (--solvers cpsat,cbc,highs)")
+    return names
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
+@given(doc=instances())
+def test_backends_agree_on_random_instances(backends: list[str], doc: dict[str, Any]) -> None:
+    try:
+        instance = allocator.build_instance(doc, "<random>")
+    except InputError:
+        assume(False)
+        return
+    _assert_agree(_vectors(instance, backends), doc)
+
+
+@pytest.mark.parametrize("doc", REGRESSIONS, ids=[d["name"] for d in REGRESSIONS])
+def test_regressions_agree(backends: list[str], doc: dict[str, Any]) -> None:
+    instance = allocator.build_instance(doc, "<regression>")
+    vectors = _vectors(instance, backends)
+    assert all(isinstance(v, tuple) for v in vectors.values()), f"not proven optimal: {vectors}"
+    _assert_agree(vectors, doc)
