@@ -41,6 +41,9 @@ from allocator.result import LevelResult, SolveResult
 log = logging.getLogger(__name__)
 
 SOLVERS = ("cbc", "highs")
+#: A level given less time than this is not sent to the solver when a plan is in hand (CBC fails
+#: outright with a time limit of a few milliseconds).
+MIN_LEVEL_SECONDS = 0.05
 
 
 @dataclass
@@ -176,8 +179,13 @@ def _solve_cbc(
             options=[f"randomCbcSeed {seed + 1}"],
             logPath=str(log_path),
         )
-        problem.solve(solver)
-        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        solver.tmpDir = folder  # PuLP's .mps/.mst/.sol files go here and vanish with it, even on errors
+        try:
+            problem.solve(solver)
+        finally:
+            text = log_path.read_text(errors="replace") if log_path.exists() else ""
+            if sys.exc_info()[0] is not None:
+                log.warning("CBC failed; the end of its log:\n%s", "\n".join(text.splitlines()[-15:]))
     if verbose:
         log.info("CBC log:\n%s", text)
     bounds = [float(m) for m in _CBC_BOUND.findall(text)]
@@ -189,6 +197,36 @@ def _solve_cbc(
     if problem.sol_status == pulp.LpSolutionIntegerFeasible:
         return LevelOutcome("feasible", bound)
     return LevelOutcome("unknown", bound)
+
+
+def _solve_cbc_safely(
+    problem: pulp.LpProblem,
+    budget: float | None,
+    threads: int | None,
+    seed: int,
+    warm: bool,
+    verbose: bool,
+    have_plan: bool,
+    started: float,
+) -> LevelOutcome:
+    """CBC, retried once without the MIP start if it fails with one (CBC 2.10 can crash in
+    setBestSolution on a MIP start); with a plan in hand, a failure keeps that plan."""
+    try:
+        return _solve_cbc(problem, budget, threads, seed, warm, verbose)
+    except pulp.PulpSolverError as exc:
+        failure: Exception = exc
+    if warm:
+        log.warning("CBC failed with a MIP start; retrying without it")
+        left = None if budget is None else budget - (time.perf_counter() - started)
+        if left is None or left >= MIN_LEVEL_SECONDS:
+            try:
+                return _solve_cbc(problem, left, threads, seed, False, verbose)
+            except pulp.PulpSolverError as exc:
+                failure = exc
+    if not have_plan:
+        raise failure
+    log.warning("CBC failed; keeping the plan in hand: %s", failure)
+    return LevelOutcome("unknown", None)
 
 
 def _counts(v: Variables) -> dict[Tour, int]:
@@ -242,15 +280,25 @@ def solve(
         )
         remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
         budget = level_budget(remaining, len(levels_spec) - number + 1)
-        budget = None if budget is None else max(budget, 0.01)
         level_started = time.perf_counter()
-        if solver_name == "highs":
+        if budget is not None and budget < MIN_LEVEL_SECONDS and counts is not None:
+            outcome = LevelOutcome("unknown", None)  # no time left: the plan in hand stands
+        elif solver_name == "highs":
             outcome = _solve_highs(problem, budget, threads, seed, values, stop, log_search)
         else:
             if values is not None:
                 for var in v.all():
                     var.setInitialValue(values.get(var.name, 0.0))
-            outcome = _solve_cbc(problem, budget, threads, seed, values is not None, log_search)
+            outcome = _solve_cbc_safely(
+                problem,
+                budget,
+                threads,
+                seed,
+                values is not None,
+                log_search,
+                have_plan=counts is not None,
+                started=level_started,
+            )
         elapsed = time.perf_counter() - level_started
         log.info("level %d (%s): %s in %.2fs", number, key, outcome.status, elapsed)
         if outcome.status == "infeasible":
