@@ -113,6 +113,7 @@ class _HiGHS(pulp.HiGHS):
     def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:
         with _quiet_stdout(not self.msg):
             super().createAndConfigureSolver(lp)
+        lp.solverModel.HandleUserInterrupt = True  # without it, cancelSolve() is ignored
 
     def buildSolverModel(self, lp: pulp.LpProblem) -> None:
         super().buildSolverModel(lp)

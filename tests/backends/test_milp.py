@@ -1,0 +1,65 @@
+"""The MILP backend's own behaviour: temporary files, CBC failure handling, solver names."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pulp
+import pytest
+
+import allocator
+from allocator.backends.milp import solver as milp
+from tests.conftest import EXAMPLES
+
+
+@pytest.mark.parametrize("name", ["cbc", "highs"])
+def test_no_temporary_files_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend=name, threads=1)
+    assert result.status == "optimal"
+    assert list(tmp_path.iterdir()) == []
+
+
+def _failing_cbc(when: Any) -> Any:
+    real = milp._solve_cbc
+
+    def fake(problem: pulp.LpProblem, budget: Any, threads: Any, seed: int, warm: bool, verbose: bool) -> Any:
+        if when(warm):
+            raise pulp.PulpSolverError("simulated CBC crash")
+        return real(problem, budget, threads, seed, warm, verbose)
+
+    return fake
+
+
+def test_cbc_crash_with_mip_start_is_retried_without(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(milp, "_solve_cbc", _failing_cbc(lambda warm: warm))
+    result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend="cbc", threads=1)
+    assert result.status == "optimal"
+    assert [lv.status for lv in result.levels] == ["optimal"] * 4
+
+
+def test_cbc_failure_after_first_level_keeps_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+
+    def after_first(_: bool) -> bool:
+        calls["n"] += 1
+        return calls["n"] > 1
+
+    monkeypatch.setattr(milp, "_solve_cbc", _failing_cbc(after_first))
+    result = allocator.solve(EXAMPLES / "shortfall.yaml", backend="cbc", threads=1)
+    assert result.status == "feasible" and result.assignments
+    assert result.levels[0].status == "optimal"
+    assert all(lv.value is not None and lv.bound is not None for lv in result.levels)
+
+
+def test_cbc_failure_without_plan_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(milp, "_solve_cbc", _failing_cbc(lambda warm: True))
+    with pytest.raises(pulp.PulpSolverError):
+        allocator.solve(EXAMPLES / "basic.yaml", backend="cbc", threads=1)
+
+
+def test_unknown_milp_solver() -> None:
+    with pytest.raises(ValueError, match="unknown MILP solver"):
+        milp.solve(allocator.load_instance(EXAMPLES / "basic.yaml"), solver_name="glpk")
