@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -147,6 +148,17 @@ def overall_status(levels: list[LevelResult], has_plan: bool, infeasible: bool, 
     return "feasible"
 
 
+def _in_final_plan(
+    level: LevelResult, spec_level: tuple[tuple[str, float], ...], objectives: Mapping[str, float]
+) -> LevelResult:
+    """A level's value in the final plan (later levels may improve an earlier level within its bound)."""
+    if level.value is None:
+        return level
+    value = clean(sum(weight * objectives[name] for name, weight in spec_level))
+    bound = None if level.bound is None else min(level.bound, value)
+    return dataclasses.replace(level, value=value, bound=bound)
+
+
 def assemble_result(
     index: Index,
     backend: str,
@@ -172,6 +184,11 @@ def assemble_result(
         )
     counts = {tour: n for tour, n in counts.items() if n > 0}
     gaps = shortfalls(index, deployed(index, counts))
+    objectives = objective_values(index, counts, instance.spec.fairness, gaps)
+    levels = [
+        _in_final_plan(level, spec_level, objectives)
+        for level, spec_level in zip(levels, instance.spec.levels, strict=False)
+    ]
     lead_terms = [
         LeadTerm(index.tasks[t].id, index.nations[n].id, *index.terms[t][k])
         for (t, k), n in sorted((leads or {}).items())
@@ -180,7 +197,7 @@ def assemble_result(
         instance=instance.name,
         status=status,
         backend=backend,
-        objectives=objective_values(index, counts, instance.spec.fairness, gaps),
+        objectives=objectives,
         levels=tuple(levels),
         assignments=tuple(colour_units(index, counts)),
         leads=tuple(lead_terms),

@@ -19,16 +19,24 @@ class Groups:
     def __init__(self, problem: pulp.LpProblem) -> None:
         self.problem = problem
         self.members: dict[str, list[str]] = defaultdict(list)
+        self.count = 0
 
-    def add(self, name: str, constraint: pulp.LpConstraint) -> None:
-        constraint.name = f"c{len(self.problem.constraints)}"
+    def add(self, name: str | None, constraint: pulp.LpConstraint) -> None:
+        """Add a constraint, recorded under the group `name` (None: a definition, not a rule)."""
+        constraint.name = f"c{self.count}"
+        self.count += 1
         self.problem.addConstraint(constraint)
-        self.members[name].append(constraint.name)
+        if name is not None:
+            self.members[name].append(constraint.name)
 
 
 def add_impossible(v: Variables, groups: Groups, name: str) -> None:
-    """A constraint nothing satisfies: a fresh variable in [0, 0] that must be >= 1."""
-    never = v.new("never", 0, 0, pulp.LpContinuous)
+    """A constraint nothing satisfies: a fresh variable in [0, 0] that must be >= 1.
+
+    The variable is integer so that CBC reports the problem "Integer infeasible" even when it has no
+    other integer variable (on a pure LP, CBC's newer builds report "Status unknown").
+    """
+    never = v.new("never", 0, 0, pulp.LpInteger)
     groups.add(name, pulp.LpAffineExpression([(never, 1)]) >= 1)
 
 

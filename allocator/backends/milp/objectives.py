@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulp
 
+from allocator.backends.milp.constraints import Groups
 from allocator.backends.milp.variables import Variables
 
 
@@ -32,7 +33,7 @@ def cost(v: Variables) -> Objective:
     return Objective(pulp.LpAffineExpression(list(zip(v.z, weights, strict=True))), v.structure.scales.cost)
 
 
-def fairness(problem: pulp.LpProblem, v: Variables, measure: str) -> Objective:
+def fairness(groups: Groups, v: Variables, measure: str) -> Objective:
     """sum_n dev_n / (S' m) with dev_n >= |S' b_n - s'_n B| (absolute values linearised)."""
     s = v.structure
     share = s.shares()
@@ -40,19 +41,16 @@ def fairness(problem: pulp.LpProblem, v: Variables, measure: str) -> Objective:
     burden = []
     for terms in s.burden_terms(measure):
         b = v.new("b", 0, None, pulp.LpContinuous)
-        problem.addConstraint(v.weighted(terms) - b == 0, name=f"c{len(problem.constraints)}")
+        groups.add(None, v.weighted(terms) - b == 0)
         burden.append(b)
     total = v.new("B", 0, None, pulp.LpContinuous)
-    problem.addConstraint(
-        pulp.LpAffineExpression([(b, 1) for b in burden] + [(total, -1)]) == 0,
-        name=f"c{len(problem.constraints)}",
-    )
+    groups.add(None, pulp.LpAffineExpression([(b, 1) for b in burden] + [(total, -1)]) == 0)
     deviations = []
     for n, b in enumerate(burden):
         dev = v.new("d", 0, None, pulp.LpContinuous)
         gap = pulp.LpAffineExpression([(b, total_share), (total, -share[n])])
-        problem.addConstraint(dev - gap >= 0, name=f"c{len(problem.constraints)}")
-        problem.addConstraint(dev + gap >= 0, name=f"c{len(problem.constraints)}")
+        groups.add(None, dev - gap >= 0)
+        groups.add(None, dev + gap >= 0)
         deviations.append(dev)
     return Objective(
         pulp.LpAffineExpression([(d, 1) for d in deviations]), total_share * s.scales.measure(measure)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cbcbox
 import pulp
 
 from allocator.backends.common import (
@@ -61,11 +62,11 @@ def build(instance: Instance) -> Built:
     hard = spec.shortfall == "hard"
     problem = pulp.LpProblem(re.sub(r"[^A-Za-z0-9_]", "_", instance.name), pulp.LpMinimize)
     groups = constraints.Groups(problem)
-    v = tour_variables(Structure.of(instance.index))
+    v = tour_variables(problem, Structure.of(instance.index))
     # an anchor, fixed at 0, keeps the problem and every objective non-empty: PuLP's MPS writer
     # emits an invalid file for CBC when the objective has no terms
     anchor = v.new("anchor", 0, 0, pulp.LpContinuous)
-    problem.addConstraint(pulp.LpAffineExpression([(anchor, 1)]) <= 0, "anchor")
+    groups.add(None, pulp.LpAffineExpression([(anchor, 1)]) <= 0)
     presence_variables(v)
     lead_variables(v)
     constraints.add_unit_capacity(v, groups)
@@ -77,7 +78,7 @@ def build(instance: Instance) -> Built:
     constraints.add_lead(v, groups)
     builders = {
         "shortfall": lambda: objectives.shortfall(v),
-        "fairness": lambda: objectives.fairness(problem, v, spec.fairness),
+        "fairness": lambda: objectives.fairness(groups, v, spec.fairness),
         "deployments": lambda: objectives.deployments(v),
         "cost": lambda: objectives.cost(v),
     }
@@ -170,7 +171,8 @@ def _solve_cbc(
 ) -> LevelOutcome:
     with tempfile.TemporaryDirectory(prefix="allocator-cbc-") as folder:
         log_path = Path(folder) / "cbc.log"
-        solver = pulp.PULP_CBC_CMD(
+        solver = pulp.COIN_CMD(
+            path=cbcbox.cbc_bin_path(),
             msg=False,
             timeLimit=budget,
             threads=threads if threads and threads > 1 else None,  # -threads 1 can stall CBC 2.10
@@ -260,7 +262,7 @@ def solve(
     log.info(
         "built MILP: %d tour variables, %d constraints in %.2fs",
         len(built.variables.z),
-        len(built.problem.constraints),
+        built.groups.count,
         build_time,
     )
     problem, v = built.problem, built.variables
@@ -330,7 +332,7 @@ def solve(
             [(var, coeffs[n] * c) for n, _ in level for var, c in built.objectives[n].expr.items()]
         )
         if len(expr):  # an objective without variables needs no bound (and CBC rejects empty rows)
-            problem.addConstraint(expr <= round(value * scale) + 0.5, name=f"level{number}")
+            built.groups.add(None, expr <= round(value * scale) + 0.5)
     complete = len(levels) == len(levels_spec)
     status_all = overall_status(levels, counts is not None, infeasible, complete)
     return assemble_result(

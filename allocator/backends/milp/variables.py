@@ -15,6 +15,7 @@ from allocator.backends.structure import Structure, Terms
 
 @dataclass
 class Variables:
+    problem: pulp.LpProblem
     structure: Structure
     z: list[pulp.LpVariable]
     presence: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
@@ -24,7 +25,7 @@ class Variables:
     extra: list[pulp.LpVariable] = field(default_factory=list)
 
     def new(self, prefix: str, low: float, up: float | None, cat: str) -> pulp.LpVariable:
-        var = pulp.LpVariable(f"{prefix}{len(self.extra)}", lowBound=low, upBound=up, cat=cat)
+        var = self.problem.add_variable(f"{prefix}{len(self.extra)}", lowBound=low, upBound=up, cat=cat)
         self.extra.append(var)
         return var
 
@@ -39,13 +40,13 @@ class Variables:
         return [*self.z, *self.presence.values(), *self.lead.values(), *self.extra]
 
 
-def tour_variables(structure: Structure) -> Variables:
+def tour_variables(problem: pulp.LpProblem, structure: Structure) -> Variables:
     offers = structure.index.offers
     z = [
-        pulp.LpVariable(f"z{i}", lowBound=0, upBound=offers[r.offer].units, cat=pulp.LpInteger)
+        problem.add_variable(f"z{i}", lowBound=0, upBound=offers[r.offer].units, cat=pulp.LpInteger)
         for i, r in enumerate(structure.tours)
     ]
-    return Variables(structure, z)
+    return Variables(problem, structure, z)
 
 
 def presence_variables(v: Variables) -> None:
