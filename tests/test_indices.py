@@ -27,7 +27,7 @@ def test_short_tour_allowed_only_at_horizon_end() -> None:
 
 def test_window_limits_tours() -> None:
     tours = _tours(available=[2, 4])
-    assert all(2 <= s and s + n - 1 <= 4 for s, n in tours)
+    assert all(s >= 2 and s + n - 1 <= 4 for s, n in tours)
     assert (2, 3) in tours
 
 

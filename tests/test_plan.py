@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from allocator.indices import Tour
@@ -26,7 +28,7 @@ def test_rest_gap_respected_by_colouring() -> None:
         by_unit.setdefault(a.unit, []).append((a.start, a.end))
     for spans in by_unit.values():
         spans.sort()
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             assert start - end - 1 >= 2
 
 
