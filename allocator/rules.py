@@ -29,5 +29,10 @@ RULES: dict[str, tuple[int, str]] = {
         "the lead deploys at least `contribution` units in each period it leads",
     ),
     "demand": (7, "every requirement is met in full (hard)"),
+    "demand-cap": (
+        7,
+        "a dominance cut, not a rule: no more units than required where extra units "
+        "can never help (one-period tours, no fairness, min_nations or lead)",
+    ),
     "report": (4, "the solution's objectives and shortfalls agree with its plan"),
 }

@@ -89,7 +89,7 @@ def brute_force(instance: allocator.Instance) -> tuple[float, ...] | None:
 @st.composite
 def tiny_instances(draw: st.DrawFn) -> dict[str, Any]:
     doc = draw(instances())
-    doc["horizon"]["periods"] = min(doc["horizon"]["periods"], draw(st.integers(2, 4)))
+    doc["horizon"]["periods"] = min(doc["horizon"]["periods"], draw(st.integers(1, 4)))
     periods = doc["horizon"]["periods"]
     doc["offers"] = doc["offers"][: draw(st.integers(1, 2))]
     for offer in doc["offers"]:

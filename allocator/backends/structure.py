@@ -154,6 +154,24 @@ class Structure:
                         positions = self.capability_cover.get((t, cap, p), [])
                         yield f"demand[{task.id}:{cap}@{p}]", t, cap, p, positions, int(need[p])
 
+    def demand_caps(self, objectives: tuple[str, ...]) -> Iterator[Row]:
+        """Dominance cuts: deployed <= required where extra units can never help.
+
+        Extra units at (task, capability, period) help only through fairness, min_nations or a
+        lead's contribution; and they can be removed without touching other periods only if every
+        tour covering that period lasts one period.  Where neither can happen, some optimal plan
+        deploys no more than required, so the cut loses no optimum (it is not a SPEC rule).  It
+        turns one-period assignment problems (GAP) into their exact-cover form.
+        """
+        if "fairness" in objectives:
+            return
+        for name, t, _cap, _p, positions, need in self.demand():
+            task = self.index.tasks[t]
+            if task.min_nations or task.lead is not None:
+                continue
+            if positions and all(self.tours[i].length == 1 for i in positions):
+                yield Row(name.replace("demand[", "demand-cap[", 1), [(i, 1) for i in positions], need)
+
     # rule 6 ------------------------------------------------------------------------------------
     def lead_terms(self) -> Iterator[LeadTerm]:
         for t, task in enumerate(self.index.tasks):

@@ -45,3 +45,19 @@ def test_model_building_is_deterministic() -> None:
     first = str(build_cpsat(instance).model.proto)
     again = str(build_cpsat(allocator.load_instance(EXAMPLES / "multinational.yaml")).model.proto)
     assert first == again and "linear" in first
+
+
+def test_demand_cap_only_where_extra_units_cannot_help() -> None:
+    from allocator.backends.structure import Structure
+    from tests.conftest import base_instance, build
+
+    one_period = build(base_instance(horizon={"periods": 1}, model="min-cost"))
+    caps = list(Structure.of(one_period.index).demand_caps(one_period.spec.objective_names))
+    assert [row.name for row in caps] == ["demand-cap[air:fighter@1]"]
+    longer = build(base_instance(model="min-cost"))  # tours of several periods: no cut
+    assert not list(Structure.of(longer.index).demand_caps(longer.spec.objective_names))
+    fair = build(base_instance(horizon={"periods": 1}))  # fairness may want extra units: no cut
+    assert not list(Structure.of(fair.index).demand_caps(fair.spec.objective_names))
+    multi = build(base_instance(horizon={"periods": 1}, model="min-cost", tasks=[
+        {"id": "air", "min_nations": 2, "requirements": [{"capability": "fighter", "units": 1}]}]))
+    assert not list(Structure.of(multi.index).demand_caps(multi.spec.objective_names))

@@ -104,6 +104,14 @@ def add_demand(model: cp_model.CpModel, v: Variables, groups: Groups, hard: bool
         groups.add(name, model.add(v.sum_of(positions, short) >= need))
 
 
+def add_demand_caps(
+    model: cp_model.CpModel, v: Variables, groups: Groups, objectives: tuple[str, ...]
+) -> None:
+    """Dominance cuts: no more units than required where extra units can never help."""
+    for row in v.structure.demand_caps(objectives):
+        groups.add(row.name, model.add(v.weighted(row.terms) <= row.rhs))
+
+
 def add_lead(model: cp_model.CpModel, v: Variables, groups: Groups) -> None:
     """Rule 6: one lead per term from the eligible nations, `first` first, rotation, contribution."""
     index = v.structure.index

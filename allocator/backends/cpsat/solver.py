@@ -65,6 +65,7 @@ def build(instance: Instance) -> Built:
     constraints.add_nation_presence(model, v, groups)
     constraints.add_nation_counts(model, v, groups, hard)
     constraints.add_demand(model, v, groups, hard)
+    constraints.add_demand_caps(model, v, groups, spec.objective_names)
     constraints.add_lead(model, v, groups)
     builders = {
         "shortfall": lambda: objectives.shortfall(v),

@@ -107,6 +107,12 @@ def add_demand(v: Variables, groups: Groups, hard: bool) -> None:
         groups.add(name, v.sum_of(positions, (short, 1)) >= need)
 
 
+def add_demand_caps(v: Variables, groups: Groups, objectives: tuple[str, ...]) -> None:
+    """Dominance cuts: no more units than required where extra units can never help."""
+    for row in v.structure.demand_caps(objectives):
+        groups.add(row.name, v.weighted(row.terms) <= row.rhs)
+
+
 def add_lead(v: Variables, groups: Groups) -> None:
     """Rule 6: one lead per term, `first` first, rotation, contribution >= kappa x lead."""
     s = v.structure

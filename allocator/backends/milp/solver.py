@@ -75,6 +75,7 @@ def build(instance: Instance) -> Built:
     constraints.add_nation_presence(v, groups)
     constraints.add_nation_counts(v, groups, hard)
     constraints.add_demand(v, groups, hard)
+    constraints.add_demand_caps(v, groups, spec.objective_names)
     constraints.add_lead(v, groups)
     builders = {
         "shortfall": lambda: objectives.shortfall(v),
