@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -250,6 +251,133 @@ def validate(ctx: click.Context, instance: str, model_name: str | None) -> None:
         f"{len(index.tours())} possible tours; model {loaded.spec.name or '(inline)'}"
     )
     sys.exit(EXIT_OK)
+
+
+@main.group(name="import")
+def import_group() -> None:
+    """Turn published benchmark files into allocator instances."""
+
+
+@import_group.command(name="gap")
+@click.argument("file", type=str)
+@click.option(
+    "--sense",
+    type=click.Choice(["min", "max"]),
+    default=None,
+    help="Objective sense (default: max for gap1..gap12 as published, min otherwise).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Folder for the instances and their manifest.tsv.",
+)
+@click.pass_context
+def import_gap(ctx: click.Context, file: str, sense: str | None, out_dir: str) -> None:
+    """Import a generalised assignment file (OR-Library or Yagiura format) as instances."""
+    from allocator.importers.gap import import_file
+
+    with _guarded(ctx.obj["debug"]):
+        written = import_file(file, out_dir, sense)
+    out.print(f"wrote {len(written)} instance(s) to {out_dir} ({', '.join(p.stem for p in written)})")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    type=click.Choice(api.BACKENDS),
+    help="Backend to run (repeat for several; default cpsat).",
+)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads of each solve; the local cluster runs cores / threads workers.",
+)
+@click.option("--seed", "seeds", type=int, multiple=True, help="Seed (repeat for several; default 0).")
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--optima",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Published values (TSV: instance, sense, best_known), e.g. OPTIMA.tsv.",
+)
+@click.option("--out", "out_csv", type=click.Path(dir_okay=False), default="results.csv", show_default=True)
+@click.option("--solutions", type=click.Path(file_okay=False), help="Write every solution here.")
+@click.option(
+    "--scheduler", type=str, help="Use this Dask scheduler (tcp://HOST:PORT) instead of a local cluster."
+)
+@click.pass_context
+def bench(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    backends: tuple[str, ...],
+    time_limit: float,
+    threads: int,
+    seeds: tuple[int, ...],
+    repeat: int,
+    optima: str | None,
+    out_csv: str,
+    solutions: str | None,
+    scheduler: str | None,
+) -> None:
+    """Run every instance in PATHS (files or folders) on every backend, verify every plan."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from allocator import bench as benchmark
+    from allocator.io import write_atomic
+
+    with _guarded(ctx.obj["debug"]):
+        instances = benchmark.find_instances(paths)
+        if not instances:
+            raise click.UsageError("no instance files (.yaml, .yml, .json) found")
+        runs = benchmark.plan_runs(
+            instances,
+            list(backends) or ["cpsat"],
+            list(seeds) or [0],
+            repeat,
+            time_limit,
+            threads,
+            str(Path(solutions).resolve()) if solutions else None,
+        )
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("benchmark", total=len(runs))
+            frame = benchmark.run_all(runs, scheduler, on_done=lambda _row: bar.advance(task))
+        if optima:
+            frame = benchmark.add_published_gaps(frame, optima)
+        write_atomic(out_csv, frame.to_csv(index=False))
+        table = benchmark.summary(frame)
+        if len(table) > 1:
+            profile = Path(out_csv).with_suffix(".png")
+            benchmark.performance_profile(frame, profile)
+            out.print(f"performance profile: {profile}")
+    rich_table = Table(title=f"{len(runs)} runs, results in {out_csv}", title_justify="left")
+    for column in table.columns:
+        rich_table.add_column(str(column), justify="left" if column == "backend" else "right")
+    for record in table.to_dict("records"):
+        rich_table.add_row(*("-" if v is None or v != v else str(v) for v in record.values()))
+    out.print(rich_table)
+    rejected = frame["verified"].eq(False) if "verified" in frame else False
+    failed = frame[(frame["status"] == "error") | rejected]
+    for record in failed.to_dict("records"):
+        err.print(
+            f"[red]failed:[/red] {record['instance']} ({record['backend']}): "
+            f"{record.get('error') or 'plan rejected by the checker'}"
+        )
+    sys.exit(EXIT_FAIL if len(failed) else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

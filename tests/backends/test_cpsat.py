@@ -58,6 +58,11 @@ def test_demand_cap_only_where_extra_units_cannot_help() -> None:
     assert not list(Structure.of(longer.index).demand_caps(longer.spec.objective_names))
     fair = build(base_instance(horizon={"periods": 1}))  # fairness may want extra units: no cut
     assert not list(Structure.of(fair.index).demand_caps(fair.spec.objective_names))
-    multi = build(base_instance(horizon={"periods": 1}, model="min-cost", tasks=[
-        {"id": "air", "min_nations": 2, "requirements": [{"capability": "fighter", "units": 1}]}]))
+    multi = build(
+        base_instance(
+            horizon={"periods": 1},
+            model="min-cost",
+            tasks=[{"id": "air", "min_nations": 2, "requirements": [{"capability": "fighter", "units": 1}]}],
+        )
+    )
     assert not list(Structure.of(multi.index).demand_caps(multi.spec.objective_names))

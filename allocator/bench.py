@@ -1,0 +1,305 @@
+"""Benchmarking instance sets on Dask: every instance x backend x seed x repeat, every plan verified.
+
+Runs go to an embedded local cluster (processes; a worker per core divided by the threads each
+solve uses) or to an existing cluster named by its scheduler address.  Workers read instance files
+by path and write solutions by path, so a remote cluster needs the same files at the same paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocator.importers.gap import read_manifest
+
+log = logging.getLogger(__name__)
+
+INSTANCE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Run:
+    path: str
+    backend: str
+    seed: int
+    repeat: int
+    time_limit: float
+    threads: int
+    solutions: str | None = None
+
+
+def find_instances(paths: Iterable[str | Path]) -> list[Path]:
+    """Instance files named directly or found (recursively) in folders, sorted, absolute."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.suffix in INSTANCE_SUFFIXES and p.is_file())
+        else:
+            out.append(path)
+    return [p.resolve() for p in dict.fromkeys(out)]
+
+
+class _PeakMemory:
+    """Samples this process's resident memory in a thread; `peak` in MiB."""
+
+    def __init__(self, interval: float = 0.05):
+        import psutil
+
+        self.process = psutil.Process()
+        self.peak = self.process.memory_info().rss
+        self.interval = interval
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.interval):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.process.memory_info().rss)
+
+    @property
+    def mib(self) -> float:
+        return self.peak / 2**20
+
+
+def _published(path: Path, cost: float | None) -> tuple[str | None, float | None]:
+    """(sense, published objective) from the folder's GAP manifest, if the instance is in it."""
+    for row in read_manifest(path.parent):
+        if row["file"] == path.name:
+            value = None if cost is None else float(row["offset"]) + float(row["sign"]) * cost
+            return row["sense"], value
+    return None, None
+
+
+def run_one(run: Run) -> dict[str, Any]:
+    """Load, solve, verify one instance on one backend (on a Dask worker); one row of results."""
+    import allocator
+
+    path = Path(run.path)
+    row: dict[str, Any] = {
+        "instance": path.stem,
+        "path": str(path),
+        "backend": run.backend,
+        "seed": run.seed,
+        "repeat": run.repeat,
+    }
+    started = time.perf_counter()
+    try:
+        instance = allocator.load_instance(path)
+        row["instance"] = instance.name
+        load_time = time.perf_counter() - started
+        with _PeakMemory() as memory:
+            result = allocator.solve(
+                instance, backend=run.backend, time_limit=run.time_limit, threads=run.threads, seed=run.seed
+            )
+        verified = allocator.check(instance, result).ok if result.has_plan else None
+    except Exception as exc:  # one failing run must not stop a benchmark
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        return row
+    unproven = next((lv for lv in result.levels if lv.status != "optimal"), None)
+    last = result.levels[-1] if result.levels else None
+    level = unproven or last
+    gap = None
+    if level is not None and level.value is not None and level.bound is not None:
+        gap = 0.0 if level.value == level.bound else (level.value - level.bound) / max(abs(level.value), 1e-9)
+    sense, published = _published(path, result.objectives.get("cost") if result.has_plan else None)
+    row.update(
+        status=result.status,
+        **{f"objective_{k}": v for k, v in result.objectives.items()},
+        level=None if level is None else level.key,
+        value=None if level is None else level.value,
+        bound=None if level is None else level.bound,
+        gap=gap,
+        load_time=round(load_time, 4),
+        build_time=round(result.build_time, 4),
+        solve_time=round(result.wall_time - result.build_time, 4),
+        wall_time=round(result.wall_time, 4),
+        peak_memory_mib=round(memory.mib, 1),
+        verified=verified,
+        sense=sense,
+        published_value=published,
+    )
+    if run.solutions and result.has_plan:
+        name = f"{instance.name}-{run.backend}-s{run.seed}-r{run.repeat}.json"
+        result.write(Path(run.solutions) / name)
+    return row
+
+
+def add_published_gaps(frame: pd.DataFrame, optima: str | Path) -> pd.DataFrame:
+    """Join published best values (OPTIMA.tsv: instance, sense, best_known) and the gap to them."""
+    table = pd.read_csv(optima, sep="\t")[["instance", "sense", "best_known"]]
+    if "sense" not in frame or frame["sense"].isna().all():
+        frame = frame.assign(published_best=math.nan, gap_to_published=math.nan)
+        return frame
+    merged = frame.merge(
+        table.rename(columns={"best_known": "published_best"}), on=["instance", "sense"], how="left"
+    )
+    sign = merged["sense"].map({"min": 1.0, "max": -1.0})
+    merged["gap_to_published"] = (
+        sign * (merged["published_value"] - merged["published_best"]) / merged["published_best"].abs() + 0.0
+    )
+    return merged
+
+
+def shifted_geometric_mean(values: Iterable[float], shift: float = 1.0) -> float:
+    """exp(mean(log(t + shift))) - shift: the usual aggregate of solver times."""
+    data = [v for v in values if v is not None and not math.isnan(v)]
+    if not data:
+        return math.nan
+    return math.exp(sum(math.log(v + shift) for v in data) / len(data)) - shift
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per backend: runs, verified, optimal, shifted geometric mean time, mean gap to published."""
+    rows = []
+    for backend, group in frame.groupby("backend", sort=False):
+        has_published = "gap_to_published" in group and group["gap_to_published"].notna().any()
+        rows.append(
+            {
+                "backend": backend,
+                "runs": len(group),
+                "verified": int(group["verified"].eq(True).sum()) if "verified" in group else 0,
+                "optimal": int((group["status"] == "optimal").sum()),
+                "errors": int((group["status"] == "error").sum()),
+                "sgm_time_s": round(
+                    shifted_geometric_mean(group.get("wall_time", pd.Series(dtype=float))), 3
+                ),
+                "mean_gap_to_published": round(float(group["gap_to_published"].mean()), 6)
+                if has_published
+                else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def performance_profile(frame: pd.DataFrame, target: str | Path) -> None:
+    """Dolan-More performance profile of wall time over solved-to-optimality runs, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = frame.assign(t=frame["wall_time"].where(frame["status"] == "optimal"))
+    table = times.pivot_table(
+        index=["instance", "seed", "repeat"], columns="backend", values="t", aggfunc="first"
+    )
+    best = table.min(axis=1)
+    ratios = table.div(best, axis=0).fillna(math.inf)
+    finite = ratios.replace(math.inf, math.nan).max().max()
+    top = max(2.0, float(finite) * 1.1) if not math.isnan(finite) else 2.0
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for backend in ratios.columns:
+        values = sorted(ratios[backend])
+        taus = [1.0] + [v for v in values if v <= top] + [top]
+        shares = [sum(1 for v in values if v <= tau) / len(values) for tau in taus]
+        ax.step(taus, shares, where="post", label=backend)
+    ax.set_xscale("log")
+    ax.set_xlabel("time / best time (proven optimal runs)")
+    ax.set_ylabel("share of instances")
+    ax.set_ylim(0, 1.02)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(target)
+    plt.close(fig)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def local_workers(threads: int) -> int:
+    """A worker per core divided by the threads of each solve; at least one (with a warning)."""
+    cores = _cores()
+    workers = max(1, cores // threads)
+    if workers * threads > cores:
+        warnings.warn(
+            f"{workers} worker(s) x {threads} threads exceed the {cores} cores: runs will "
+            "compete for cores and times will suffer",
+            stacklevel=2,
+        )
+    return workers
+
+
+def run_all(
+    runs: list[Run], scheduler: str | None = None, on_done: Callable[[dict[str, Any]], None] | None = None
+) -> pd.DataFrame:
+    """Run every benchmark run on Dask and return one row per run, in submission order."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    threads = max((r.threads for r in runs), default=1)
+    if not log.isEnabledFor(logging.INFO):  # Dask's own INFO chatter only with -v
+        for name in (
+            "distributed",
+            "distributed.scheduler",
+            "distributed.nanny",
+            "distributed.core",
+            "distributed.http.proxy",
+            "distributed.worker",
+        ):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(
+            n_workers=local_workers(threads),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    try:
+        futures = client.map(run_one, runs, pure=False)
+        order = {f.key: i for i, f in enumerate(futures)}
+        rows: list[dict[str, Any] | None] = [None] * len(runs)
+        for future in as_completed(futures):
+            row = future.result()
+            rows[order[future.key]] = row
+            if on_done is not None:
+                on_done(row)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return pd.DataFrame([r for r in rows if r is not None])
+
+
+def plan_runs(
+    instances: list[Path],
+    backends: list[str],
+    seeds: list[int],
+    repeat: int,
+    time_limit: float,
+    threads: int,
+    solutions: str | None,
+) -> list[Run]:
+    return [
+        Run(str(path), backend, seed, k, time_limit, threads, solutions)
+        for path in instances
+        for backend in backends
+        for seed in seeds
+        for k in range(1, repeat + 1)
+    ]
