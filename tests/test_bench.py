@@ -1,0 +1,164 @@
+"""Benchmarking: one run, the aggregates, the CLI on a local Dask cluster and on a real scheduler."""
+
+from __future__ import annotations
+
+import csv
+import math
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from allocator import bench
+from allocator.cli import main
+from allocator.importers.gap import import_file
+from tests.conftest import EXAMPLES
+
+
+def test_run_one_verifies_and_measures(tmp_path: Path) -> None:
+    row = bench.run_one(bench.Run(str(EXAMPLES / "basic.yaml"), "cpsat", 0, 1, 10, 1, str(tmp_path)))
+    assert row["status"] == "optimal" and row["verified"] is True and row["gap"] == 0.0
+    assert row["peak_memory_mib"] > 0 and row["build_time"] >= 0 and row["objective_cost"] == 44
+    assert (tmp_path / "basic-cpsat-s0-r1.json").exists()
+
+
+def test_run_one_reports_errors() -> None:
+    row = bench.run_one(bench.Run("/nonexistent.yaml", "cpsat", 0, 1, 10, 1))
+    assert row["status"] == "error" and "no such file" in row["error"]
+
+
+def test_shifted_geometric_mean() -> None:
+    assert bench.shifted_geometric_mean([0.0, 0.0]) == 0.0
+    assert bench.shifted_geometric_mean([1.0, 3.0]) == pytest.approx(math.sqrt(2 * 4) - 1)
+
+
+def test_find_instances(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.json").write_text("x")
+    (tmp_path / "manifest.tsv").write_text("x")
+    assert [p.name for p in bench.find_instances([tmp_path])] == ["a.yaml", "b.json"]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.mark.slow
+def test_cli_bench_on_local_cluster(tmp_path: Path) -> None:
+    source = tmp_path / "toy"
+    source.write_text("2 3\n 1 2 3\n 4 5 6\n 1 1 1\n 1 1 1\n 2 2\n")
+    import_file(source, tmp_path / "gap", "min")
+    optima = tmp_path / "optima.tsv"
+    optima.write_text("instance\tsense\tbest_known\ntoy\tmin\t9\n")
+    out = tmp_path / "results.csv"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            str(tmp_path / "gap"),
+            str(EXAMPLES / "basic.yaml"),
+            "--backend",
+            "cpsat",
+            "--backend",
+            "highs",
+            "--time-limit",
+            "10",
+            "--optima",
+            str(optima),
+            "--out",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    rows = _rows(out)
+    assert len(rows) == 4 and all(r["verified"] == "True" for r in rows)
+    toy = [r for r in rows if r["instance"] == "toy"]
+    assert all(float(r["published_value"]) == 9 and float(r["gap_to_published"]) == 0 for r in toy)
+    assert out.with_suffix(".png").stat().st_size > 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dask_cluster() -> Iterator[str]:
+    """A real `dask scheduler` and `dask worker` on loopback, stopped afterwards."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m", "dask"]  # the `dask` command of this environment
+    scheduler = subprocess.Popen(
+        [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [*dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from dask.distributed import Client
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with Client(address, timeout=5) as client:
+                    client.wait_for_workers(1, timeout=30)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        yield address
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+        for proc in (worker, scheduler):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.mark.slow
+def test_cli_bench_through_a_real_scheduler(tmp_path: Path, dask_cluster: str) -> None:
+    out = tmp_path / "results.csv"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            str(EXAMPLES / "basic.yaml"),
+            str(EXAMPLES / "caps.yaml"),
+            "--time-limit",
+            "10",
+            "--seed",
+            "1",
+            "--seed",
+            "2",
+            "--scheduler",
+            dask_cluster,
+            "--out",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    rows = _rows(out)
+    assert sorted((r["instance"], r["seed"]) for r in rows) == [
+        ("basic", "1"),
+        ("basic", "2"),
+        ("caps", "1"),
+        ("caps", "2"),
+    ]
+    assert all(r["status"] == "optimal" and r["verified"] == "True" for r in rows)
