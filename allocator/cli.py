@@ -253,6 +253,55 @@ def validate(ctx: click.Context, instance: str, model_name: str | None) -> None:
     sys.exit(EXIT_OK)
 
 
+@main.command()
+@click.option("--nations", type=click.IntRange(min=2), required=True)
+@click.option("--tasks", type=click.IntRange(min=1), required=True)
+@click.option("--periods", type=click.IntRange(min=2, max=1000), required=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--tightness",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Scales demand: about 1 is roughly coverable, more leaves shortfalls.",
+)
+@click.option("--name", type=str, default=None, help="Instance name (default from the arguments).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.pass_context
+def generate(
+    ctx: click.Context,
+    nations: int,
+    tasks: int,
+    periods: int,
+    seed: int,
+    tightness: float,
+    name: str | None,
+    output: str,
+) -> None:
+    """Write a plausible coalition instance (the same file for the same arguments)."""
+    import yaml
+
+    from allocator.generator import generate as make
+    from allocator.io import build_instance, write_atomic
+
+    with _guarded(ctx.obj["debug"]):
+        doc = make(nations, tasks, periods, seed, tightness, name)
+        instance = build_instance(doc, output)  # never write an instance that does not load
+        header = (
+            f"# allocator generate --nations {nations} --tasks {tasks} --periods {periods} "
+            f"--seed {seed} --tightness {tightness:g}\n"
+        )
+        write_atomic(
+            output,
+            header
+            + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110),
+        )
+    out.print(
+        f"wrote {output}: {len(instance.nations)} nations, {len(instance.offers)} offers, "
+        f"{len(instance.tasks)} tasks, {instance.periods} periods"
+    )
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Turn published benchmark files into allocator instances."""
