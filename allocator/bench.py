@@ -199,7 +199,7 @@ def performance_profile(frame: pd.DataFrame, target: str | Path) -> None:
 
     times = frame.assign(t=frame["wall_time"].where(frame["status"] == "optimal"))
     table = times.pivot_table(
-        index=["instance", "seed", "repeat"], columns="backend", values="t", aggfunc="first"
+        index=["instance", "seed", "repeat"], columns="backend", values="t", aggfunc="first", dropna=False
     )
     best = table.min(axis=1)
     ratios = table.div(best, axis=0).fillna(math.inf)
