@@ -162,3 +162,21 @@ def test_cli_bench_through_a_real_scheduler(tmp_path: Path, dask_cluster: str) -
         ("caps", "2"),
     ]
     assert all(r["status"] == "optimal" and r["verified"] == "True" for r in rows)
+
+
+def test_performance_profile_without_optimal_runs(tmp_path: Path) -> None:
+    """A backend with no proven-optimal run still gets its curve (and the legend no warning)."""
+    import warnings
+
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [
+            {"instance": "a", "seed": 0, "repeat": 1, "backend": b, "status": s, "wall_time": t}
+            for b, s, t in (("cpsat", "feasible", 60.0), ("highs", "optimal", 3.0))
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bench.performance_profile(frame, tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 1000
