@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -83,22 +84,37 @@ def tour_counts(v: Variables, solution: list[int]) -> dict[Tour, int]:
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
-    """Reports each new incumbent of a level."""
+    """Reports each new incumbent of a level, and enforces a soft deadline.
+
+    At the soft deadline the search stops if the level has a solution; without one it goes on to
+    the hard limit and stops at its first solution: a plan matters more than time for later levels.
+    """
 
     def __init__(
         self,
-        report: ProgressCallback,
+        report: ProgressCallback | None,
         level: str,
         number: int,
         levels: int,
         scale: int,
         started: float,
+        soft_deadline: float | None,
     ):
         super().__init__()
         self.report, self.level, self.number, self.levels = report, level, number, levels
         self.scale, self.started = scale, started
+        self.soft_deadline = soft_deadline
+        self.found = threading.Event()
+
+    def past_soft_deadline(self) -> bool:
+        return self.soft_deadline is not None and time.perf_counter() >= self.soft_deadline
 
     def on_solution_callback(self) -> None:
+        self.found.set()
+        if self.past_soft_deadline():
+            self.stop_search()
+        if self.report is None:
+            return
         self.report(
             Progress(
                 self.level,
@@ -109,6 +125,23 @@ class _Callback(cp_model.CpSolverSolutionCallback):
                 time.perf_counter() - self.started,
             )
         )
+
+
+def _soft_stop(
+    solver: cp_model.CpSolver, callback: _Callback, deadline: float | None
+) -> threading.Timer | None:
+    """At the soft deadline, stop the search if the level already has a solution."""
+    if deadline is None:
+        return None
+
+    def fire() -> None:
+        if callback.found.is_set():
+            solver.stop_search()
+
+    timer = threading.Timer(max(0.0, deadline - time.perf_counter()), fire)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def solve(
@@ -156,8 +189,11 @@ def solve(
         params.catch_sigint_signal = False
         params.log_search_progress = log_search
         budget = level_budget(remaining, len(levels_spec) - number + 1)
-        if budget is not None:
-            params.max_time_in_seconds = max(budget, 0.01)
+        soft_deadline = None
+        if remaining is not None and budget is not None:
+            # the hard limit is all the time left; the level's share is a soft deadline (see _Callback)
+            params.max_time_in_seconds = max(remaining, 0.01)
+            soft_deadline = time.perf_counter() + budget
         if solution is not None:
             model.clear_hints()
             for var_index, hinted in enumerate(solution):
@@ -173,13 +209,16 @@ def solve(
                     time.perf_counter() - started,
                 )
             )
-        callback = _Callback(progress, key, number, len(levels_spec), scale, started) if progress else None
+        callback = _Callback(progress, key, number, len(levels_spec), scale, started, soft_deadline)
+        timer = _soft_stop(solver, callback, soft_deadline)
         stop.register(solver.stop_search)
         level_started = time.perf_counter()
         try:
             code = solver.solve(model, callback)
         finally:
             stop.unregister(solver.stop_search)
+            if timer is not None:
+                timer.cancel()
         status = STATUS[code]
         elapsed = time.perf_counter() - level_started
         log.info("level %d (%s): %s in %.2fs", number, key, status, elapsed)
