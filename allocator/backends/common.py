@@ -75,6 +75,11 @@ def weighted_coefficients(
     return {name: int(f * denominator) for name, f in fractions.items()}, denominator
 
 
+#: A level given less time than this is not sent to the solver when a plan is in hand: loading a
+#: large model alone takes longer, and CBC fails outright with a limit of a few milliseconds.
+MIN_LEVEL_SECONDS = 0.05
+
+
 def level_budget(remaining: float | None, levels_left: int) -> float | None:
     """Time for the next level: half of what is left, all of it for the last level."""
     if remaining is None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from allocator.backends.common import (
+    MIN_LEVEL_SECONDS,
     Progress,
     ProgressCallback,
     StopToken,
@@ -182,6 +183,11 @@ def solve(
         expr = sum(coeffs[n] * built.objectives[n].expr for n, _ in level)
         model.minimize(expr)
         remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
+        if remaining is not None and remaining < MIN_LEVEL_SECONDS and solution is not None:
+            # no time left: the plan in hand stands for this level (0 is the trivial bound)
+            value = level_value(index, tour_counts(built.variables, solution), instance.spec.fairness, level)
+            levels.append(LevelResult(key, "feasible", value, 0.0, 0.0))
+            continue
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = threads or 0

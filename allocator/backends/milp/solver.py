@@ -18,6 +18,7 @@ import cbcbox
 import pulp
 
 from allocator.backends.common import (
+    MIN_LEVEL_SECONDS,
     Progress,
     ProgressCallback,
     StopToken,
@@ -42,9 +43,6 @@ from allocator.result import LevelResult, SolveResult
 log = logging.getLogger(__name__)
 
 SOLVERS = ("cbc", "highs")
-#: A level given less time than this is not sent to the solver when a plan is in hand (CBC fails
-#: outright with a time limit of a few milliseconds).
-MIN_LEVEL_SECONDS = 0.05
 
 
 @dataclass
