@@ -165,9 +165,3 @@ class Instance(Frozen):
         from allocator.catalog import resolve_model
 
         return resolve_model(self.model)
-
-    def with_model(self, model: ModelSpec) -> Instance:
-        """A copy of this instance whose model is `model` (resolved, inline)."""
-        copy = self.model_copy(update={"model": model})
-        copy.__dict__.pop("index", None)
-        return copy

@@ -53,7 +53,6 @@ class SolveResult:
     build_time: float = 0.0
     wall_time: float = 0.0
     interrupted: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_plan(self) -> bool:
@@ -84,7 +83,6 @@ class SolveResult:
             "build_time": round(self.build_time, 3),
             "levels": [lv.to_json() for lv in self.levels],
             "interrupted": self.interrupted,
-            **self.extra,
         }
         out: dict[str, Any] = {"instance": self.instance, "status": self.status}
         if self.has_plan:
