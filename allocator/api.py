@@ -40,11 +40,14 @@ def solve(
     progress: ProgressCallback | None = None,
     stop: StopToken | None = None,
     log_search: bool = False,
+    formulation: str = "auto",
 ) -> SolveResult:
     """Solve an instance (or the file it is in) and return a :class:`SolveResult`.
 
     `time_limit` (seconds) covers every lexicographic level together; `threads` is the number of
-    search workers (1 gives the same plan on every run); `seed` fixes the solver's randomness.
+    search workers (1 gives the same plan on every run); `seed` fixes the solver's randomness;
+    `formulation` is "tours" (a variable per feasible tour), "flow" (deployed and started units per
+    offer, task and period; much smaller on long horizons) or "auto" (flow above 50,000 tours).
     Ctrl-C (KeyboardInterrupt) or ``stop.stop()`` ends the search and returns the best plan so far.
     """
     if not isinstance(instance, Instance):
@@ -65,6 +68,7 @@ def solve(
                 progress=progress,
                 stop=stop,
                 log_search=log_search,
+                formulation=formulation,
             )
         except BaseException as exc:  # handed to the caller's thread below
             failure.append(exc)

@@ -36,6 +36,7 @@ class Run:
     time_limit: float
     threads: int
     solutions: str | None = None
+    formulation: str = "auto"
 
 
 def find_instances(paths: Iterable[str | Path]) -> list[Path]:
@@ -108,7 +109,12 @@ def run_one(run: Run) -> dict[str, Any]:
         load_time = time.perf_counter() - started
         with _PeakMemory() as memory:
             result = allocator.solve(
-                instance, backend=run.backend, time_limit=run.time_limit, threads=run.threads, seed=run.seed
+                instance,
+                backend=run.backend,
+                time_limit=run.time_limit,
+                threads=run.threads,
+                seed=run.seed,
+                formulation=run.formulation,
             )
         verified = allocator.check(instance, result).ok if result.has_plan else None
     except Exception as exc:  # one failing run must not stop a benchmark
@@ -123,6 +129,7 @@ def run_one(run: Run) -> dict[str, Any]:
     sense, published = _published(path, result.objectives.get("cost") if result.has_plan else None)
     row.update(
         status=result.status,
+        formulation=result.formulation,
         **{f"objective_{k}": v for k, v in result.objectives.items()},
         level=None if level is None else level.key,
         value=None if level is None else level.value,
@@ -295,9 +302,10 @@ def plan_runs(
     time_limit: float,
     threads: int,
     solutions: str | None,
+    formulation: str = "auto",
 ) -> list[Run]:
     return [
-        Run(str(path), backend, seed, k, time_limit, threads, solutions)
+        Run(str(path), backend, seed, k, time_limit, threads, solutions, formulation)
         for path in instances
         for backend in backends
         for seed in seeds

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from allocator import api
 from allocator.backends.common import Progress
+from allocator.backends.structure import FORMULATIONS
 from allocator.catalog import available_models
 from allocator.checker import check_file
 from allocator.errors import InputError
@@ -163,6 +164,14 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
     default=None,
     help=f"A named model, overriding the instance's ({', '.join(available_models())}).",
 )
+@click.option(
+    "--formulation",
+    type=click.Choice(FORMULATIONS),
+    default="auto",
+    show_default=True,
+    help="tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
+    "auto: flow above 50,000 tours.",
+)
 @click.option("--log-search", is_flag=True, help="Print the solver's own search log.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
 @click.pass_context
@@ -175,6 +184,7 @@ def solve(
     threads: int | None,
     seed: int,
     model_name: str | None,
+    formulation: str,
     log_search: bool,
     quiet: bool,
 ) -> None:
@@ -193,6 +203,7 @@ def solve(
                     seed=seed,
                     progress=_progress_printer(live, levels),
                     log_search=log_search,
+                    formulation=formulation,
                 )
         else:
             result = api.solve(
@@ -202,6 +213,7 @@ def solve(
                 threads=threads,
                 seed=seed,
                 log_search=log_search,
+                formulation=formulation,
             )
         logging.getLogger(__name__).info("solved in %.2fs", time.perf_counter() - started)
         if output:
@@ -362,6 +374,14 @@ def import_gap(ctx: click.Context, file: str, sense: str | None, out_dir: str) -
 @click.option(
     "--scheduler", type=str, help="Use this Dask scheduler (tcp://HOST:PORT) instead of a local cluster."
 )
+@click.option(
+    "--formulation",
+    type=click.Choice(FORMULATIONS),
+    default="auto",
+    show_default=True,
+    help="tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
+    "auto: flow above 50,000 tours.",
+)
 @click.pass_context
 def bench(
     ctx: click.Context,
@@ -375,6 +395,7 @@ def bench(
     out_csv: str,
     solutions: str | None,
     scheduler: str | None,
+    formulation: str,
 ) -> None:
     """Run every instance in PATHS (files or folders) on every backend, verify every plan."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -394,6 +415,7 @@ def bench(
             time_limit,
             threads,
             str(Path(solutions).resolve()) if solutions else None,
+            formulation,
         )
         with Progress(
             "[progress.description]{task.description}",

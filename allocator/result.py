@@ -53,6 +53,8 @@ class SolveResult:
     build_time: float = 0.0
     wall_time: float = 0.0
     interrupted: bool = False
+    #: the model's formulation: "tours" or "flow" (see models/README.md)
+    formulation: str = "tours"
 
     @property
     def has_plan(self) -> bool:
@@ -81,6 +83,7 @@ class SolveResult:
             "wall_time": round(self.wall_time, 3),
             "bounds": self.bounds,
             "build_time": round(self.build_time, 3),
+            "formulation": self.formulation,
             "levels": [lv.to_json() for lv in self.levels],
             "interrupted": self.interrupted,
         }

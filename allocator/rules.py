@@ -12,6 +12,10 @@ RULES: dict[str, tuple[int, str]] = {
     ),
     "caveat": (2, "an offer with `tasks` serves only those tasks"),
     "tour-length": (3, "a tour lasts between min_tour and max_tour periods"),
+    "tour-flow": (
+        3,
+        "the flow formulation's link: deployed units change only as tours start and end",
+    ),
     "unit-capacity": (
         3,
         "a unit serves one task at a time and rests min_rest (at least one) periods between tours",

@@ -1,4 +1,6 @@
-"""Shared fixtures.  ``--solvers cpsat,cbc,highs`` runs every solver test on each backend named."""
+"""Shared fixtures.  ``--solvers cpsat,cbc,highs`` runs every solver test on each backend named;
+``--formulations tours,flow`` runs the rule, optimality and agreement tests on each formulation.
+"""
 
 from __future__ import annotations
 
@@ -22,15 +24,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="cpsat,cbc,highs",
         help="comma-separated backends every solver test runs on (default: all three)",
     )
+    parser.addoption(
+        "--formulations",
+        default="tours,flow",
+        help="comma-separated formulations the rule, optimality and agreement tests run on (default: both)",
+    )
+
+
+def option_list(config: pytest.Config, name: str) -> list[str]:
+    return [s.strip() for s in config.getoption(name).split(",") if s.strip()]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
-        names = [s.strip() for s in metafunc.config.getoption("solvers").split(",") if s.strip()]
-        unknown = sorted(set(names) - set(allocator.BACKENDS))
-        if unknown:
-            raise pytest.UsageError(f"--solvers: unknown backend(s) {', '.join(unknown)}")
-        metafunc.parametrize("backend", names)
+    from allocator.backends.structure import FORMULATIONS
+
+    for fixture, option, known in (
+        ("backend", "solvers", allocator.BACKENDS),
+        ("formulation", "formulations", FORMULATIONS),
+    ):
+        if fixture in metafunc.fixturenames:
+            names = option_list(metafunc.config, option)
+            unknown = sorted(set(names) - set(known))
+            if unknown:
+                raise pytest.UsageError(f"--{option}: unknown value(s) {', '.join(unknown)}")
+            metafunc.parametrize(fixture, names)
 
 
 def base_instance(**overrides: Any) -> dict[str, Any]:

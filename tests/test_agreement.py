@@ -1,5 +1,6 @@
-"""Agreement between backends: on random small instances, every backend that proves optimality
-reaches the same objective vector, level by level.  Run with ``--solvers cpsat,cbc,highs``.
+"""Agreement between backends and formulations: on random small instances, every backend that
+proves optimality reaches the same objective vector, level by level, in every formulation.  Run
+with ``--solvers cpsat,cbc,highs --formulations tours,flow``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 import allocator
 from allocator.errors import InputError
+from tests.conftest import option_list
 from tests.strategies import instances
 
 #: Instances that once broke a backend, kept as regression tests.
@@ -58,18 +60,17 @@ REGRESSIONS: list[dict[str, Any]] = [
 ]
 
 
-def _backends(config: pytest.Config) -> list[str]:
-    return [s.strip() for s in config.getoption("solvers").split(",") if s.strip()]
-
-
-def _vectors(instance: allocator.Instance, backends: list[str]) -> dict[str, tuple[float, ...] | str]:
+def _vectors(
+    instance: allocator.Instance, backends: list[tuple[str, str]]
+) -> dict[str, tuple[float, ...] | str]:
     out: dict[str, tuple[float, ...] | str] = {}
-    for backend in backends:
-        result = allocator.solve(instance, backend=backend, threads=1, time_limit=20)
+    for backend, formulation in backends:
+        result = allocator.solve(instance, backend=backend, threads=1, time_limit=20, formulation=formulation)
+        key = f"{backend}/{formulation}"
         if result.status == "optimal":
-            out[backend] = tuple(round(lv.value or 0.0, 6) for lv in result.levels)
+            out[key] = tuple(round(lv.value or 0.0, 6) for lv in result.levels)
         else:
-            out[backend] = result.status
+            out[key] = result.status
     return out
 
 
@@ -81,11 +82,16 @@ def _assert_agree(vectors: dict[str, tuple[float, ...] | str], doc: dict[str, An
 
 
 @pytest.fixture
-def backends(request: pytest.FixtureRequest) -> list[str]:
-    names = _backends(request.config)
-    if len(names) < 2:
-        pytest.skip("agreement needs at least two backends (--solvers cpsat,cbc,highs)")
-    return names
+def backends(request: pytest.FixtureRequest) -> list[tuple[str, str]]:
+    """Every (backend, formulation) pair the options name."""
+    pairs = [
+        (backend, formulation)
+        for backend in option_list(request.config, "solvers")
+        for formulation in option_list(request.config, "formulations")
+    ]
+    if len(pairs) < 2:
+        pytest.skip("agreement needs two backends or formulations (--solvers, --formulations)")
+    return pairs
 
 
 @settings(
@@ -94,7 +100,7 @@ def backends(request: pytest.FixtureRequest) -> list[str]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
 )
 @given(doc=instances())
-def test_backends_agree_on_random_instances(backends: list[str], doc: dict[str, Any]) -> None:
+def test_backends_agree_on_random_instances(backends: list[tuple[str, str]], doc: dict[str, Any]) -> None:
     try:
         instance = allocator.build_instance(doc, "<random>")
     except InputError:
@@ -104,7 +110,7 @@ def test_backends_agree_on_random_instances(backends: list[str], doc: dict[str, 
 
 
 @pytest.mark.parametrize("doc", REGRESSIONS, ids=[d["name"] for d in REGRESSIONS])
-def test_regressions_agree(backends: list[str], doc: dict[str, Any]) -> None:
+def test_regressions_agree(backends: list[tuple[str, str]], doc: dict[str, Any]) -> None:
     instance = allocator.build_instance(doc, "<regression>")
     vectors = _vectors(instance, backends)
     assert all(isinstance(v, tuple) for v in vectors.values()), f"not proven optimal: {vectors}"

@@ -110,14 +110,14 @@ def tiny_instances(draw: st.DrawFn) -> dict[str, Any]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
 )
 @given(doc=tiny_instances())
-def test_levels_match_brute_force(backend: str, doc: dict[str, Any]) -> None:
+def test_levels_match_brute_force(backend: str, formulation: str, doc: dict[str, Any]) -> None:
     try:
         instance = allocator.build_instance(doc, "<tiny>")
     except InputError:
         assume(False)
         return
     expected = brute_force(instance)
-    result = allocator.solve(instance, backend=backend, threads=1, time_limit=10)
+    result = allocator.solve(instance, backend=backend, threads=1, time_limit=10, formulation=formulation)
     if expected is None:
         assert result.status == "infeasible"
         return

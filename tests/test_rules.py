@@ -244,15 +244,21 @@ CASES: list[tuple[str, str, Doc, Callable[[Doc], None]]] = [
 
 @pytest.mark.parametrize(("rule", "what", "doc", "relax"), CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
 def test_rule_binds_and_is_respected(
-    backend: str, solve_checked: Any, rule: str, what: str, doc: Doc, relax: Callable[[Doc], None]
+    backend: str,
+    formulation: str,
+    solve_checked: Any,
+    rule: str,
+    what: str,
+    doc: Doc,
+    relax: Callable[[Doc], None],
 ) -> None:
     instance = build(doc)
-    respected = solve_checked(instance)
+    respected = solve_checked(instance, formulation=formulation)
     assert respected.status == "optimal"
 
     relaxed_doc = copy.deepcopy(doc)
     relax(relaxed_doc)
-    relaxed = solve_checked(build(relaxed_doc))
+    relaxed = solve_checked(build(relaxed_doc), formulation=formulation)
     assert relaxed.status == "optimal"
     report = allocator.check(instance, relaxed)
     assert rule in {v.rule for v in report.violations}, (

@@ -174,6 +174,7 @@ def assemble_result(
     build_time: float,
     wall_time: float,
     interrupted: bool,
+    formulation: str = "tours",
 ) -> SolveResult:
     """A :class:`SolveResult` from tour counts and lead choices ((task, term) -> nation)."""
     instance = index.instance
@@ -186,6 +187,7 @@ def assemble_result(
             build_time=build_time,
             wall_time=wall_time,
             interrupted=interrupted,
+            formulation=formulation,
         )
     counts = {tour: n for tour, n in counts.items() if n > 0}
     gaps = shortfalls(index, deployed(index, counts))
@@ -210,4 +212,5 @@ def assemble_result(
         build_time=build_time,
         wall_time=wall_time,
         interrupted=interrupted,
+        formulation=formulation,
     )

@@ -37,6 +37,12 @@ def add_unit_capacity(model: cp_model.CpModel, v: Variables, groups: Groups) -> 
         groups.add(row.name, model.add(v.weighted(row.terms) <= row.rhs))
 
 
+def add_formulation(model: cp_model.CpModel, v: Variables, groups: Groups) -> None:
+    """Rule 3 in the flow formulation: tours start, last min_tour..max_tour periods, and end."""
+    for row in v.structure.formulation_rows():
+        groups.add(row.name, model.add(v.weighted(row.terms) <= row.rhs))
+
+
 def add_personnel_cap(model: cp_model.CpModel, v: Variables, groups: Groups) -> None:
     """Rule 4: personnel deployed by a nation in a period <= max_personnel."""
     for row in v.structure.personnel_cap():

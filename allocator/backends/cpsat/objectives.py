@@ -25,7 +25,7 @@ def shortfall(v: Variables) -> IntObjective:
 
 def deployments(v: Variables) -> IntObjective:
     """The number of tours."""
-    return IntObjective(cp_model.LinearExpr.sum(v.z), 1)
+    return IntObjective(v.weighted(v.structure.deployment_terms()), 1)
 
 
 def cost(v: Variables) -> IntObjective:
@@ -46,7 +46,7 @@ def fairness(model: cp_model.CpModel, v: Variables, measure: str) -> IntObjectiv
     total_share = sum(share)
     nations = s.index.nations
     terms = s.burden_terms(measure)
-    upper = [sum(w * s.index.offers[s.tours[i].offer].units for i, w in t) for t in terms]
+    upper = [sum(w * s.upper_bound(i) for i, w in t) for t in terms]
     burden = []
     for n, nation_terms in enumerate(terms):
         b = model.new_int_var(0, upper[n], f"burden[{nations[n].id}]")

@@ -57,16 +57,17 @@ class Built:
     objectives: dict[str, objectives.IntObjective]
 
 
-def build(instance: Instance) -> Built:
+def build(instance: Instance, formulation: str = "auto") -> Built:
     """The whole CP-SAT model of an instance, in a deterministic order."""
     spec = instance.spec
     hard = spec.shortfall == "hard"
     model = cp_model.CpModel()
     model.name = instance.name
     groups = constraints.Groups()
-    v = tour_variables(model, Structure.of(instance.index))
+    v = tour_variables(model, Structure.of(instance.index, formulation))
     presence_variables(model, v)
     lead_variables(model, v)
+    constraints.add_formulation(model, v, groups)
     constraints.add_unit_capacity(model, v, groups)
     constraints.add_personnel_cap(model, v, groups)
     constraints.add_budget(model, v, groups)
@@ -87,7 +88,7 @@ def build(instance: Instance) -> Built:
 
 def tour_counts(v: Variables, solution: list[int]) -> dict[Tour, int]:
     """Units starting each tour in a solution (by proto variable index)."""
-    return {r: solution[z.index] for r, z in zip(v.structure.tours, v.z, strict=True) if solution[z.index]}
+    return v.structure.tour_counts([solution[z.index] for z in v.z])
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -159,6 +160,7 @@ def solve(
     progress: ProgressCallback | None = None,
     stop: StopToken | None = None,
     log_search: bool = False,
+    formulation: str = "auto",
 ) -> SolveResult:
     """Solve every lexicographic level of the instance's model with CP-SAT.
 
@@ -168,10 +170,11 @@ def solve(
     started = time.perf_counter()
     stop = stop or StopToken()
     index: Index = instance.index
-    built = build(instance)
+    built = build(instance, formulation)
     build_time = time.perf_counter() - started
     log.info(
-        "built CP-SAT model: %d tour variables, %d constraint groups in %.2fs",
+        "built CP-SAT model (%s formulation): %d column variables, %d constraint groups in %.2fs",
+        built.variables.structure.formulation,
         len(built.variables.z),
         len(built.groups.members),
         build_time,
@@ -272,4 +275,5 @@ def solve(
         build_time,
         time.perf_counter() - started,
         interrupted=stop.stopped,
+        formulation=built.variables.structure.formulation,
     )

@@ -1,8 +1,8 @@
-"""CP-SAT decision variables of the aggregated tour-start formulation.
+"""CP-SAT decision variables.
 
-z[r] in 0..units(o): how many units of offer o start tour r = (o, t, s, L) (a tour of length L on
-task t from period s).  Deployed units x[o,t,p] = sum of z[r] over the tours r covering p, kept as
-linear expressions, never as variables.
+z[i] in 0..units(o): one integer per column of the structure: in the tour-start formulation how
+many units of offer o start tour (o, t, s, L); in the flow formulation units deployed or starting
+(see :mod:`allocator.backends.structure`).  Deployed units x[o,t,p] are linear expressions in z.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ class Variables:
 
 
 def tour_variables(model: cp_model.CpModel, structure: Structure) -> Variables:
-    """One integer variable per feasible tour."""
-    offers = structure.index.offers
-    return Variables(structure, [model.new_int_var(0, offers[r.offer].units, "") for r in structure.tours])
+    """One integer variable per column of the structure."""
+    return Variables(
+        structure, [model.new_int_var(0, structure.upper_bound(i), "") for i in range(len(structure.columns))]
+    )
 
 
 def presence_variables(model: cp_model.CpModel, v: Variables) -> None:

@@ -46,6 +46,12 @@ def add_unit_capacity(v: Variables, groups: Groups) -> None:
         groups.add(row.name, v.weighted(row.terms) <= row.rhs)
 
 
+def add_formulation(v: Variables, groups: Groups) -> None:
+    """Rule 3 in the flow formulation: tours start, last min_tour..max_tour periods, and end."""
+    for row in v.structure.formulation_rows():
+        groups.add(row.name, v.weighted(row.terms) <= row.rhs)
+
+
 def add_personnel_cap(v: Variables, groups: Groups) -> None:
     """Rule 4: personnel deployed by a nation in a period <= max_personnel."""
     for row in v.structure.personnel_cap():

@@ -25,7 +25,7 @@ def shortfall(v: Variables) -> Objective:
 
 
 def deployments(v: Variables) -> Objective:
-    return Objective(pulp.LpAffineExpression([(z, 1) for z in v.z]), 1)
+    return Objective(v.weighted(v.structure.deployment_terms()), 1)
 
 
 def cost(v: Variables) -> Objective:

@@ -54,19 +54,20 @@ class Built:
     anchor: pulp.LpVariable
 
 
-def build(instance: Instance) -> Built:
+def build(instance: Instance, formulation: str = "auto") -> Built:
     """The whole MILP of an instance, in a deterministic order."""
     spec = instance.spec
     hard = spec.shortfall == "hard"
     problem = pulp.LpProblem(re.sub(r"[^A-Za-z0-9_]", "_", instance.name), pulp.LpMinimize)
     groups = constraints.Groups(problem)
-    v = tour_variables(problem, Structure.of(instance.index))
+    v = tour_variables(problem, Structure.of(instance.index, formulation))
     # an anchor, fixed at 0, keeps the problem and every objective non-empty: PuLP's MPS writer
     # emits an invalid file for CBC when the objective has no terms
     anchor = v.new("anchor", 0, 0, pulp.LpContinuous)
     groups.add(None, pulp.LpAffineExpression([(anchor, 1)]) <= 0)
     presence_variables(v)
     lead_variables(v)
+    constraints.add_formulation(v, groups)
     constraints.add_unit_capacity(v, groups)
     constraints.add_personnel_cap(v, groups)
     constraints.add_budget(v, groups)
@@ -232,12 +233,7 @@ def _solve_cbc_safely(
 
 
 def _counts(v: Variables) -> dict[Tour, int]:
-    out = {}
-    for r, z in zip(v.structure.tours, v.z, strict=True):
-        value = round(z.varValue or 0)
-        if value:
-            out[r] = value
-    return out
+    return v.structure.tour_counts([round(z.varValue or 0) for z in v.z])
 
 
 def solve(
@@ -249,6 +245,7 @@ def solve(
     progress: ProgressCallback | None = None,
     stop: StopToken | None = None,
     log_search: bool = False,
+    formulation: str = "auto",
 ) -> SolveResult:
     """Solve every lexicographic level of the instance's model with a MILP solver (cbc or highs)."""
     if solver_name not in SOLVERS:
@@ -256,10 +253,11 @@ def solve(
     started = time.perf_counter()
     stop = stop or StopToken()
     index = instance.index
-    built = build(instance)
+    built = build(instance, formulation)
     build_time = time.perf_counter() - started
     log.info(
-        "built MILP: %d tour variables, %d constraints in %.2fs",
+        "built MILP (%s formulation): %d column variables, %d constraints in %.2fs",
+        built.variables.structure.formulation,
         len(built.variables.z),
         built.groups.count,
         build_time,
@@ -344,4 +342,5 @@ def solve(
         build_time,
         time.perf_counter() - started,
         interrupted=stop.stopped,
+        formulation=v.structure.formulation,
     )

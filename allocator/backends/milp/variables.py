@@ -41,10 +41,9 @@ class Variables:
 
 
 def tour_variables(problem: pulp.LpProblem, structure: Structure) -> Variables:
-    offers = structure.index.offers
     z = [
-        problem.add_variable(f"z{i}", lowBound=0, upBound=offers[r.offer].units, cat=pulp.LpInteger)
-        for i, r in enumerate(structure.tours)
+        problem.add_variable(f"z{i}", lowBound=0, upBound=structure.upper_bound(i), cat=pulp.LpInteger)
+        for i in range(len(structure.columns))
     ]
     return Variables(problem, structure, z)
 
