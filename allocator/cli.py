@@ -19,7 +19,7 @@ from allocator.backends.common import Progress
 from allocator.backends.structure import FORMULATIONS
 from allocator.catalog import available_models
 from allocator.checker import check_file
-from allocator.errors import InputError
+from allocator.errors import InputError, Problem
 from allocator.instance import Instance
 from allocator.io import load_instance
 from allocator.result import SolveResult
@@ -172,6 +172,12 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
     help="tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
     "auto: flow above 50,000 tours.",
 )
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
+    help="Also write the plan report (workbook, charts, HTML page) into this folder.",
+)
 @click.option("--log-search", is_flag=True, help="Print the solver's own search log.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
 @click.pass_context
@@ -185,10 +191,11 @@ def solve(
     seed: int,
     model_name: str | None,
     formulation: str,
+    report_dir: str | None,
     log_search: bool,
     quiet: bool,
 ) -> None:
-    """Solve INSTANCE (YAML or JSON; - for standard input)."""
+    """Solve INSTANCE (YAML, JSON or .xlsx workbook; - for standard input)."""
     with _guarded(ctx.obj["debug"]):
         loaded = _load(instance, model_name)
         levels = len(loaded.spec.levels)
@@ -222,7 +229,94 @@ def solve(
             _print_summary(loaded, result)
             if output:
                 out.print(f"solution written to {output}")
+        if report_dir and result.has_plan:
+            _write_report(loaded, result, report_dir, f"{loaded.name} ({result.backend})", quiet)
+        elif report_dir:
+            err.print(f"[yellow]no plan ({result.status}): no report written[/yellow]")
     sys.exit(result.exit_code)
+
+
+def _write_report(instance: Instance, solution: Any, folder: str, label: str, quiet: bool) -> tuple[str, ...]:
+    """Write the report; the checker's violations of the plan (the report lists them too)."""
+    from allocator.report import build_report, save_report
+
+    if Path(folder).exists() and not Path(folder).is_dir():
+        raise InputError(folder, [Problem("", "exists and is not a folder")])
+    report = build_report(instance, solution, label)
+    written = save_report(report, folder)
+    if not quiet:
+        out.print(f"report written to {folder}: {len(written)} files, open {Path(folder) / 'report.html'}")
+    return report.violations
+
+
+@main.command()
+@click.argument("instance", type=str)
+@click.argument("solution", type=str)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Folder for the report.",
+)
+@click.pass_context
+def report(ctx: click.Context, instance: str, solution: str, out_dir: str) -> None:
+    """Write the report of SOLUTION: a workbook, rotation charts and one HTML page (into -o DIR)."""
+    from allocator.io import load_document
+
+    with _guarded(ctx.obj["debug"]):
+        loaded = _load(instance)
+        document, label = load_document(solution)
+        violations = _write_report(loaded, document, out_dir, label, quiet=False)
+    if violations:
+        err.print(f"[yellow]the checker finds {len(violations)} violation(s); the report lists them[/yellow]")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("source", type=str)
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.pass_context
+def convert(ctx: click.Context, source: str, target: str) -> None:
+    """Convert an instance between YAML, JSON and .xlsx (by the files' extensions), without loss."""
+    from allocator.io import write_instance
+
+    with _guarded(ctx.obj["debug"]):
+        _instance_format(target)
+        loaded = _load(source)
+        write_instance(loaded, target)
+    out.print(f"wrote {target} ({loaded.name})")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.pass_context
+def template(ctx: click.Context, target: str) -> None:
+    """Write a workbook to fill in: the sheets, their headers, one example row each, drop-down lists."""
+    from allocator.io import write_instance
+    from allocator.spreadsheet import template_instance
+
+    with _guarded(ctx.obj["debug"]):
+        if _instance_format(target) != ".xlsx":
+            raise click.BadParameter(
+                "the template is a workbook: give a .xlsx file name", param_hint="TARGET"
+            )
+        write_instance(template_instance(), target)
+    out.print(f"wrote {target}: fill in the sheets, then run: allocator solve {target} --report report/")
+    sys.exit(EXIT_OK)
+
+
+def _instance_format(path: str) -> str:
+    from allocator.io import INSTANCE_FORMATS
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in INSTANCE_FORMATS:
+        raise click.BadParameter(
+            f"unknown format '{suffix or path}' (use {', '.join(INSTANCE_FORMATS)})", param_hint="TARGET"
+        )
+    return suffix
 
 
 @main.command()

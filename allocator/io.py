@@ -1,4 +1,4 @@
-"""Reading instances (YAML, JSON, standard input) and writing files atomically."""
+"""Reading and writing instances (YAML, JSON, Excel workbooks, standard input), files atomically."""
 
 from __future__ import annotations
 
@@ -231,10 +231,14 @@ def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
 
 
 def load_instance(source: str | Path, model: str | None = None) -> Instance:
-    """Load and validate an instance from a YAML or JSON file ('-' for standard input).
+    """Load and validate an instance from a YAML, JSON or .xlsx file ('-' for standard input).
 
     Raises :class:`~allocator.errors.InputError` listing every problem found.
     """
+    from allocator import spreadsheet
+
+    if spreadsheet.is_workbook(source):
+        return spreadsheet.load_workbook_instance(source, model=model)
     text, label = read_text(source)
     return build_instance(parse_document(text, label), label, model=model)
 
@@ -245,14 +249,78 @@ def load_document(source: str | Path) -> tuple[Any, str]:
     return parse_document(text, label), label
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, then rename."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+INSTANCE_FORMATS = (".yaml", ".yml", ".json", ".xlsx")
+
+
+def instance_document(instance: Instance) -> dict[str, Any]:
+    """An instance as a YAML/JSON document: defaults left out, a catalogued model by its name."""
+    doc = instance.model_dump(mode="json", exclude_defaults=True, exclude={"model"})
+    spec = instance.model
+    if isinstance(spec, ModelSpec):
+        known = available_models().get(spec.name or "")
+        doc["model"] = spec.name if spec == known else spec.model_dump(mode="json", exclude_defaults=True)
+    elif spec is not None:
+        doc["model"] = spec
+    return _tidy(doc)
+
+
+def _tidy(value: Any) -> Any:
+    """Whole floats as integers (``150`` rather than ``150.0``), recursively."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    return value
+
+
+class _Dumper(yaml.SafeDumper):
+    """Lists of scalars in flow style (``available: [1, 12]``), everything else in block style."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(not isinstance(v, dict | list) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def dump_instance(instance: Instance, fmt: str) -> str | bytes:
+    """An instance in a file format: '.yaml', '.json' or '.xlsx'."""
+    if fmt in (".yaml", ".yml"):
+        return yaml.dump(instance_document(instance), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    if fmt == ".json":
+        return json.dumps(instance_document(instance), indent=2, ensure_ascii=False) + "\n"
+    if fmt == ".xlsx":
+        from allocator.spreadsheet import workbook_bytes
+
+        return workbook_bytes(instance)
+    raise ValueError(f"unknown instance format '{fmt}' (known: {', '.join(INSTANCE_FORMATS)})")
+
+
+def write_instance(instance: Instance, path: str | Path) -> None:
+    """Write an instance atomically, in the format its extension names."""
+    write_atomic(path, dump_instance(instance, Path(path).suffix.lower()))
+
+
+def write_atomic(path: str | Path, text: str | bytes) -> None:
+    """Write `text` (or bytes) to `path` through a temporary file in the same folder, then rename."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual mode
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -78,6 +79,19 @@ def weighted_coefficients(
 #: A level given less time than this is not sent to the solver when a plan is in hand: loading a
 #: large model alone takes longer, and CBC fails outright with a limit of a few milliseconds.
 MIN_LEVEL_SECONDS = 0.05
+
+
+def remaining_time(time_limit: float | None, started: float) -> float | None:
+    """Search time left of `time_limit` (None: no limit), keeping back a little for writing the plan.
+
+    The limit bounds the whole solve; turning the last solution into a plan (tours, unit numbers,
+    shortfalls) takes a fraction of a second on the largest instances, so the search stops 1% of
+    the limit (at most 1 s) early.
+    """
+    if time_limit is None:
+        return None
+    reserve = min(1.0, 0.01 * time_limit)
+    return max(0.0, time_limit - reserve - (time.perf_counter() - started))
 
 
 def level_budget(remaining: float | None, levels_left: int) -> float | None:

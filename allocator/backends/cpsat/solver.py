@@ -19,6 +19,7 @@ from allocator.backends.common import (
     level_budget,
     level_value,
     overall_status,
+    remaining_time,
     weighted_coefficients,
 )
 from allocator.backends.cpsat import constraints, objectives
@@ -191,7 +192,7 @@ def solve(
         coeffs, scale = weighted_coefficients(level, {n: built.objectives[n].scale for n, _ in level})
         expr = sum(coeffs[n] * built.objectives[n].expr for n, _ in level)
         model.minimize(expr)
-        remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
+        remaining = remaining_time(time_limit, started)
         if remaining is not None and remaining < MIN_LEVEL_SECONDS and solution is not None:
             # no time left: the plan in hand stands for this level (0 is the trivial bound)
             value = level_value(index, tour_counts(built.variables, solution), instance.spec.fairness, level)

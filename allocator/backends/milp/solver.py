@@ -26,6 +26,7 @@ from allocator.backends.common import (
     level_budget,
     level_value,
     overall_status,
+    remaining_time,
     weighted_coefficients,
 )
 from allocator.backends.milp import constraints, objectives
@@ -278,7 +279,7 @@ def solve(
             [(built.anchor, 1)]
             + [(var, coeffs[n] * c) for n, _ in level for var, c in built.objectives[n].expr.items()]
         )
-        remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
+        remaining = remaining_time(time_limit, started)
         budget = level_budget(remaining, len(levels_spec) - number + 1)
         level_started = time.perf_counter()
         if budget is not None and budget < MIN_LEVEL_SECONDS and counts is not None:

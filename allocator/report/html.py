@@ -1,0 +1,96 @@
+"""The report as one self-contained HTML page (charts embedded as data URIs, CSS inline, no script)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from jinja2 import Environment, select_autoescape
+
+from allocator.report.workbook import burden_frame
+
+if TYPE_CHECKING:
+    from allocator.report import Report
+
+DOMAIN_ORDER = ("command", "air", "maritime", "training")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, classes="data", float_format=lambda v: f"{v:,.2f}", na_rep="")
+
+
+def _number(value: Any) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def _rotations(report: Report) -> list[tuple[str, list[dict[str, str]]]]:
+    from allocator.report import chart_name, embedded
+
+    capability_domain = {c.id: c.domain for c in report.instance.capabilities}
+    groups: dict[str, list[dict[str, str]]] = {}
+    for task in report.instance.tasks:
+        domain = task.domain or capability_domain.get(task.requirements[0].capability, "other")
+        name = chart_name(task.id)
+        groups.setdefault(domain, []).append(
+            {"task": task.id, "file": name, "data": embedded(report.charts[name])}
+        )
+    ordered = sorted(
+        groups, key=lambda d: (DOMAIN_ORDER.index(d) if d in DOMAIN_ORDER else len(DOMAIN_ORDER), d)
+    )
+    return [(domain.capitalize(), groups[domain]) for domain in ordered]
+
+
+def _coverage(report: Report) -> list[dict[str, Any]]:
+    tables = report.tables
+    rows = []
+    keys: list[tuple[str, str]] = tables.required.index.to_list()
+    for (task, capability), required, deployed in zip(
+        keys, tables.required.to_numpy(), tables.deployed.to_numpy(), strict=True
+    ):
+        cells = []
+        for need, have in zip(required.tolist(), deployed.tolist(), strict=True):
+            if need > 0:
+                cells.append({"text": f"{have}/{int(need)}", "css": "short" if have < need else "ok"})
+            else:
+                cells.append({"text": str(have) if have else "", "css": ""})
+        rows.append({"task": task, "capability": capability, "cells": cells})
+    return rows
+
+
+def render_html(report: Report) -> str:
+    from allocator.report import embedded
+
+    environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    template = environment.from_string(
+        resources.files("allocator.report").joinpath("report.html.j2").read_text()
+    )
+    status = report.solution.status
+    bounds = (report.document.get("solver") or {}).get("bounds") or {}
+    from markupsafe import Markup
+
+    tables = report.tables
+    leads = tables.leads.drop(columns=["start", "end"]) if not tables.leads.empty else None
+    return template.render(
+        instance=report.instance,
+        labels=tables.labels,
+        solution_label=report.label,
+        status=status,
+        status_class={"optimal": "status-optimal", "feasible": "status-feasible"}.get(status, "status-bad"),
+        objectives=[(k, _number(v)) for k, v in report.solution.objectives.items()],
+        bounds=[(k, _number(v)) for k, v in bounds.items()],
+        tours=len(tables.assignments),
+        verified=not report.violations,
+        violations=report.violations,
+        leads=Markup(_table(leads)) if leads is not None else None,
+        rotations=_rotations(report),
+        coverage=_coverage(report),
+        shortfalls=Markup(_table(tables.shortfalls)) if not tables.shortfalls.empty else None,
+        fairness=report.instance.spec.fairness,
+        burden_chart=embedded(report.charts["burden.png"]),
+        burden=Markup(_table(burden_frame(report))),
+        heatmap=embedded(report.charts["personnel.png"]),
+        lead_chart=embedded(report.charts["leads.png"]),
+        coverage_chart=embedded(report.charts["coverage.png"]),
+        assignments=Markup(_table(tables.assignments)),
+    )

@@ -1,0 +1,207 @@
+"""The plan as tables (pandas), computed from the instance and a solution's assignments.
+
+Every number here is recomputed from the assignments and leads; nothing is taken from the
+solver's own summary, so a report of any SPEC solution file says what that plan does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.checker.solution import Solution
+from allocator.instance import Instance
+
+MEASURES = ("units", "personnel", "cost")
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a table as plain dicts."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def period_labels(instance: Instance) -> list[str]:
+    """A label per period: '2027-01', '2027-02', ... when the horizon starts at a month, else '1'..'T'."""
+    horizon = instance.horizon
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", horizon.start or "")
+    if match and horizon.unit == "month":
+        year, month = int(match[1]), int(match[2]) - 1
+        return [f"{year + (month + p) // 12}-{(month + p) % 12 + 1:02d}" for p in range(horizon.periods)]
+    return [str(p) for p in range(1, horizon.periods + 1)]
+
+
+@dataclass(frozen=True)
+class PlanTables:
+    """Every table of a report."""
+
+    assignments: pd.DataFrame
+    leads: pd.DataFrame
+    required: pd.DataFrame  # index (task, capability), columns periods 1..T
+    deployed: pd.DataFrame  # same shape
+    shortfalls: pd.DataFrame
+    burden: pd.DataFrame
+    personnel: pd.DataFrame  # index nation, columns periods: personnel deployed
+    labels: list[str]
+
+    @property
+    def coverage(self) -> pd.DataFrame:
+        """'deployed / required' per (task, capability) and period ('' where nothing is required)."""
+        text = self.deployed.astype(int).astype(str) + " / " + self.required.astype(int).astype(str)
+        return text.where(self.required > 0, "")
+
+
+def plan_tables(instance: Instance, solution: Solution) -> PlanTables:
+    labels = period_labels(instance)
+    assignments = _assignments(instance, solution, labels)
+    required, deployed = _coverage(instance, assignments)
+    return PlanTables(
+        assignments=assignments,
+        leads=_leads(instance, solution, labels),
+        required=required,
+        deployed=deployed,
+        shortfalls=_shortfalls(instance, assignments, required, deployed),
+        burden=_burden(instance, assignments),
+        personnel=_personnel(instance, assignments),
+        labels=labels,
+    )
+
+
+def _assignments(instance: Instance, solution: Solution, labels: list[str]) -> pd.DataFrame:
+    offers = {o.id: o for o in instance.offers}
+    tasks = {t.id for t in instance.tasks}
+    rows = []
+    for tour in solution.tours:
+        offer = offers.get(tour.offer)
+        if offer is None or tour.task not in tasks or not 1 <= tour.start <= tour.end <= len(labels):
+            continue  # the checker reports it; the report shows what can be placed
+        periods = tour.end - tour.start + 1
+        rows.append(
+            {
+                "nation": offer.nation,
+                "offer": tour.offer,
+                "unit": tour.unit,
+                "capability": offer.capability,
+                "task": tour.task,
+                "start": tour.start,
+                "end": tour.end,
+                "from": labels[tour.start - 1],
+                "to": labels[tour.end - 1],
+                "periods": periods,
+                "personnel": offer.personnel,
+                "cost": offer.cost * periods,
+            }
+        )
+    columns = ["nation", "offer", "unit", "capability", "task", "start", "end", "from", "to"]
+    frame = pd.DataFrame(rows, columns=[*columns, "periods", "personnel", "cost"])
+    return _in_task_order(instance, frame, ["start", "offer", "unit"])
+
+
+def _in_task_order(instance: Instance, frame: pd.DataFrame, then: list[str]) -> pd.DataFrame:
+    """Rows sorted by task in the instance's order, then by `then`."""
+    order = {t.id: i for i, t in enumerate(instance.tasks)}
+    key = frame["task"].map(order).fillna(len(order))
+    return (
+        frame.assign(_order=key)
+        .sort_values(["_order", *then], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+
+
+def _leads(instance: Instance, solution: Solution, labels: list[str]) -> pd.DataFrame:
+    rows = [
+        {
+            "task": term.task,
+            "nation": term.nation,
+            "start": term.start,
+            "end": term.end,
+            "from": labels[term.start - 1] if 1 <= term.start <= len(labels) else "",
+            "to": labels[term.end - 1] if 1 <= term.end <= len(labels) else "",
+        }
+        for term in solution.terms
+    ]
+    frame = pd.DataFrame(rows, columns=["task", "nation", "start", "end", "from", "to"])
+    return _in_task_order(instance, frame, ["start"])
+
+
+def _coverage(instance: Instance, assignments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    T = instance.periods
+    keys = []
+    need: dict[tuple[str, str], np.ndarray] = {}
+    for task in instance.tasks:
+        lo, hi = task.active or (1, T)
+        for req in task.requirements:
+            key = (task.id, req.capability)
+            if key not in need:
+                keys.append(key)
+                need[key] = np.zeros(T, dtype=np.int64)
+            first, last = req.periods or (lo, hi)
+            need[key][max(first, lo) - 1 : min(last, hi)] += req.units
+    have = {key: np.zeros(T, dtype=np.int64) for key in keys}
+    for a in records(assignments):
+        key = (a["task"], a["capability"])
+        if key in have:
+            have[key][a["start"] - 1 : a["end"]] += 1
+    index = pd.MultiIndex.from_tuples(keys, names=["task", "capability"])
+    columns = pd.RangeIndex(1, T + 1, name="period")
+    required = pd.DataFrame([need[k] for k in keys], index=index, columns=columns)
+    deployed = pd.DataFrame([have[k] for k in keys], index=index, columns=columns)
+    return required, deployed
+
+
+def _shortfalls(
+    instance: Instance, assignments: pd.DataFrame, required: pd.DataFrame, deployed: pd.DataFrame
+) -> pd.DataFrame:
+    """Missing units per (task, capability, period) and missing nations per (task, period)."""
+    rows = []
+    missing = (required - deployed).clip(lower=0).to_numpy()
+    keys: list[tuple[str, str]] = required.index.to_list()
+    for (task_id, capability), row in zip(keys, missing, strict=True):
+        for j in np.flatnonzero(row):
+            rows.append({"task": task_id, "what": capability, "period": int(j) + 1, "missing": int(row[j])})
+    for task in instance.tasks:
+        if not task.min_nations:
+            continue
+        lo, hi = task.active or (1, instance.periods)
+        on_task = assignments[assignments["task"] == task.id]
+        for period in range(lo, hi + 1):
+            here = on_task[(on_task["start"] <= period) & (on_task["end"] >= period)]
+            short = task.min_nations - here["nation"].nunique()
+            if short > 0:
+                rows.append({"task": task.id, "what": "(nations)", "period": period, "missing": short})
+    frame = pd.DataFrame(rows, columns=["task", "what", "period", "missing"])
+    return _in_task_order(instance, frame, ["what", "period"])
+
+
+def _burden(instance: Instance, assignments: pd.DataFrame) -> pd.DataFrame:
+    """Per nation and measure: burden, fair share = share / total share x total burden, difference."""
+    frame = pd.DataFrame(
+        {"nation": [n.id for n in instance.nations], "share": [n.share for n in instance.nations]}
+    ).set_index("nation")
+    unit_periods = assignments["periods"]
+    values = {
+        "units": unit_periods,
+        "personnel": assignments["personnel"] * unit_periods,
+        "cost": assignments["cost"],
+    }
+    weight = frame["share"] / frame["share"].sum()
+    for measure in MEASURES:
+        burden = values[measure].groupby(assignments["nation"]).sum()
+        frame[f"{measure}"] = burden.reindex(frame.index, fill_value=0).astype(float)
+        frame[f"{measure}_fair_share"] = weight * frame[measure].sum()
+        frame[f"{measure}_difference"] = frame[measure] - frame[f"{measure}_fair_share"]
+    return frame.reset_index()
+
+
+def _personnel(instance: Instance, assignments: pd.DataFrame) -> pd.DataFrame:
+    T = instance.periods
+    grid = pd.DataFrame(
+        0.0, index=pd.Index([n.id for n in instance.nations], name="nation"), columns=range(1, T + 1)
+    )
+    for a in records(assignments):
+        grid.loc[a["nation"], a["start"] : a["end"]] += a["personnel"]
+    return grid

@@ -1,0 +1,74 @@
+"""The report workbook: one sheet per table, short cells in red on the coverage sheet."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from allocator.report import Report
+
+SHORT_FILL = "F8D0D0"
+OK_FILL = "E3F2E1"
+
+
+def summary_frame(report: Report) -> pd.DataFrame:
+    doc = report.document
+    solver = doc.get("solver") or {}
+    rows: list[tuple[str, object]] = [
+        ("instance", report.instance.name),
+        ("status", report.solution.status),
+        ("backend", solver.get("backend", "")),
+        ("checker", "all rules hold" if not report.violations else f"{len(report.violations)} violation(s)"),
+    ]
+    rows += [(f"objective: {name}", value) for name, value in report.solution.objectives.items()]
+    rows += [(f"bound: {name}", value) for name, value in (solver.get("bounds") or {}).items()]
+    rows += [("violation", v) for v in report.violations]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def coverage_frame(report: Report) -> pd.DataFrame:
+    frame = report.tables.coverage.copy()
+    frame.columns = report.tables.labels
+    return frame.reset_index()
+
+
+def burden_frame(report: Report) -> pd.DataFrame:
+    return report.tables.burden.round(3)
+
+
+def report_workbook(report: Report) -> bytes:
+    """The workbook's bytes."""
+    from openpyxl.styles import Font, PatternFill
+
+    sheets = {
+        "summary": summary_frame(report),
+        "assignments": report.tables.assignments,
+        "leads": report.tables.leads,
+        "coverage": coverage_frame(report),
+        "shortfalls": report.tables.shortfalls,
+        "burden": burden_frame(report),
+    }
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            sheet.freeze_panes = "A2" if name != "coverage" else "C2"
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            for column in sheet.columns:
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in column) + 2
+                sheet.column_dimensions[column[0].column_letter].width = min(max(width, 6), 40)
+        coverage = writer.sheets["coverage"]
+        short, met = PatternFill("solid", fgColor=SHORT_FILL), PatternFill("solid", fgColor=OK_FILL)
+        required, deployed = report.tables.required.to_numpy(), report.tables.deployed.to_numpy()
+        for i in range(required.shape[0]):
+            for j in range(required.shape[1]):
+                if required[i, j] > 0:
+                    coverage.cell(row=i + 2, column=j + 3).fill = (
+                        short if deployed[i, j] < required[i, j] else met
+                    )
+    return buffer.getvalue()

@@ -1,0 +1,240 @@
+"""The plan report: files, numbers read back from the workbook, and the HTML page in a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import allocator
+from allocator.cli import main
+from allocator.report import build_report, chart_name, write_report
+from allocator.report.tables import period_labels
+from tests.conftest import EXAMPLES, ROOT
+
+REASSURANCE = ROOT / "instances" / "reassurance.yaml"
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[allocator.Instance, dict[str, Any], Path]:
+    """The reassurance scenario solved briefly, its solution file and its report folder."""
+    instance = allocator.load_instance(REASSURANCE)
+    result = allocator.solve(instance, threads=2, time_limit=20)
+    assert result.has_plan
+    folder = tmp_path_factory.mktemp("report")
+    solution = folder / "solution.json"
+    result.write(solution)
+    out = folder / "report"
+    invoked = CliRunner().invoke(main, ["report", str(REASSURANCE), str(solution), "-o", str(out)])
+    assert invoked.exit_code == 0, invoked.output
+    return instance, json.loads(solution.read_text()), out
+
+
+def test_report_writes_every_file(solved: tuple[allocator.Instance, dict[str, Any], Path]) -> None:
+    instance, _, out = solved
+    expected = {"report.xlsx", "report.html", "personnel.png", "burden.png", "leads.png", "coverage.png"}
+    expected |= {chart_name(t.id) for t in instance.tasks}
+    assert {p.name for p in out.iterdir()} == expected
+    for png in out.glob("*.png"):
+        assert png.read_bytes().startswith(b"\x89PNG"), png
+
+
+def _sheets(out: Path) -> dict[str, pd.DataFrame]:
+    return pd.read_excel(out / "report.xlsx", sheet_name=None)
+
+
+def test_workbook_assignments_and_leads_are_the_solutions(
+    solved: tuple[allocator.Instance, dict[str, Any], Path],
+) -> None:
+    _, solution, out = solved
+    sheets = _sheets(out)
+    tours = Counter(
+        (row["offer"], row["unit"], row["task"], row["start"], row["end"])
+        for row in sheets["assignments"].to_dict("records")
+    )
+    assert tours == Counter(
+        (a["offer"], a["unit"], a["task"], a["start"], a["end"]) for a in solution["assignments"]
+    )
+    leads = {(r["task"], r["nation"], r["start"], r["end"]) for r in sheets["leads"].to_dict("records")}
+    assert leads == {(t["task"], t["nation"], t["start"], t["end"]) for t in solution["leads"]}
+    mnhq = sheets["leads"][sheets["leads"]["task"] == "mnhq"].sort_values("start")
+    assert list(mnhq["nation"]) == ["FR", "GB"]  # Paris, then London
+    assert list(mnhq["from"]) == ["2027-01", "2028-01"]
+
+
+def test_workbook_coverage_and_shortfalls_match_the_solution(
+    solved: tuple[allocator.Instance, dict[str, Any], Path],
+) -> None:
+    instance, solution, out = solved
+    sheets = _sheets(out)
+    labels = period_labels(instance)
+    deployed: Counter[tuple[str, str, int]] = Counter()
+    capability = {o.id: o.capability for o in instance.offers}
+    for a in solution["assignments"]:
+        for p in range(a["start"], a["end"] + 1):
+            deployed[a["task"], capability[a["offer"]], p] += 1
+    coverage = sheets["coverage"]
+    short_cells = set()
+    for row in coverage.to_dict("records"):
+        for p, label in enumerate(labels, start=1):
+            cell = row[label]
+            if isinstance(cell, str) and cell:
+                have, need = (int(x) for x in cell.split(" / "))
+                assert have == deployed[row["task"], row["capability"], p], (row["task"], label)
+                if have < need:
+                    short_cells.add((row["task"], row["capability"], p, need - have))
+    units_short = {
+        (s["task"], s["capability"], s["period"], s["units"])
+        for s in solution["shortfalls"]
+        if "capability" in s
+    }
+    assert short_cells == units_short
+    sheet = sheets["shortfalls"]
+    from_sheet = {
+        (r["task"], r["what"], r["period"], r["missing"])
+        for r in sheet.to_dict("records")
+        if r["what"] != "(nations)"
+    }
+    assert from_sheet == units_short
+    nations = {
+        (r["task"], r["period"], r["missing"]) for r in sheet.to_dict("records") if r["what"] == "(nations)"
+    }
+    assert nations == {
+        (s["task"], s["period"], s["nations"]) for s in solution["shortfalls"] if "nations" in s
+    }
+
+
+def test_workbook_burden_under_every_measure(solved: tuple[allocator.Instance, dict[str, Any], Path]) -> None:
+    instance, solution, out = solved
+    burden = _sheets(out)["burden"].set_index("nation")
+    offers = {o.id: o for o in instance.offers}
+    expected = {"units": Counter(), "personnel": Counter(), "cost": Counter()}  # type: ignore[var-annotated]
+    for a in solution["assignments"]:
+        offer = offers[a["offer"]]
+        periods = a["end"] - a["start"] + 1
+        expected["units"][offer.nation] += periods
+        expected["personnel"][offer.nation] += periods * offer.personnel
+        expected["cost"][offer.nation] += periods * offer.cost
+    total_share = sum(n.share for n in instance.nations)
+    for measure, per_nation in expected.items():
+        total = sum(per_nation.values())
+        for nation in instance.nations:
+            assert burden.loc[nation.id, measure] == pytest.approx(per_nation[nation.id], abs=1e-3)
+            fair = nation.share / total_share * total
+            assert burden.loc[nation.id, f"{measure}_fair_share"] == pytest.approx(fair, abs=1e-3)
+    assert solution["objectives"]["fairness"] == pytest.approx(
+        (burden["units"] - burden["units_fair_share"]).abs().sum(), abs=0.01
+    )
+
+
+def test_html_is_self_contained(solved: tuple[allocator.Instance, dict[str, Any], Path]) -> None:
+    instance, _, out = solved
+    html = (out / "report.html").read_text()
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert html.count('src="data:image/png;base64,') == len(instance.tasks) + 4
+    for nation in ("FR", "GB"):
+        assert f"<td>{nation}</td>" in html
+
+
+def test_solve_writes_the_report_too(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["solve", str(EXAMPLES / "lead-rotation.yaml"), "--threads", "1", "--report", str(tmp_path / "r")],
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "report.html").exists() and (tmp_path / "r" / "report.xlsx").exists()
+
+
+def test_report_lists_the_checkers_violations(tmp_path: Path) -> None:
+    instance = allocator.load_instance(EXAMPLES / "basic.yaml")
+    doc = allocator.solve(instance, threads=1, time_limit=10).to_json()
+    doc["objectives"]["cost"] += 1  # a solution file that misreports its cost
+    report = build_report(instance, doc)
+    assert report.violations and report.violations[0].startswith("report:")
+    write_report(instance, doc, tmp_path)
+    assert "violation(s)" in (tmp_path / "report.html").read_text()
+
+
+def test_bad_solution_file_exit_2_nothing_written(tmp_path: Path) -> None:
+    bad = tmp_path / "solution.json"
+    bad.write_text(json.dumps({"instance": "basic", "status": "feasible", "assignments": [{"offer": 3}]}))
+    result = CliRunner().invoke(
+        main, ["report", str(EXAMPLES / "basic.yaml"), str(bad), "-o", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2
+    assert "assignments[0]" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+# the page in a real browser ---------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def _browser(profile: Path) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+
+
+def test_html_page_in_headless_chromium(
+    solved: tuple[allocator.Instance, dict[str, Any], Path], tmp_path: Path
+) -> None:
+    """Every chart loads, every table is there, nothing is logged to the console, it fits a laptop."""
+    if not (CHROMIUM and CHROMEDRIVER):
+        if os.environ.get("ALLOCATOR_REQUIRE_BROWSER"):
+            pytest.fail(
+                "chromium and chromedriver are required (Debian: apt-get install chromium chromium-driver)"
+            )
+        pytest.skip("no chromium/chromedriver here (.ci/run installs them)")
+    instance, solution, out = solved
+    driver = _browser(tmp_path / "profile")
+    try:
+        driver.set_window_size(1366, 768)
+        driver.get((out / "report.html").as_uri())
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0])"
+        )
+        assert len(images) == len(instance.tasks) + 4
+        assert all(ok for _, ok in images), [alt for alt, ok in images if not ok]
+        tables = driver.execute_script("return document.querySelectorAll('table').length")
+        # leads, coverage, burden, assignments, and shortfalls when there are any
+        assert tables == 4 + bool(solution["shortfalls"])
+        sections = driver.execute_script(
+            "return Array.from(document.querySelectorAll('h2')).map(h => h.textContent)"
+        )
+        assert sections[:2] == ["Summary", "Lead nations"]
+        wide = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 0, f"the page is {wide}px wider than a laptop window"
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+        assert not errors, errors
+        folder = Path(os.environ.get("ALLOCATOR_SCREENSHOTS", tmp_path))
+        folder.mkdir(parents=True, exist_ok=True)
+        screenshot = folder / "report.png"
+        assert driver.save_screenshot(str(screenshot))
+        assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 10_000
+    finally:
+        driver.quit()
