@@ -17,6 +17,7 @@ every problem is then reported at its cell (``offers!C7``).
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import re
 from collections.abc import Iterable
@@ -200,6 +201,8 @@ def _letter(i: int) -> str:
 
 
 def _cell_value(column: str, value: Any) -> Any:
+    if isinstance(value, _dt.datetime):  # Excel turns a typed 2027-01 into a date
+        return f"{value.year}-{value.month:02d}" if value.day == 1 else value.date().isoformat()
     if isinstance(value, str):
         value = value.strip()
     if column in ID_COLUMNS or column in LISTS:

@@ -148,6 +148,16 @@ def test_problems_name_sheet_row_and_column(
     assert all(p.startswith(str(workbook)) for p in problems)
 
 
+def test_a_start_month_excel_stored_as_a_date_reads_as_year_month(workbook: Path) -> None:
+    import datetime
+
+    book = load_workbook(workbook)
+    row = next(r for r in range(2, 12) if book["model"][f"A{r}"].value == "start")
+    book["model"][f"B{row}"] = datetime.datetime(2027, 3, 1)
+    book.save(workbook)
+    assert load_instance(workbook).horizon.start == "2027-03"
+
+
 def test_a_task_without_requirement_rows_is_named(workbook: Path) -> None:
     book = load_workbook(workbook)
     book["requirements"].delete_rows(2, book["requirements"].max_row)
