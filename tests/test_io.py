@@ -245,3 +245,25 @@ def test_write_atomic_keeps_old_file_on_failure(tmp_path: Path, monkeypatch: pyt
         write_atomic(target, "new")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_write_atomic_gives_the_usual_file_mode(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "plan.json", b"{}")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "plan.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_written_yaml_is_tidy_and_loads_back(tmp_path: Path) -> None:
+    from allocator.io import write_instance
+
+    instance = load_instance(EXAMPLES / "basic.yaml")
+    write_instance(instance, tmp_path / "copy.yaml")
+    text = (tmp_path / "copy.yaml").read_text()
+    assert ".0\n" not in text  # whole numbers stay whole
+    assert "\nmodel: coverage-first\n" in text  # a catalogued model by its name
+    assert load_instance(tmp_path / "copy.yaml") == instance
