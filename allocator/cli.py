@@ -57,6 +57,16 @@ def _load(path: str, model: str | None = None) -> Instance:
     return load_instance(path, model=model)
 
 
+formulation_option = click.option(
+    "--formulation",
+    type=click.Choice(FORMULATIONS),
+    default="auto",
+    show_default=True,
+    help="tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
+    "auto: flow above 50,000 tours.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="allocator")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
@@ -164,14 +174,7 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
     default=None,
     help=f"A named model, overriding the instance's ({', '.join(available_models())}).",
 )
-@click.option(
-    "--formulation",
-    type=click.Choice(FORMULATIONS),
-    default="auto",
-    show_default=True,
-    help="tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
-    "auto: flow above 50,000 tours.",
-)
+@formulation_option
 @click.option(
     "--report",
     "report_dir",
@@ -468,14 +471,7 @@ def import_gap(ctx: click.Context, file: str, sense: str | None, out_dir: str) -
 @click.option(
     "--scheduler", type=str, help="Use this Dask scheduler (tcp://HOST:PORT) instead of a local cluster."
 )
-@click.option(
-    "--formulation",
-    type=click.Choice(FORMULATIONS),
-    default="auto",
-    show_default=True,
-    help="tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
-    "auto: flow above 50,000 tours.",
-)
+@formulation_option
 @click.pass_context
 def bench(
     ctx: click.Context,
