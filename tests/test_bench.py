@@ -27,6 +27,12 @@ def test_run_one_verifies_and_measures(tmp_path: Path) -> None:
     assert (tmp_path / "basic-cpsat-s0-r1.json").exists()
 
 
+def test_run_one_passes_the_formulation_on() -> None:
+    run = bench.Run(str(EXAMPLES / "basic.yaml"), "cpsat", 0, 1, 10, 1, formulation="flow")
+    row = bench.run_one(run)
+    assert row["formulation"] == "flow" and row["verified"] is True and row["objective_cost"] == 44
+
+
 def test_run_one_reports_errors() -> None:
     row = bench.run_one(bench.Run("/nonexistent.yaml", "cpsat", 0, 1, 10, 1))
     assert row["status"] == "error" and "no such file" in row["error"]

@@ -110,6 +110,14 @@ def test_model_option_changes_the_model(tmp_path: Path) -> None:
     assert list(json.loads(out.read_text())["solver"]["bounds"]) == ["cost"]
 
 
+@pytest.mark.parametrize("formulation", ["tours", "flow"])
+def test_formulation_option_is_recorded(tmp_path: Path, formulation: str) -> None:
+    out = tmp_path / "plan.json"
+    args = ("solve", str(EXAMPLES / "basic.yaml"), "--formulation", formulation, "-o", str(out), "-q")
+    assert run(*args).exit_code == 0
+    assert json.loads(out.read_text())["solver"]["formulation"] == formulation
+
+
 @pytest.mark.slow
 def test_ctrl_c_keeps_best_plan(tmp_path: Path, backend: str) -> None:
     """Ctrl-C during a long solve (SIGINT to the process group, as a terminal sends it): the search
