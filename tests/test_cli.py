@@ -110,7 +110,6 @@ def test_model_option_changes_the_model(tmp_path: Path) -> None:
     assert list(json.loads(out.read_text())["solver"]["bounds"]) == ["cost"]
 
 
-@pytest.mark.parametrize("formulation", ["tours", "flow"])
 def test_formulation_option_is_recorded(tmp_path: Path, formulation: str) -> None:
     out = tmp_path / "plan.json"
     args = ("solve", str(EXAMPLES / "basic.yaml"), "--formulation", formulation, "-o", str(out), "-q")
