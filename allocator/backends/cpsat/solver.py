@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 
 #: The subsolvers CP-SAT runs when it has exactly two workers.
 TWO_WORKERS = ("max_lp", "default_lp")
-#: ... on models with at most this many tour variables (measured: up to 9k helps, 190k hurts).
-LP_WORKERS_MAX_TOURS = 50_000
+#: ... on models with at most this many variables (measured: up to 9k helps; 65k flow, 190k tours hurt).
+LP_WORKERS_MAX_VARIABLES = 50_000
 
 STATUS = {
     cp_model.OPTIMAL: "optimal",
@@ -201,7 +201,7 @@ def solve(
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = threads or 0
-        if (threads or os.cpu_count()) == 2 and len(built.variables.z) <= LP_WORKERS_MAX_TOURS:
+        if (threads or os.cpu_count()) == 2 and len(built.variables.z) <= LP_WORKERS_MAX_VARIABLES:
             # CP-SAT's default pair of workers has no LP-heavy search; these two prove shortfall
             # levels and GAP bounds much faster here, but on very large models the LP costs memory
             # and plan quality (BENCHMARKS.md, "CP-SAT with two workers")
