@@ -211,6 +211,16 @@ class Structure:
             if positions and all(self.one_period_only(i) for i in positions):
                 yield Row(name.replace("demand[", "demand-cap[", 1), [(i, 1) for i in positions], need)
 
+    def exact_demand(self, objectives: tuple[str, ...], hard: bool) -> set[str]:
+        """Demand rows that are equalities: hard demand with a dominance cut (GAP's exact cover).
+
+        Writing `deployed = required` once, rather than `>=` and the cut's `<=`, gives the MILP
+        solvers the model a hand-written assignment formulation has.
+        """
+        if not hard:
+            return set()
+        return {row.name.replace("demand-cap[", "demand[", 1) for row in self.demand_caps(objectives)}
+
     # rule 6 ------------------------------------------------------------------------------------
     def lead_terms(self) -> Iterator[LeadTerm]:
         for t, task in enumerate(self.index.tasks):

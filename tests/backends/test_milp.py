@@ -63,3 +63,20 @@ def test_cbc_failure_without_plan_is_raised(monkeypatch: pytest.MonkeyPatch) -> 
 def test_unknown_milp_solver() -> None:
     with pytest.raises(ValueError, match="unknown MILP solver"):
         milp.solve(allocator.load_instance(EXAMPLES / "basic.yaml"), solver_name="glpk")
+
+
+def test_hard_demand_with_the_cut_is_one_equality() -> None:
+    """GAP-like models (one period, hard demand, cost): deployed = required, as a direct model has it."""
+    from tests.conftest import base_instance, build
+
+    doc = base_instance(horizon={"periods": 1}, model={"shortfall": "hard", "objectives": ["cost"]})
+    built = milp.build(build(doc))
+    constraints = built.problem.constraints
+    (demand,) = built.groups.members["demand[air:fighter@1]"]
+    assert constraints[demand].sense == pulp.LpConstraintEQ
+    assert not any(name.startswith("demand-cap[") for name in built.groups.members)
+    soft_model = {"shortfall": "soft", "objectives": ["shortfall", "cost"]}
+    soft = milp.build(build(base_instance(horizon={"periods": 1}, model=soft_model)))
+    (row,) = soft.groups.members["demand[air:fighter@1]"]
+    assert soft.problem.constraints[row].sense == pulp.LpConstraintGE
+    assert "demand-cap[air:fighter@1]" in soft.groups.members

@@ -99,11 +99,15 @@ def add_nation_counts(v: Variables, groups: Groups, hard: bool) -> None:
             groups.add(f"min-nations[{where}]", ys + missing >= task.min_nations)
 
 
-def add_demand(v: Variables, groups: Groups, hard: bool) -> None:
-    """Rule 7 (hard) or the shortfall link (soft): deployed + short >= required units."""
+def add_demand(v: Variables, groups: Groups, hard: bool, objectives: tuple[str, ...]) -> None:
+    """Rule 7 (hard) or the shortfall link (soft): deployed + short >= required units (= where
+    the dominance cut applies too)."""
+    exact = v.structure.exact_demand(objectives, hard)
     for name, t, cap, p, positions, need in v.structure.demand():
         if hard:
-            if positions:
+            if positions and name in exact:
+                groups.add(name, v.sum_of(positions) == need)
+            elif positions:
                 groups.add(name, v.sum_of(positions) >= need)
             else:
                 add_impossible(v, groups, name)
@@ -113,8 +117,11 @@ def add_demand(v: Variables, groups: Groups, hard: bool) -> None:
         groups.add(name, v.sum_of(positions, (short, 1)) >= need)
 
 
-def add_demand_caps(v: Variables, groups: Groups, objectives: tuple[str, ...]) -> None:
-    """Dominance cuts: no more units than required where extra units can never help."""
+def add_demand_caps(v: Variables, groups: Groups, objectives: tuple[str, ...], hard: bool) -> None:
+    """Dominance cuts: no more units than required where extra units can never help (with hard
+    demand they are part of the demand equalities)."""
+    if hard:
+        return
     for row in v.structure.demand_caps(objectives):
         groups.add(row.name, v.weighted(row.terms) <= row.rhs)
 

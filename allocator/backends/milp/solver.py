@@ -74,8 +74,8 @@ def build(instance: Instance, formulation: str = "auto") -> Built:
     constraints.add_budget(v, groups)
     constraints.add_nation_presence(v, groups)
     constraints.add_nation_counts(v, groups, hard)
-    constraints.add_demand(v, groups, hard)
-    constraints.add_demand_caps(v, groups, spec.objective_names)
+    constraints.add_demand(v, groups, hard, spec.objective_names)
+    constraints.add_demand_caps(v, groups, spec.objective_names, hard)
     constraints.add_lead(v, groups)
     builders = {
         "shortfall": lambda: objectives.shortfall(v),
