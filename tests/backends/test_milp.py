@@ -71,12 +71,11 @@ def test_hard_demand_with_the_cut_is_one_equality() -> None:
 
     doc = base_instance(horizon={"periods": 1}, model={"shortfall": "hard", "objectives": ["cost"]})
     built = milp.build(build(doc))
-    constraints = built.problem.constraints
     (demand,) = built.groups.members["demand[air:fighter@1]"]
-    assert constraints[demand].sense == pulp.LpConstraintEQ
+    assert built.problem.get_constraint_by_name(demand).sense == pulp.LpConstraintEQ
     assert not any(name.startswith("demand-cap[") for name in built.groups.members)
     soft_model = {"shortfall": "soft", "objectives": ["shortfall", "cost"]}
     soft = milp.build(build(base_instance(horizon={"periods": 1}, model=soft_model)))
     (row,) = soft.groups.members["demand[air:fighter@1]"]
-    assert soft.problem.constraints[row].sense == pulp.LpConstraintGE
+    assert soft.problem.get_constraint_by_name(row).sense == pulp.LpConstraintGE
     assert "demand-cap[air:fighter@1]" in soft.groups.members
