@@ -57,6 +57,24 @@ REGRESSIONS: list[dict[str, Any]] = [
         ],
         "model": {"fairness": "cost", "objectives": [{"shortfall": 2, "cost": 1}, "deployments"]},
     },
+    {  # HiGHS 1.16 handed back the warm start (fairness 5.33) while reporting the optimum 2.67
+        "name": "highs-stale-warm-start",
+        "horizon": {"periods": 2},
+        "nations": [{"id": "FR", "max_personnel": 0}, {"id": "GB"}, {"id": "IT"}],
+        "capabilities": [{"id": "fighter", "domain": "any"}],
+        "offers": [
+            {"id": "o0", "nation": "FR", "capability": "fighter", "units": 1},
+            {"id": "o1", "nation": "FR", "capability": "fighter", "units": 1, "tasks": ["t1"]},
+        ],
+        "tasks": [
+            {
+                "id": "t1",
+                "requirements": [{"capability": "fighter", "units": 1}],
+                "lead": {"nations": ["FR"], "term": 1, "rotate": False, "contribution": 0},
+            },
+            {"id": "t2", "active": [1, 1], "requirements": [{"capability": "fighter", "units": 0}]},
+        ],
+    },
 ]
 
 

@@ -151,10 +151,19 @@ def _solve_highs(
     stop: StopToken,
     verbose: bool,
 ) -> LevelOutcome:
+    started = time.perf_counter()
     solver = _HiGHS(
         warm, stop, msg=verbose, timeLimit=budget, threads=threads, gapRel=0.0, gapAbs=0.99, random_seed=seed
     )
     problem.solve(solver)
+    if warm and _returned_the_warm_start(problem.solverModel) and not stop.stopped:
+        # HiGHS 1.16 can hand back the solution given by setSolution instead of the better one it
+        # found (seen when presolve solves the whole level); its objective value tells
+        log.warning(
+            "HiGHS returned its warm start instead of its solution; solving the level again without it"
+        )
+        left = None if budget is None else max(MIN_LEVEL_SECONDS, budget - (time.perf_counter() - started))
+        return _solve_highs(problem, left, threads, seed, None, stop, verbose)
     info = problem.solverModel.getInfo()
     if problem.status == pulp.LpStatusInfeasible:
         return LevelOutcome("infeasible", None)
@@ -162,6 +171,17 @@ def _solve_highs(
         return LevelOutcome("unknown", info.mip_dual_bound)
     optimal = problem.solverModel.getModelStatus() == problem.solverModel.getModelStatus().kOptimal
     return LevelOutcome("optimal" if optimal else "feasible", info.mip_dual_bound)
+
+
+def _returned_the_warm_start(model: Any) -> bool:
+    """Whether the solution HiGHS returns disagrees with the objective value it reports."""
+    info = model.getInfo()
+    if info.primal_solution_status != 2:
+        return False
+    lp = model.getLp()
+    values = model.getSolution().col_value
+    value = lp.offset_ + sum(c * x for c, x in zip(lp.col_cost_, values, strict=True))
+    return abs(value - info.objective_function_value) > 1e-6 * max(1.0, abs(value))
 
 
 _CBC_BOUND = re.compile(r"(?:Lower bound:|best possible)\s*(-?[\d.]+(?:e[-+]?\d+)?)", re.IGNORECASE)
