@@ -5,14 +5,21 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import allocator
 from allocator import Instance, SolveResult
+
+#: ``HYPOTHESIS_PROFILE=ci`` (set by .ci/run): the same examples on every run, so that CI is
+#: reproducible; locally every run draws new examples (and replays the failures it has seen).
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "instances" / "examples"
