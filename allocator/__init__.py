@@ -17,7 +17,7 @@ from allocator.catalog import available_models
 from allocator.checker import CheckReport, Violation, check, check_file
 from allocator.errors import InputError, Problem
 from allocator.instance import Instance, ModelSpec
-from allocator.io import build_instance, load_instance
+from allocator.io import build_instance, load_instance, write_instance
 from allocator.result import LevelResult, SolveResult
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "check_file",
     "load_instance",
     "solve",
+    "write_instance",
 ]
 __version__ = "0.1.0"
 
