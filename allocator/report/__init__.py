@@ -13,9 +13,7 @@ Every file is written atomically; the numbers are recomputed from the solution's
 
 from __future__ import annotations
 
-import base64
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,13 @@ from allocator.checker.solution import Solution, parse_solution
 from allocator.instance import Instance
 from allocator.io import write_atomic
 from allocator.report import charts
+from allocator.report.charts import chart_name
 from allocator.report.tables import PlanTables, plan_tables
 from allocator.report.workbook import report_workbook
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Report", "build_report", "save_report", "write_report"]
+__all__ = ["Report", "build_report", "chart_name", "save_report", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,6 @@ class Report:
     charts: dict[str, bytes]
     violations: tuple[str, ...]
     label: str
-
-    def rotation_files(self) -> list[tuple[str, str]]:
-        """(task id, chart file name) for every task."""
-        return [(task.id, chart_name(task.id)) for task in self.instance.tasks]
-
-
-def chart_name(task_id: str) -> str:
-    return "rotation-" + re.sub(r"[^A-Za-z0-9_.-]", "_", task_id) + ".png"
 
 
 def build_report(instance: Instance, solution: Any, label: str = "<solution>") -> Report:
@@ -92,7 +83,3 @@ def save_report(report: Report, out_dir: str | Path) -> list[Path]:
     written += [folder / "report.xlsx", folder / "report.html"]
     log.info("report of %s written to %s (%d files)", report.label, folder, len(written))
     return written
-
-
-def embedded(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")

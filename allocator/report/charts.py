@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 
 import matplotlib
@@ -25,6 +26,13 @@ from allocator.instance import Instance, Task
 from allocator.report.tables import MEASURES, PlanTables, records
 
 DPI = 110
+
+
+def chart_name(task_id: str) -> str:
+    """The file name of a task's rotation chart."""
+    return "rotation-" + re.sub(r"[^A-Za-z0-9_.-]", "_", task_id) + ".png"
+
+
 SHORTFALL = "#d62728"
 
 

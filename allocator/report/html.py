@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
 
+from allocator.report.charts import chart_name
 from allocator.report.workbook import burden_frame
 
 if TYPE_CHECKING:
@@ -24,9 +27,12 @@ def _number(value: Any) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
 
 
-def _rotations(report: Report) -> list[tuple[str, list[dict[str, str]]]]:
-    from allocator.report import chart_name, embedded
+def embedded(data: bytes) -> str:
+    """PNG bytes as the base64 text of a data URI."""
+    return base64.b64encode(data).decode("ascii")
 
+
+def _rotations(report: Report) -> list[tuple[str, list[dict[str, str]]]]:
     capability_domain = {c.id: c.domain for c in report.instance.capabilities}
     groups: dict[str, list[dict[str, str]]] = {}
     for task in report.instance.tasks:
@@ -59,15 +65,12 @@ def _coverage(report: Report) -> list[dict[str, Any]]:
 
 
 def render_html(report: Report) -> str:
-    from allocator.report import embedded
-
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = environment.from_string(
         resources.files("allocator.report").joinpath("report.html.j2").read_text()
     )
     status = report.solution.status
     bounds = (report.document.get("solver") or {}).get("bounds") or {}
-    from markupsafe import Markup
 
     tables = report.tables
     leads = tables.leads.drop(columns=["start", "end"]) if not tables.leads.empty else None
