@@ -26,7 +26,7 @@ REASSURANCE = ROOT / "instances" / "reassurance.yaml"
 def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[allocator.Instance, dict[str, Any], Path]:
     """The reassurance scenario solved briefly, its solution file and its report folder."""
     instance = allocator.load_instance(REASSURANCE)
-    result = allocator.solve(instance, threads=2, time_limit=20)
+    result = allocator.solve(instance, threads=2, time_limit=10)
     assert result.has_plan
     folder = tmp_path_factory.mktemp("report")
     solution = folder / "solution.json"
