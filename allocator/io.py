@@ -6,8 +6,8 @@ import difflib
 import json
 import os
 import re
+import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -249,12 +249,6 @@ def load_document(source: str | Path) -> tuple[Any, str]:
     return parse_document(text, label), label
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 INSTANCE_FORMATS = (".yaml", ".yml", ".json", ".xlsx")
 
 
@@ -315,10 +309,11 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Write `text` (or bytes) to `path` through a temporary file in the same folder, then rename."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    # O_EXCL as mkstemp, but mode 0666 so the umask gives the file its usual mode (mkstemp: 0600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         data = text.encode("utf-8") if isinstance(text, str) else text
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual mode
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()

@@ -485,9 +485,6 @@ DROPDOWNS: dict[tuple[str, str], str] = {
     ("leads", "rotate"): '"TRUE,FALSE"',
 }
 MAX_ROWS = 2000
-NOTES = {
-    "model": "name, horizon and model settings; objectives as 'shortfall, fairness, deployments, cost'",
-}
 
 
 def workbook_bytes(instance: Instance) -> bytes:
@@ -499,7 +496,8 @@ def workbook_bytes(instance: Instance) -> bytes:
     book = Workbook()
     book.remove(book.active)
     header_fill = PatternFill("solid", fgColor="DDE5F0")
-    for sheet_name, rows in instance_rows(instance).items():
+    tables = instance_rows(instance)
+    for sheet_name, rows in tables.items():
         sheet = book.create_sheet(sheet_name)
         sheet.append(list(COLUMNS[sheet_name]))
         for cell in sheet[1]:
@@ -520,7 +518,7 @@ def workbook_bytes(instance: Instance) -> bytes:
         book[sheet_name].add_data_validation(validation)
     settings = book["model"]
     choices = {"shortfall": '"soft,hard"', "fairness": '"units,personnel,cost"'}
-    for number, (setting, _value) in enumerate(instance_rows(instance)["model"], start=FIRST_ROW):
+    for number, (setting, _value) in enumerate(tables["model"], start=FIRST_ROW):
         if setting in choices:
             validation = DataValidation(type="list", formula1=choices[setting], allow_blank=True)
             validation.add(f"B{number}")
