@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from allocator.instance import Instance
 from allocator.result import SolveResult
 
+MEASURES = ("units", "personnel", "cost")
+
+
+def burdens(instance: Instance, tours: Iterable[tuple[str, int]]) -> pd.DataFrame:
+    """Per nation (instance order) and measure m: ``m``, ``m_fair_share``, ``m_difference``.
+
+    `tours` are (offer id, periods deployed); fair share = share / total share x total burden.
+    """
+    offers = {o.id: o for o in instance.offers}
+    index = [n.id for n in instance.nations]
+    totals = {m: dict.fromkeys(index, 0.0) for m in MEASURES}
+    for offer_id, periods in tours:
+        offer = offers[offer_id]
+        for measure, per_period in (("units", 1.0), ("personnel", offer.personnel), ("cost", offer.cost)):
+            totals[measure][offer.nation] += periods * per_period
+    frame = pd.DataFrame({"nation": index, "share": [n.share for n in instance.nations]}).set_index("nation")
+    weight = frame["share"] / frame["share"].sum()
+    for measure in MEASURES:
+        frame[measure] = pd.Series(totals[measure])
+        frame[f"{measure}_fair_share"] = weight * frame[measure].sum()
+        frame[f"{measure}_difference"] = frame[measure] - frame[f"{measure}_fair_share"]
+    return frame.reset_index()
+
 
 def burden_table(instance: Instance, result: SolveResult) -> pd.DataFrame:
     """Per nation: burden under the model's fairness measure, fair share, and the difference."""
     measure = instance.spec.fairness
-    offers = {o.id: o for o in instance.offers}
-    value = {"units": lambda o: 1.0, "personnel": lambda o: o.personnel, "cost": lambda o: o.cost}[measure]
-    burden = dict.fromkeys((n.id for n in instance.nations), 0.0)
-    for a in result.assignments:
-        offer = offers[a.offer]
-        burden[offer.nation] += (a.end - a.start + 1) * value(offer)
-    total_share = sum(n.share for n in instance.nations)
-    total = sum(burden.values())
-    rows = [
+    every = burdens(instance, ((a.offer, a.end - a.start + 1) for a in result.assignments))
+    frame = pd.DataFrame(
         {
-            "nation": n.id,
-            "name": n.label,
-            "burden": burden[n.id],
-            "fair_share": n.share / total_share * total,
+            "nation": every["nation"],
+            "name": [n.label for n in instance.nations],
+            "burden": every[measure],
+            "fair_share": every[f"{measure}_fair_share"],
+            "difference": every[f"{measure}_difference"],
         }
-        for n in instance.nations
-    ]
-    frame = pd.DataFrame(rows, columns=["nation", "name", "burden", "fair_share"])
-    frame["difference"] = frame["burden"] - frame["fair_share"]
+    )
     frame.attrs["measure"] = measure
     return frame
 

@@ -23,7 +23,8 @@ from matplotlib.colors import to_hex
 from matplotlib.patches import Patch
 
 from allocator.instance import Instance, Task
-from allocator.report.tables import MEASURES, PlanTables, records
+from allocator.report.tables import PlanTables, records
+from allocator.summary import MEASURES
 
 DPI = 110
 

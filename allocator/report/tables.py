@@ -15,8 +15,7 @@ import pandas as pd
 
 from allocator.checker.solution import Solution
 from allocator.instance import Instance
-
-MEASURES = ("units", "personnel", "cost")
+from allocator.summary import burdens
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -179,22 +178,7 @@ def _shortfalls(
 
 def _burden(instance: Instance, assignments: pd.DataFrame) -> pd.DataFrame:
     """Per nation and measure: burden, fair share = share / total share x total burden, difference."""
-    frame = pd.DataFrame(
-        {"nation": [n.id for n in instance.nations], "share": [n.share for n in instance.nations]}
-    ).set_index("nation")
-    unit_periods = assignments["periods"]
-    values = {
-        "units": unit_periods,
-        "personnel": assignments["personnel"] * unit_periods,
-        "cost": assignments["cost"],
-    }
-    weight = frame["share"] / frame["share"].sum()
-    for measure in MEASURES:
-        burden = values[measure].groupby(assignments["nation"]).sum()
-        frame[f"{measure}"] = burden.reindex(frame.index, fill_value=0).astype(float)
-        frame[f"{measure}_fair_share"] = weight * frame[measure].sum()
-        frame[f"{measure}_difference"] = frame[measure] - frame[f"{measure}_fair_share"]
-    return frame.reset_index()
+    return burdens(instance, zip(assignments["offer"], assignments["periods"], strict=True))
 
 
 def _personnel(instance: Instance, assignments: pd.DataFrame) -> pd.DataFrame:
