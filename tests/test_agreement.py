@@ -75,6 +75,27 @@ REGRESSIONS: list[dict[str, Any]] = [
             {"id": "t2", "active": [1, 1], "requirements": [{"capability": "fighter", "units": 0}]},
         ],
     },
+    {  # CBC (cbcbox 2.935) bound propagation "milpbt" called the deployments level infeasible
+        "name": "cbc-false-infeasible-level",
+        "horizon": {"periods": 2},
+        "nations": [{"id": "FR"}, {"id": "GB"}, {"id": "IT", "share": 3.5}],
+        "capabilities": [{"id": "fighter", "domain": "any"}],
+        "offers": [
+            {"id": f"o{i}", "nation": n, "capability": "fighter", "units": 2, "tasks": ["t1"]}
+            for i, n in enumerate(("FR", "GB"))
+        ],
+        "tasks": [
+            {
+                "id": "t1",
+                "active": [2, 2],
+                "requirements": [{"capability": "fighter", "units": 1}],
+                "min_nations": 2,
+                "lead": {"nations": ["FR"], "term": 1, "rotate": False, "contribution": 0},
+            },
+            {"id": "t2", "active": [1, 1], "requirements": [{"capability": "fighter", "units": 0}]},
+        ],
+        "model": "coverage-first",
+    },
 ]
 
 

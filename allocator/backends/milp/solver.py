@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,19 +64,16 @@ def build(instance: Instance, formulation: str = "auto") -> Built:
     problem = pulp.LpProblem(re.sub(r"[^A-Za-z0-9_]", "_", instance.name), pulp.LpMinimize)
     groups = constraints.Groups(problem)
     v = tour_variables(problem, Structure.of(instance.index, formulation))
-    # an anchor, fixed at 0, keeps the problem and every objective non-empty: PuLP's MPS writer
-    # emits an invalid file for CBC when the objective has no terms
-    anchor = v.new("anchor", 0, 0, pulp.LpContinuous)
-    groups.add(None, pulp.LpAffineExpression([(anchor, 1)]) <= 0)
     presence_variables(v)
     lead_variables(v)
+    # demand rows first, then capacity: the order of a hand-written assignment model
+    constraints.add_demand(v, groups, hard, spec.objective_names)
     constraints.add_formulation(v, groups)
     constraints.add_unit_capacity(v, groups)
     constraints.add_personnel_cap(v, groups)
     constraints.add_budget(v, groups)
     constraints.add_nation_presence(v, groups)
     constraints.add_nation_counts(v, groups, hard)
-    constraints.add_demand(v, groups, hard, spec.objective_names)
     constraints.add_demand_caps(v, groups, spec.objective_names, hard)
     constraints.add_lead(v, groups)
     builders = {
@@ -84,6 +83,10 @@ def build(instance: Instance, formulation: str = "auto") -> Built:
         "cost": lambda: objectives.cost(v),
     }
     objs = {name: builders[name]() for name in spec.objective_names}
+    # an anchor, fixed at 0 and last, keeps the problem and every objective non-empty: PuLP's MPS
+    # writer emits an invalid file for CBC when the objective has no terms
+    anchor = v.new("anchor", 0, 0, pulp.LpContinuous)
+    groups.add(None, pulp.LpAffineExpression([(anchor, 1)]) <= 0)
     return Built(problem, v, groups, objs, anchor)
 
 
@@ -184,6 +187,27 @@ def _returned_the_warm_start(model: Any) -> bool:
     return abs(value - info.objective_function_value) > 1e-6 * max(1.0, abs(value))
 
 
+# CBC's default bound propagation since cbcbox 2.935 ("milpbt", also "fixpoint") can report a
+# feasible model infeasible ("FBBT divergence detected"); the singleton bounds of older CBCs stay
+_CBC_BOUND_PROPAGATION = "boundPropLevel singletons"
+
+
+@functools.cache
+def _cbc_options() -> tuple[str, ...]:
+    """Options for this CBC binary: the safe bound propagation where the binary knows the setting."""
+    try:
+        answer = subprocess.run(
+            [cbcbox.cbc_bin_path(), "-"],
+            input="boundPropLevel\nquit\n",
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return (_CBC_BOUND_PROPAGATION,) if "has value" in answer else ()
+
+
 _CBC_BOUND = re.compile(r"(?:Lower bound:|best possible)\s*(-?[\d.]+(?:e[-+]?\d+)?)", re.IGNORECASE)
 
 
@@ -200,7 +224,7 @@ def _solve_cbc(
             gapRel=0.0,
             gapAbs=0.99,
             warmStart=warm,
-            options=[f"randomCbcSeed {seed + 1}"],
+            options=[f"randomCbcSeed {seed + 1}", *_cbc_options()],
             logPath=str(log_path),
         )
         solver.tmpDir = folder  # PuLP's .mps/.mst/.sol files go here and vanish with it, even on errors
@@ -322,8 +346,17 @@ def solve(
             )
         elapsed = time.perf_counter() - level_started
         log.info("level %d (%s): %s in %.2fs", number, key, outcome.status, elapsed)
+        if outcome.status == "infeasible" and counts is not None:
+            # the plan in hand meets every earlier level's bound, so this claim is a solver fault
+            log.warning(
+                "%s reported level %d (%s) infeasible, which the plan in hand disproves; keeping that plan",
+                solver_name.upper(),
+                number,
+                key,
+            )
+            outcome = LevelOutcome("unknown", None)
         if outcome.status == "infeasible":
-            infeasible = number == 1
+            infeasible = True
             levels.append(LevelResult(key, "infeasible", None, None, elapsed))
             break
         status = outcome.status

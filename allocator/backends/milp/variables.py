@@ -1,7 +1,9 @@
 """MILP decision variables (PuLP), mirroring the CP-SAT ones.
 
 z[r] integer in 0..units(o) per tour; binary presence y[n,t,p] and lead l[t,k,n]; integer
-shortfalls u[t,c,p] and v[t,p].  Names are short and unique (PuLP writes them to files).
+shortfalls u[t,c,p] and v[t,p].  Names are short and unique (PuLP writes them to files), and
+sort in creation order (`x00000012_y`): PuLP hands columns to the solver sorted by name, so the
+solver sees them in the structure's order, tours first, as a hand-written model would give them.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ class Variables:
     short_nations: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
     extra: list[pulp.LpVariable] = field(default_factory=list)
 
-    def new(self, prefix: str, low: float, up: float | None, cat: str) -> pulp.LpVariable:
-        var = self.problem.add_variable(f"{prefix}{len(self.extra)}", lowBound=low, upBound=up, cat=cat)
+    def new(self, kind: str, low: float, up: float | None, cat: str) -> pulp.LpVariable:
+        var = _add(self.problem, len(self.z) + len(self.extra), kind, low, up, cat)
         self.extra.append(var)
         return var
 
@@ -40,9 +42,16 @@ class Variables:
         return [*self.z, *self.presence.values(), *self.lead.values(), *self.extra]
 
 
+def _add(
+    problem: pulp.LpProblem, number: int, kind: str, low: float, up: float | None, cat: str
+) -> pulp.LpVariable:
+    """The `number`-th variable of the problem, named so that names sort in creation order."""
+    return problem.add_variable(f"x{number:08d}_{kind}", lowBound=low, upBound=up, cat=cat)
+
+
 def tour_variables(problem: pulp.LpProblem, structure: Structure) -> Variables:
     z = [
-        problem.add_variable(f"z{i}", lowBound=0, upBound=structure.upper_bound(i), cat=pulp.LpInteger)
+        _add(problem, i, "z", 0, structure.upper_bound(i), pulp.LpInteger)
         for i in range(len(structure.columns))
     ]
     return Variables(problem, structure, z)
