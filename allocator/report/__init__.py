@@ -44,6 +44,20 @@ class Report:
     violations: tuple[str, ...]
     label: str
 
+    @property
+    def no_plan(self) -> str | None:
+        """Why the report shows nothing deployed, when the solution holds no plan."""
+        return NO_PLAN.get(self.solution.status)
+
+
+#: What a solution without a plan means, by status (the SPEC's `infeasible` and `unknown`).
+NO_PLAN = {
+    "infeasible": "No plan: the solver proved that no plan satisfies the hard rules. "
+    "The coverage and gaps below show the demand with nothing deployed.",
+    "unknown": "No plan: no solution was found within the time limit. "
+    "The coverage and gaps below show the demand with nothing deployed.",
+}
+
 
 def build_report(instance: Instance, solution: Any, label: str = "<solution>") -> Report:
     """Tables and charts of a solution (a SPEC mapping or a SolveResult) of `instance`."""

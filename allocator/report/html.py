@@ -84,6 +84,7 @@ def render_html(report: Report) -> str:
         bounds=[(k, _number(v)) for k, v in bounds.items()],
         tours=len(tables.assignments),
         verified=not report.violations,
+        no_plan=report.no_plan,
         violations=report.violations,
         leads=Markup(_table(leads)) if leads is not None else None,
         rotations=_rotations(report),

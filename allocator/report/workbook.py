@@ -20,6 +20,7 @@ def summary_frame(report: Report) -> pd.DataFrame:
     rows: list[tuple[str, object]] = [
         ("instance", report.instance.name),
         ("status", report.solution.status),
+        *([("plan", report.no_plan)] if report.no_plan else []),
         ("backend", solver.get("backend", "")),
         ("checker", "all rules hold" if not report.violations else f"{len(report.violations)} violation(s)"),
     ]

@@ -162,6 +162,20 @@ def test_report_lists_the_checkers_violations(tmp_path: Path) -> None:
     assert "violation(s)" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.parametrize("status", ["unknown", "infeasible"])
+def test_report_of_a_solution_without_a_plan_says_so(tmp_path: Path, status: str) -> None:
+    instance = allocator.load_instance(EXAMPLES / "basic.yaml")
+    doc = {"instance": instance.name, "status": status, "solver": {"backend": "cpsat"}}
+    write_report(instance, doc, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert 'id="no-plan"' in page and "No plan:" in page
+    summary = pd.read_excel(tmp_path / "report.xlsx", sheet_name="summary")
+    assert summary.set_index("item").loc["plan", "value"].startswith("No plan:")
+    planned = allocator.solve(instance, threads=1, time_limit=10).to_json()
+    write_report(instance, planned, tmp_path / "planned")
+    assert 'id="no-plan"' not in (tmp_path / "planned" / "report.html").read_text()
+
+
 def test_bad_solution_file_exit_2_nothing_written(tmp_path: Path) -> None:
     bad = tmp_path / "solution.json"
     bad.write_text(json.dumps({"instance": "basic", "status": "feasible", "assignments": [{"offer": 3}]}))
