@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -65,6 +65,16 @@ formulation_option = click.option(
     help="tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
     "auto: flow above 50,000 tours.",
 )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def output_folder_option(help: str) -> Callable[[F], F]:
+    """The required `-o/--output DIR` option of commands that write a folder."""
+    return click.option(
+        "-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True, help=help
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -255,14 +265,7 @@ def _write_report(instance: Instance, solution: Any, folder: str, label: str, qu
 @main.command()
 @click.argument("instance", type=str)
 @click.argument("solution", type=str)
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    required=True,
-    help="Folder for the report.",
-)
+@output_folder_option("Folder for the report.")
 @click.pass_context
 def report(ctx: click.Context, instance: str, solution: str, out_dir: str) -> None:
     """Write the report of SOLUTION: a workbook, rotation charts and one HTML page (into -o DIR)."""
@@ -424,14 +427,7 @@ def import_group() -> None:
     default=None,
     help="Objective sense (default: max for gap1..gap12 as published, min otherwise).",
 )
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    required=True,
-    help="Folder for the instances and their manifest.tsv.",
-)
+@output_folder_option("Folder for the instances and their manifest.tsv.")
 @click.pass_context
 def import_gap(ctx: click.Context, file: str, sense: str | None, out_dir: str) -> None:
     """Import a generalised assignment file (OR-Library or Yagiura format) as instances."""

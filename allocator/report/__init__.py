@@ -47,15 +47,16 @@ class Report:
     @property
     def no_plan(self) -> str | None:
         """Why the report shows nothing deployed, when the solution holds no plan."""
-        return NO_PLAN.get(self.solution.status)
+        if self.solution.has_plan:
+            return None
+        reason = NO_PLAN_REASONS.get(self.solution.status, f"the status is '{self.solution.status}'")
+        return f"No plan: {reason}. The coverage and gaps below show the demand with nothing deployed."
 
 
-#: What a solution without a plan means, by status (the SPEC's `infeasible` and `unknown`).
-NO_PLAN = {
-    "infeasible": "No plan: the solver proved that no plan satisfies the hard rules. "
-    "The coverage and gaps below show the demand with nothing deployed.",
-    "unknown": "No plan: no solution was found within the time limit. "
-    "The coverage and gaps below show the demand with nothing deployed.",
+#: Why a solution holds no plan, by status (the SPEC's `infeasible` and `unknown`).
+NO_PLAN_REASONS = {
+    "infeasible": "the solver proved that no plan satisfies the hard rules",
+    "unknown": "no solution was found within the time limit",
 }
 
 

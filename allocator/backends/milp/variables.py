@@ -39,7 +39,8 @@ class Variables:
         return pulp.LpAffineExpression([(self.z[i], w) for i, w in terms])
 
     def all(self) -> list[pulp.LpVariable]:
-        return [*self.z, *self.presence.values(), *self.lead.values(), *self.extra]
+        """Every variable once, in creation order (presence and lead variables are among `extra`)."""
+        return [*self.z, *self.extra]
 
 
 def _add(
