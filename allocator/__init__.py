@@ -15,7 +15,7 @@ from allocator.api import BACKENDS, solve
 from allocator.backends.common import Progress, StopToken
 from allocator.catalog import available_models
 from allocator.checker import CheckReport, Violation, check, check_file
-from allocator.errors import InputError, Problem
+from allocator.errors import InputError, InputWarning, Problem
 from allocator.instance import Instance, ModelSpec
 from allocator.io import build_instance, load_instance, write_instance
 from allocator.result import LevelResult, SolveResult
@@ -24,6 +24,7 @@ __all__ = [
     "BACKENDS",
     "CheckReport",
     "InputError",
+    "InputWarning",
     "Instance",
     "LevelResult",
     "ModelSpec",

@@ -21,10 +21,9 @@ from typing import Any
 import pandas as pd
 
 from allocator.importers.gap import read_manifest
+from allocator.io import INSTANCE_FORMATS
 
 log = logging.getLogger(__name__)
-
-INSTANCE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True)
@@ -40,15 +39,24 @@ class Run:
 
 
 def find_instances(paths: Iterable[str | Path]) -> list[Path]:
-    """Instance files named directly or found (recursively) in folders, sorted, absolute."""
+    """Instance files named directly or found (recursively) in folders, sorted, absolute.
+
+    In folders: every format the loader reads (YAML, JSON, .xlsx), but no hidden files and no
+    owner files Excel keeps beside an open workbook (``~$plan.xlsx``)."""
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.suffix in INSTANCE_SUFFIXES and p.is_file())
+            out += sorted(p for p in path.rglob("*") if _is_instance_file(p))
         else:
             out.append(path)
     return [p.resolve() for p in dict.fromkeys(out)]
+
+
+def _is_instance_file(path: Path) -> bool:
+    return (
+        path.suffix.lower() in INSTANCE_FORMATS and not path.name.startswith((".", "~$")) and path.is_file()
+    )
 
 
 class _PeakMemory:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from allocator import api
@@ -19,11 +21,11 @@ from allocator.backends.common import Progress
 from allocator.backends.structure import FORMULATIONS
 from allocator.catalog import available_models
 from allocator.checker import check_file
-from allocator.errors import InputError, Problem
+from allocator.errors import InputError, InputWarning, Problem
 from allocator.instance import Instance
-from allocator.io import load_instance
+from allocator.io import INSTANCE_FORMATS, load_instance
 from allocator.result import SolveResult
-from allocator.summary import burden_table, shortfall_table
+from allocator.summary import burden_table, shortfall_table, supply_table
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_UNKNOWN = 0, 1, 2, 3, 4
 
@@ -33,7 +35,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _fail_input(exc: InputError) -> None:
     for problem in exc.problems:
-        err.print(f"[red]error:[/red] {problem.render(exc.source)}", markup=True)
+        err.print(f"[red]error:[/red] {escape(problem.render(exc.source))}")
     sys.exit(EXIT_INPUT)
 
 
@@ -49,12 +51,35 @@ def _guarded(debug: bool) -> Iterator[None]:
     except Exception as exc:  # the last line of defence of the command line
         if debug:
             raise
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)")
+        what = escape(f"{type(exc).__name__}: {exc}")
+        err.print(f"[red]internal error:[/red] {what} (run with --debug for details)")
         sys.exit(EXIT_FAIL)
 
 
 def _load(path: str, model: str | None = None) -> Instance:
-    return load_instance(path, model=model)
+    """Load an instance; print the warnings of its loading (an ignored sheet, say)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        instance = load_instance(path, model=model)
+    for warning in caught:
+        if isinstance(warning.message, InputWarning):
+            _warn(str(warning.message))
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    return instance
+
+
+def _warn(text: str) -> None:
+    err.print(f"[yellow]warning:[/yellow] {escape(text)}")
+
+
+def _new_file(path: str, force: bool) -> None:
+    """Refuse to replace an existing file unless --force: it may be a planner's filled-in workbook."""
+    if Path(path).exists() and not force:
+        raise InputError(path, [Problem("", "exists; add --force to replace it")])
+
+
+force_option = click.option("--force", is_flag=True, help="Replace TARGET if it exists (refused otherwise).")
 
 
 formulation_option = click.option(
@@ -133,16 +158,28 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
     if not result.has_plan:
         return
     out.print("All objectives of the plan: " + ", ".join(f"{k} {v:g}" for k, v in result.objectives.items()))
-    gaps = shortfall_table(result)
+    _print_shortfalls(instance, result)
+    _print_burden(instance, result)
+
+
+def _print_shortfalls(instance: Instance, result: SolveResult) -> None:
+    gaps = shortfall_table(instance, result)
     if gaps.empty:
         out.print("[green]No shortfall: every requirement and multinational minimum is met.[/green]")
-    else:
-        table = Table(title="Shortfalls", title_justify="left")
-        for column in ("task", "capability", "periods", "missing", "from", "to"):
-            table.add_column(column)
-        for gap in gaps.to_dict("records"):
-            table.add_row(*(str(gap[c]) for c in ("task", "what", "periods", "amount", "first", "last")))
-        out.print(table)
+        return
+    title = "Shortfalls (the shortfall objective is the sum of the priority-weighted column)"
+    table = Table(title=title, title_justify="left")
+    for column in ("task", "capability", "periods short", "missing unit-periods", "× priority"):
+        table.add_column(column, justify="right" if column[0] in "m×" else "left")
+    for gap in gaps.to_dict("records"):
+        missing = f"{gap['missing']:g}" + (" nation-periods" if gap["what"] == "(nations)" else "")
+        table.add_row(
+            escape(gap["task"]), escape(gap["what"]), gap["periods"], missing, f"{gap['weighted']:g}"
+        )
+    out.print(table)
+
+
+def _print_burden(instance: Instance, result: SolveResult) -> None:
     burden = burden_table(instance, result)
     table = Table(title=f"Burden against fair share ({burden.attrs['measure']})", title_justify="left")
     for column in ("nation", "burden", "fair share", "difference"):
@@ -151,7 +188,7 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
         difference = float(row["difference"])
         style = "red" if difference > 0.5 else ("cyan" if difference < -0.5 else "")
         table.add_row(
-            str(row["nation"]),
+            escape(str(row["nation"])),
             f"{row['burden']:g}",
             f"{row['fair_share']:.1f}",
             f"[{style}]{difference:+.1f}[/{style}]" if style else f"{difference:+.1f}",
@@ -161,7 +198,12 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
 
 @main.command()
 @click.argument("instance", type=str)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the solution JSON here.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the solution JSON here (a .json file; replaced if it exists).",
+)
 @click.option("--backend", type=click.Choice(api.BACKENDS), default="cpsat", show_default=True)
 @click.option(
     "--time-limit",
@@ -189,7 +231,8 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
     "--report",
     "report_dir",
     type=click.Path(file_okay=False),
-    help="Also write the plan report (workbook, charts, HTML page) into this folder.",
+    help="Also write the plan report (workbook, charts, HTML page) into this folder; "
+    "report files already there are replaced.",
 )
 @click.option("--log-search", is_flag=True, help="Print the solver's own search log.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
@@ -210,6 +253,8 @@ def solve(
 ) -> None:
     """Solve INSTANCE (YAML, JSON or .xlsx workbook; - for standard input)."""
     with _guarded(ctx.obj["debug"]):
+        if output:
+            _solution_target(output, instance)
         loaded = _load(instance, model_name)
         levels = len(loaded.spec.levels)
         started = time.perf_counter()
@@ -241,12 +286,23 @@ def solve(
         if not quiet:
             _print_summary(loaded, result)
             if output:
-                out.print(f"solution written to {output}")
+                out.print(f"solution written to {escape(output)}")
         if report_dir and result.has_plan:
             _write_report(loaded, result, report_dir, f"{loaded.name} ({result.backend})", quiet)
         elif report_dir:
             err.print(f"[yellow]no plan ({result.status}): no report written[/yellow]")
     sys.exit(result.exit_code)
+
+
+def _solution_target(output: str, instance: str) -> None:
+    """A solution file must not replace the instance, nor land in a file named as an instance."""
+    target = Path(output)
+    if instance != "-" and target.exists() and target.resolve() == Path(instance).resolve():
+        raise InputError(
+            output, [Problem("", "is the instance file itself; name another file for the solution")]
+        )
+    if target.suffix.lower() in (".xlsx", ".yaml", ".yml"):
+        raise InputError(output, [Problem("", "the solution is JSON: name a .json file")])
 
 
 def _write_report(instance: Instance, solution: Any, folder: str, label: str, quiet: bool) -> tuple[str, ...]:
@@ -258,14 +314,15 @@ def _write_report(instance: Instance, solution: Any, folder: str, label: str, qu
     report = build_report(instance, solution, label)
     written = save_report(report, folder)
     if not quiet:
-        out.print(f"report written to {folder}: {len(written)} files, open {Path(folder) / 'report.html'}")
+        page = escape(str(Path(folder) / "report.html"))
+        out.print(f"report written to {escape(folder)}: {len(written)} files, open {page}")
     return report.violations
 
 
 @main.command()
 @click.argument("instance", type=str)
 @click.argument("solution", type=str)
-@output_folder_option("Folder for the report.")
+@output_folder_option("Folder for the report (created if needed; report files already there are replaced).")
 @click.pass_context
 def report(ctx: click.Context, instance: str, solution: str, out_dir: str) -> None:
     """Write the report of SOLUTION: a workbook, rotation charts and one HTML page (into -o DIR)."""
@@ -283,24 +340,31 @@ def report(ctx: click.Context, instance: str, solution: str, out_dir: str) -> No
 @main.command()
 @click.argument("source", type=str)
 @click.argument("target", type=click.Path(dir_okay=False))
+@force_option
 @click.pass_context
-def convert(ctx: click.Context, source: str, target: str) -> None:
-    """Convert an instance between YAML, JSON and .xlsx (by the files' extensions), without loss."""
+def convert(ctx: click.Context, source: str, target: str, force: bool) -> None:
+    """Convert an instance between YAML, JSON and .xlsx (by the files' extensions), without loss.
+
+    An existing TARGET is left alone unless --force."""
     from allocator.io import write_instance
 
     with _guarded(ctx.obj["debug"]):
         _instance_format(target)
+        _new_file(target, force)
         loaded = _load(source)
         write_instance(loaded, target)
-    out.print(f"wrote {target} ({loaded.name})")
+    out.print(f"wrote {escape(target)} ({loaded.name})")
     sys.exit(EXIT_OK)
 
 
 @main.command()
 @click.argument("target", type=click.Path(dir_okay=False))
+@force_option
 @click.pass_context
-def template(ctx: click.Context, target: str) -> None:
-    """Write a workbook to fill in: the sheets, their headers, one example row each, drop-down lists."""
+def template(ctx: click.Context, target: str, force: bool) -> None:
+    """Write a workbook to fill in: the sheets, their headers, one example row each, drop-down lists.
+
+    An existing TARGET (perhaps a filled-in workbook) is left alone unless --force."""
     from allocator.io import write_instance
     from allocator.spreadsheet import template_instance
 
@@ -309,14 +373,16 @@ def template(ctx: click.Context, target: str) -> None:
             raise click.BadParameter(
                 "the template is a workbook: give a .xlsx file name", param_hint="TARGET"
             )
+        _new_file(target, force)
         write_instance(template_instance(), target)
-    out.print(f"wrote {target}: fill in the sheets, then run: allocator solve {target} --report report/")
+    name = escape(target)
+    out.print(
+        f"wrote {name}: fill in the sheets, then run: allocator solve {name} -o plan.json --report report/"
+    )
     sys.exit(EXIT_OK)
 
 
 def _instance_format(path: str) -> str:
-    from allocator.io import INSTANCE_FORMATS
-
     suffix = Path(path).suffix.lower()
     if suffix not in INSTANCE_FORMATS:
         raise click.BadParameter(
@@ -337,11 +403,11 @@ def check(ctx: click.Context, instance: str, solution: str) -> None:
     if report.ok:
         recomputed = ", ".join(f"{k} {v:g}" for k, v in report.objectives.items())
         out.print(
-            f"[green]ok[/green]: {solution} satisfies every rule ({report.status})"
+            f"[green]ok[/green]: {escape(solution)} satisfies every rule ({report.status})"
             + (f"; objectives: {recomputed}" if recomputed else "")
         )
         sys.exit(EXIT_OK)
-    out.print(f"[red]{len(report.violations)} violation(s)[/red] in {solution}:")
+    out.print(f"[red]{len(report.violations)} violation(s)[/red] in {escape(solution)}:")
     for violation in report.violations:
         out.print(f"  {violation.rule}: {violation.message}", markup=False)
     sys.exit(EXIT_FAIL)
@@ -352,17 +418,39 @@ def check(ctx: click.Context, instance: str, solution: str) -> None:
 @click.option("--model", "model_name", type=str, default=None, help="Validate with this named model.")
 @click.pass_context
 def validate(ctx: click.Context, instance: str, model_name: str | None) -> None:
-    """Load INSTANCE and check it against the instance format, without solving."""
+    """Load INSTANCE and check it against the instance format, without solving.
+
+    Prints, per capability, the units required at the peak against the units offered, and warns
+    where fewer units are available than required in some period (a shortfall no plan can avoid)."""
     with _guarded(ctx.obj["debug"]):
         loaded = _load(instance, model_name)
     index = loaded.index
+    model = escape(loaded.spec.name or "(inline)")
     out.print(
-        f"[green]ok[/green]: {instance} ({loaded.name}): {len(loaded.nations)} nations, "
+        f"[green]ok[/green]: {escape(instance)} ({loaded.name}): {len(loaded.nations)} nations, "
         f"{len(loaded.offers)} offers ({sum(o.units for o in loaded.offers)} units), "
         f"{len(loaded.tasks)} tasks, {loaded.periods} periods, "
-        f"{len(index.tours())} possible tours; model {loaded.spec.name or '(inline)'}"
+        f"{len(index.tours())} possible tours; model {model}"
     )
+    _print_supply(loaded, instance)
     sys.exit(EXIT_OK)
+
+
+def _print_supply(instance: Instance, label: str) -> None:
+    supply = supply_table(instance)
+    table = Table(title="Supply against demand", title_justify="left")
+    for column in ("capability", "required at the peak", "units offered", "short"):
+        table.add_column(column, justify="left" if column == "capability" else "right")
+    for row in supply.to_dict("records"):
+        short = f"[red]{row['short_by']} in {row['short_periods']}[/red]" if row["short_by"] else "-"
+        table.add_row(escape(row["capability"]), str(row["required_peak"]), str(row["offered"]), short)
+    out.print(table)
+    for row in supply.to_dict("records"):
+        if row["short_by"]:
+            _warn(
+                f"{label}: capability '{row['capability']}': {row['short_by']} unit(s) more are required "
+                f"than offered in {row['short_periods']}: a shortfall no plan can avoid"
+            )
 
 
 @main.command()
@@ -379,6 +467,7 @@ def validate(ctx: click.Context, instance: str, model_name: str | None) -> None:
 )
 @click.option("--name", type=str, default=None, help="Instance name (default from the arguments).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@force_option
 @click.pass_context
 def generate(
     ctx: click.Context,
@@ -389,8 +478,11 @@ def generate(
     tightness: float,
     name: str | None,
     output: str,
+    force: bool,
 ) -> None:
-    """Write a plausible coalition instance (the same file for the same arguments)."""
+    """Write a plausible coalition instance (the same file for the same arguments).
+
+    An existing output file is left alone unless --force."""
     import yaml
 
     from allocator.generator import generate as make
@@ -398,6 +490,7 @@ def generate(
 
     with _guarded(ctx.obj["debug"]):
         doc = make(nations, tasks, periods, seed, tightness, name)
+        _new_file(output, force)
         instance = build_instance(doc, output)  # never write an instance that does not load
         header = (
             f"# allocator generate --nations {nations} --tasks {tasks} --periods {periods} "
@@ -409,7 +502,7 @@ def generate(
             + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110),
         )
     out.print(
-        f"wrote {output}: {len(instance.nations)} nations, {len(instance.offers)} offers, "
+        f"wrote {escape(output)}: {len(instance.nations)} nations, {len(instance.offers)} offers, "
         f"{len(instance.tasks)} tasks, {instance.periods} periods"
     )
 
@@ -427,7 +520,9 @@ def import_group() -> None:
     default=None,
     help="Objective sense (default: max for gap1..gap12 as published, min otherwise).",
 )
-@output_folder_option("Folder for the instances and their manifest.tsv.")
+@output_folder_option(
+    "Folder for the instances and their manifest.tsv (files of the same names are replaced)."
+)
 @click.pass_context
 def import_gap(ctx: click.Context, file: str, sense: str | None, out_dir: str) -> None:
     """Import a generalised assignment file (OR-Library or Yagiura format) as instances."""
@@ -462,8 +557,17 @@ def import_gap(ctx: click.Context, file: str, sense: str | None, out_dir: str) -
     type=click.Path(exists=True, dir_okay=False),
     help="Published values (TSV: instance, sense, best_known), e.g. OPTIMA.tsv.",
 )
-@click.option("--out", "out_csv", type=click.Path(dir_okay=False), default="results.csv", show_default=True)
-@click.option("--solutions", type=click.Path(file_okay=False), help="Write every solution here.")
+@click.option(
+    "--out",
+    "out_csv",
+    type=click.Path(dir_okay=False),
+    default="results.csv",
+    show_default=True,
+    help="The results table (replaced if it exists; the profile goes beside it as .png).",
+)
+@click.option(
+    "--solutions", type=click.Path(file_okay=False), help="Write every solution here (replacing older ones)."
+)
 @click.option(
     "--scheduler", type=str, help="Use this Dask scheduler (tcp://HOST:PORT) instead of a local cluster."
 )
@@ -492,7 +596,7 @@ def bench(
     with _guarded(ctx.obj["debug"]):
         instances = benchmark.find_instances(paths)
         if not instances:
-            raise click.UsageError("no instance files (.yaml, .yml, .json) found")
+            raise click.UsageError(f"no instance files ({', '.join(INSTANCE_FORMATS)}) found")
         runs = benchmark.plan_runs(
             instances,
             list(backends) or ["cpsat"],

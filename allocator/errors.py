@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -39,3 +41,30 @@ class InputError(Exception):
 
     def render(self) -> str:
         return "\n".join(problem.render(self.source) for problem in self.problems)
+
+
+class InputWarning(UserWarning):
+    """Something in an input that is allowed but probably not meant (an extra sheet, short supply).
+
+    Issued with :func:`warnings.warn`; the command line prints it as ``warning: FILE: PLACE: ...``.
+    """
+
+    def __init__(self, source: str, problem: Problem):
+        self.source = source
+        self.problem = problem
+        super().__init__(problem.render(source))
+
+
+def warn_input(source: str, path: str, message: str) -> None:
+    """Issue an :class:`InputWarning` about `path` in `source`."""
+    warnings.warn(InputWarning(source, Problem(path, message)), stacklevel=3)
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """'; did you mean 'FR'?' when `value` is close to one of `known` (case aside), else ''."""
+    choices = list(known)
+    folded = {c.casefold(): c for c in choices}
+    if value.casefold() in folded and folded[value.casefold()] != value:
+        return f"; did you mean '{folded[value.casefold()]}'?"
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

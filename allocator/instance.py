@@ -7,10 +7,11 @@ Structural checks (types, ranges, unknown keys) are pydantic's; cross-reference 
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 if TYPE_CHECKING:
     from allocator.indices import Index
@@ -21,7 +22,26 @@ MAX_PERIODS = 1000
 #: Largest number of identical units in one offer.
 MAX_UNITS = 100_000
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("control characters (tab, newline, escape, ...) are not allowed in an id")
+    return value
+
+
+def _no_control_in_text(value: str) -> str:
+    if _CONTROL_IN_TEXT.search(value):
+        raise ValueError("control characters (other than tab and newline) are not allowed")
+    return value
+
+
+#: An id: 1 to 200 characters, none of them a control character (ids reach terminals and workbooks).
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)]
+#: Free text (names, labels): at most 2,000 characters, no control characters but tab and newline.
+Text = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_control_in_text)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
 Window = tuple[int, int]
 OBJECTIVE_NAMES = ("shortfall", "fairness", "deployments", "cost")
@@ -35,8 +55,8 @@ class Frozen(BaseModel):
 
 class Horizon(Frozen):
     periods: int = Field(ge=1, le=MAX_PERIODS)
-    unit: str = "month"
-    start: str | None = None
+    unit: Text = "month"
+    start: Text | None = None
 
     @field_validator("start", mode="before")
     @classmethod
@@ -48,7 +68,7 @@ class Horizon(Frozen):
 
 class Nation(Frozen):
     id: Id
-    name: str | None = None
+    name: Text | None = None
     share: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     max_personnel: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     budget: float | None = Field(default=None, ge=0, allow_inf_nan=False)
@@ -60,7 +80,7 @@ class Nation(Frozen):
 
 class Capability(Frozen):
     id: Id
-    domain: str
+    domain: Text
 
 
 class Offer(Frozen):
@@ -93,8 +113,8 @@ class Lead(Frozen):
 
 class Task(Frozen):
     id: Id
-    name: str | None = None
-    domain: str | None = None
+    name: Text | None = None
+    domain: Text | None = None
     active: Window | None = None
     priority: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     requirements: tuple[Requirement, ...] = Field(min_length=1)
@@ -109,8 +129,8 @@ Level = str | dict[str, float]
 class ModelSpec(Frozen):
     """What is hard, what is soft, what is optimised (SPEC section 2, "The model")."""
 
-    name: str | None = None
-    description: str | None = None
+    name: Text | None = None
+    description: Text | None = None
     shortfall: Literal["soft", "hard"] = "soft"
     fairness: Literal["units", "personnel", "cost"] = "units"
     objectives: tuple[Level, ...] = ("shortfall", "fairness", "deployments", "cost")

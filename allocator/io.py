@@ -129,6 +129,10 @@ def pydantic_problems(error: ValidationError, prefix: tuple[str | int, ...]) -> 
             message = f"unknown key '{key}'{_suggest(key, _owner(loc[:-1]))}"
         elif kind == "missing":
             message = "required key missing"
+        elif kind == "value_error":  # our own validators: their message without pydantic's prefix
+            value = item.get("input")
+            shown = f" (got {value!r})" if isinstance(value, str) else ""
+            message = f"{item.get('ctx', {}).get('error', item['msg'])}{shown}"
         else:
             value = item.get("input")
             shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
@@ -186,6 +190,21 @@ def _model_spec(raw: Any, out: list[Problem]) -> tuple[ModelSpec, str] | None:
     return (spec, "model") if spec is not None else None
 
 
+def _document_order(problem: Problem) -> tuple[Any, ...]:
+    """Problems in the order of the document: sections as a file lists them, then items by index."""
+    parts = re.findall(r"[^.\[\]]+", problem.path)
+    sections = list(Instance.model_fields)
+    section = sections.index(parts[0]) if parts and parts[0] in sections else -1
+    return (section, *((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts[1:]))
+
+
+def _declared_ids(raw: Any) -> set[str]:
+    """Every id a section of the document gives, valid item or not."""
+    if not isinstance(raw, list):
+        return set()
+    return {item["id"] for item in raw if isinstance(item, dict) and isinstance(item.get("id"), str)}
+
+
 def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
     """Validate a parsed document into an :class:`Instance`, reporting every problem at once.
 
@@ -215,9 +234,12 @@ def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
         data = {**data, "model": model}
     spec = _model_spec(data.get("model"), problems)
     capability_ids = {i: c.id for i, c in capabilities.items()}
-    problems += cross_check(horizon, nations, capability_ids, offers, tasks, spec)
+    declared = {key: _declared_ids(data.get(key)) for key in ("nations", "capabilities", "tasks")}
+    problems += cross_check(
+        horizon, nations, capability_ids, offers, tasks, spec, declared=declared, complete=not problems
+    )
     if problems:
-        raise InputError(label, problems)
+        raise InputError(label, sorted(problems, key=_document_order))
     instance = Instance(
         name=str(name),
         horizon=horizon,

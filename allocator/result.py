@@ -9,8 +9,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from allocator.instance import Instance
 from allocator.io import write_atomic
 from allocator.plan import Assignment, LeadTerm, Shortfall
+from allocator.summary import assignments_table
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown"]
 
@@ -55,6 +57,8 @@ class SolveResult:
     interrupted: bool = False
     #: the model's formulation: "tours" or "flow" (see models/README.md)
     formulation: str = "tours"
+    #: the instance solved (not written to the solution file); gives the frames their labels
+    problem: Instance | None = field(default=None, repr=False, compare=False)
 
     @property
     def has_plan(self) -> bool:
@@ -70,12 +74,12 @@ class SolveResult:
         return EXIT_CODES[self.status]
 
     def assignments_frame(self) -> pd.DataFrame:
-        """The assignments as a DataFrame: offer, unit, task, start, end, periods."""
-        frame = pd.DataFrame(
-            [vars(a) for a in self.assignments], columns=["offer", "unit", "task", "start", "end"]
-        )
-        frame["periods"] = frame["end"] - frame["start"] + 1
-        return frame
+        """The tours as a DataFrame, as the report's `assignments` sheet has them: nation, offer,
+        unit, capability, task, start, end, from and to (period labels such as 2027-03), periods,
+        personnel (per period deployed) and cost (of the whole tour)."""
+        if self.problem is None:
+            raise ValueError("this result does not hold its instance: use summary.assignments_table")
+        return assignments_table(self.problem, self.assignments)
 
     def to_json(self) -> dict[str, Any]:
         solver: dict[str, Any] = {

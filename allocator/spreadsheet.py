@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from allocator.errors import InputError, Problem
+from allocator.errors import InputError, Problem, did_you_mean, warn_input
 from allocator.instance import Instance, ModelSpec
+from allocator.validation import unknown
+from allocator.xlsx import append_rows, inspect_workbook
 
 #: sheet -> its columns, in order
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -105,7 +107,8 @@ class Locator:
         if key not in self.rows:
             return str(key[0])
         sheet, row = self.rows[key]
-        return f"{sheet}!{_column_letter(sheet, _column_of(sheet, rest))}{row}"
+        cells = [f"{_column_letter(sheet, column)}{row}" for column in _columns_of(sheet, rest)]
+        return f"{sheet}!{':'.join(cells)}"
 
 
 def _setting_of(parts: list[Any]) -> str:
@@ -118,14 +121,17 @@ def _setting_of(parts: list[Any]) -> str:
     return {"name": "model_name"}.get(str(parts[1]), str(parts[1]))
 
 
-def _column_of(sheet: str, rest: list[Any]) -> str:
+def _columns_of(sheet: str, rest: list[Any]) -> list[str]:
+    """The column(s) a path inside an item names: both of a window, one end of it, or one."""
     if not rest:
-        return COLUMNS[sheet][0]
+        return [COLUMNS[sheet][0]]
     name = str(rest[0])
-    name = {"periods": "from"}.get(name, name) if sheet == "requirements" else name
-    if name in WINDOWS:
-        return WINDOWS[name][0]
-    return name if name in COLUMNS[sheet] else COLUMNS[sheet][0]
+    pair = ("from", "to") if sheet == "requirements" and name == "periods" else WINDOWS.get(name)
+    if pair is not None:
+        if len(rest) > 1 and rest[1] in (0, 1):
+            return [pair[int(rest[1])]]
+        return list(pair)
+    return [name if name in COLUMNS[sheet] else COLUMNS[sheet][0]]
 
 
 def _column_letter(sheet: str, column: str) -> str:
@@ -137,14 +143,14 @@ def _column_letter(sheet: str, column: str) -> str:
 def read_workbook(source: str | Path) -> tuple[dict[str, Any], Locator, list[Problem]]:
     """The instance document of a workbook, where each item came from, and the problems of rows
     that could not be placed (a requirement of an unknown task, say).  Raises for a file that is
-    not a workbook of these sheets and columns."""
+    not a workbook of these sheets and columns, or that :func:`allocator.xlsx.inspect_workbook`
+    refuses (unsafe or oversized parts, too many rows)."""
     from openpyxl import load_workbook
 
     label = str(source)
+    inspect_workbook(source)  # limits and safe XML before openpyxl reads a byte
     try:
         book = load_workbook(source, read_only=True, data_only=True)
-    except FileNotFoundError:
-        raise InputError(label, [Problem("", "no such file")]) from None
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise InputError(label, [Problem("", f"not an Excel workbook (.xlsx): {exc}")]) from None
     problems: list[Problem] = []
@@ -152,15 +158,20 @@ def read_workbook(source: str | Path) -> tuple[dict[str, Any], Locator, list[Pro
     try:
         for sheet in COLUMNS:
             if sheet not in book.sheetnames:
-                if sheet in ("model", "nations", "capabilities", "tasks", "requirements"):
-                    problems.append(
-                        Problem(sheet, f"sheet '{sheet}' missing (sheets: {', '.join(book.sheetnames)})")
+                problems.append(
+                    Problem(
+                        sheet,
+                        f"sheet '{sheet}' missing (every sheet is needed, even empty: "
+                        f"{', '.join(COLUMNS)}; `allocator template` writes them all)",
                     )
+                )
                 tables[sheet] = []
                 continue
-            tables[sheet] = _read_sheet(book[sheet], sheet, problems)
+            tables[sheet] = _read_sheet(book[sheet], sheet, label, problems)
         for extra in sorted(set(book.sheetnames) - set(COLUMNS)):
-            problems.append(Problem(extra, f"unknown sheet '{extra}' (sheets: {', '.join(COLUMNS)})"))
+            warn_input(
+                label, extra, f"sheet '{extra}' ignored (the instance is read from: {', '.join(COLUMNS)})"
+            )
     finally:
         book.close()
     if problems:
@@ -168,22 +179,32 @@ def read_workbook(source: str | Path) -> tuple[dict[str, Any], Locator, list[Pro
     return (*_document(tables, problems), problems)
 
 
-def _read_sheet(sheet: Any, name: str, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+def _read_sheet(
+    sheet: Any, name: str, label: str, problems: list[Problem]
+) -> list[tuple[int, dict[str, Any]]]:
+    # A sheet's stored dimension may be stale (written by another tool): read every row there is.
+    sheet.reset_dimensions()
+    try:
+        rows = list(sheet.iter_rows(values_only=True))
+    except Exception as exc:  # a part inspect_workbook passed but openpyxl cannot read
+        raise InputError(label, [Problem(name, f"unreadable sheet: {exc}")]) from None
+    header = [str(h).strip() if h is not None else "" for h in (rows[0] if rows else ())]
     while header and not header[-1]:
         header.pop()
     known = COLUMNS[name]
     for i, column in enumerate(header):
         if column and column not in known:
             problems.append(
-                Problem(f"{name}!{_letter(i)}1", f"unknown column '{column}' (columns: {', '.join(known)})")
+                Problem(
+                    f"{name}!{_letter(i)}1",
+                    f"unknown column '{column}'{did_you_mean(column, known)} (columns: {', '.join(known)})",
+                )
             )
     for column in known:
         if column not in header and column in ("id", "setting", "task"):
             problems.append(Problem(f"{name}!1", f"column '{column}' missing"))
     out = []
-    for number, values in enumerate(rows, start=FIRST_ROW):
+    for number, values in enumerate(rows[1:], start=FIRST_ROW):
         record = {
             column: _cell_value(column, value)
             for column, value in zip(header, values, strict=False)
@@ -234,7 +255,7 @@ def _document(
         requirements = doc["tasks"][t].setdefault("requirements", [])
         locator.rows["requirements", t, len(requirements)] = ("requirements", number)
         requirement = {k: v for k, v in record.items() if k in ("capability", "units")}
-        _window(record, ("from", "to"), "periods", requirement, f"requirements!D{number}", problems)
+        _window(record, ("from", "to"), "periods", requirement, ("requirements", number), problems)
         requirements.append(requirement)
     for number, record in tables["leads"]:
         t = _task_of("leads", number, record, task_pos, problems)
@@ -248,7 +269,9 @@ def _document(
         if "nations" in lead:
             lead["nations"] = _split(lead["nations"])
         if "rotate" in lead:
-            lead["rotate"] = _boolean(lead["rotate"], f"leads!E{number}", problems)
+            rotate = _boolean(lead.pop("rotate"), f"leads!E{number}", problems)
+            if rotate is not None:
+                lead["rotate"] = rotate
         doc["tasks"][t]["lead"] = lead
     return doc, locator
 
@@ -306,8 +329,7 @@ def _item(sheet: str, number: int, record: dict[str, Any], problems: list[Proble
     item = {k: v for k, v in record.items() if not any(k in pair for pair in WINDOWS.values())}
     for key, pair in WINDOWS.items():
         if pair[0] in COLUMNS[sheet]:
-            letter = _column_letter(sheet, pair[0])
-            _window(record, pair, key, item, f"{sheet}!{letter}{number}", problems)
+            _window(record, pair, key, item, (sheet, number), problems)
     if sheet == "offers" and "tasks" in item:
         item["tasks"] = _split(item["tasks"])
     return item
@@ -318,14 +340,22 @@ def _window(
     pair: tuple[str, str],
     key: str,
     out: dict[str, Any],
-    cell: str,
+    row: tuple[str, int],
     problems: list[Problem],
 ) -> None:
+    """A window from its two columns into `out[key]`; one problem, at the empty cell, if one is missing."""
     given = [record.get(c) for c in pair]
     if given == [None, None]:
         return
     if None in given:
-        problems.append(Problem(cell, f"give both '{pair[0]}' and '{pair[1]}', or neither"))
+        sheet, number = row
+        empty = pair[given.index(None)]
+        problems.append(
+            Problem(
+                f"{sheet}!{_column_letter(sheet, empty)}{number}",
+                f"give both '{pair[0]}' and '{pair[1]}', or neither",
+            )
+        )
         return
     out[key] = given
 
@@ -338,11 +368,7 @@ def _task_of(
         problems.append(Problem(f"{sheet}!A{number}", "task missing"))
         return None
     if task not in task_pos:
-        problems.append(
-            Problem(
-                f"{sheet}!A{number}", f"unknown task '{task}' (tasks sheet: {', '.join(map(str, task_pos))})"
-            )
-        )
+        problems.append(Problem(f"{sheet}!A{number}", unknown("task", str(task), map(str, task_pos))))
         return None
     return task_pos[task]
 
@@ -351,7 +377,8 @@ def _split(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
-def _boolean(value: Any, cell: str, problems: list[Problem]) -> Any:
+def _boolean(value: Any, cell: str, problems: list[Problem]) -> bool | None:
+    """A TRUE/FALSE cell (also yes/no, 1/0); None, with one problem at the cell, otherwise."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -360,7 +387,7 @@ def _boolean(value: Any, cell: str, problems: list[Problem]) -> Any:
     if text in ("false", "no", "0"):
         return False
     problems.append(Problem(cell, f"expected TRUE or FALSE, got {value!r}"))
-    return value
+    return None
 
 
 def parse_objectives(text: str) -> list[Any] | None:
@@ -499,12 +526,10 @@ def workbook_bytes(instance: Instance) -> bytes:
     tables = instance_rows(instance)
     for sheet_name, rows in tables.items():
         sheet = book.create_sheet(sheet_name)
-        sheet.append(list(COLUMNS[sheet_name]))
+        append_rows(sheet, [COLUMNS[sheet_name], *rows], first_row=1)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             cell.fill = header_fill
-        for row in rows:
-            sheet.append(row)
         sheet.freeze_panes = "A2"
         for i, column in enumerate(COLUMNS[sheet_name]):
             width = max([len(column), *(len(str(r[i])) for r in rows if r[i] is not None)]) + 2

@@ -1,15 +1,105 @@
-"""Tables that summarise a plan for people: burden against fair share, shortfalls by task."""
+"""Tables that summarise an instance or a plan for people: period labels, tours with their
+nation, capability, personnel and cost, shortfalls by task, burden against fair share, and supply
+against demand per capability."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from allocator.instance import Instance
-from allocator.result import SolveResult
+
+if TYPE_CHECKING:
+    from allocator.result import SolveResult
 
 MEASURES = ("units", "personnel", "cost")
+ASSIGNMENT_COLUMNS = (
+    "nation",
+    "offer",
+    "unit",
+    "capability",
+    "task",
+    "start",
+    "end",
+    "from",
+    "to",
+    "periods",
+    "personnel",
+    "cost",
+)
+
+
+class TourLike(Protocol):
+    """One tour of one unit (a solver's assignment or a solution file's)."""
+
+    @property
+    def offer(self) -> str: ...
+    @property
+    def unit(self) -> int: ...
+    @property
+    def task(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+
+def period_labels(instance: Instance) -> list[str]:
+    """A label per period: '2027-01', '2027-02', ... when the horizon starts at a month, else '1'..'T'."""
+    horizon = instance.horizon
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", horizon.start or "")
+    if match and horizon.unit == "month":
+        year, month = int(match[1]), int(match[2]) - 1
+        return [f"{year + (month + p) // 12}-{(month + p) % 12 + 1:02d}" for p in range(horizon.periods)]
+    return [str(p) for p in range(1, horizon.periods + 1)]
+
+
+def period_runs(periods: Iterable[int], labels: Sequence[str]) -> str:
+    """Periods as runs of labels: [5, 6, 7, 9] -> '2027-05..2027-07, 2027-09'."""
+    ordered = sorted(set(periods))
+    runs: list[list[int]] = []
+    for p in ordered:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    return ", ".join(labels[a - 1] if a == b else f"{labels[a - 1]}..{labels[b - 1]}" for a, b in runs)
+
+
+def assignments_table(instance: Instance, tours: Iterable[TourLike]) -> pd.DataFrame:
+    """One row per tour: nation, offer, unit, capability, task, start, end, from and to (period
+    labels), periods, personnel (per period) and cost (of the whole tour).  Tours that do not fit
+    the instance (unknown offer or task, outside the horizon) are left out."""
+    labels = period_labels(instance)
+    offers = {o.id: o for o in instance.offers}
+    tasks = {t.id for t in instance.tasks}
+    rows = []
+    for tour in tours:
+        offer = offers.get(tour.offer)
+        if offer is None or tour.task not in tasks or not 1 <= tour.start <= tour.end <= len(labels):
+            continue
+        periods = tour.end - tour.start + 1
+        rows.append(
+            (
+                offer.nation,
+                tour.offer,
+                tour.unit,
+                offer.capability,
+                tour.task,
+                tour.start,
+                tour.end,
+                labels[tour.start - 1],
+                labels[tour.end - 1],
+                periods,
+                offer.personnel,
+                offer.cost * periods,
+            )
+        )
+    return pd.DataFrame(rows, columns=list(ASSIGNMENT_COLUMNS))
 
 
 def burdens(instance: Instance, tours: Iterable[tuple[str, int]]) -> pd.DataFrame:
@@ -50,29 +140,68 @@ def burden_table(instance: Instance, result: SolveResult) -> pd.DataFrame:
     return frame
 
 
-def shortfall_table(result: SolveResult) -> pd.DataFrame:
-    """Uncovered unit-periods per (task, capability) and missing nation-periods per task."""
+def shortfall_table(instance: Instance, result: SolveResult) -> pd.DataFrame:
+    """Per task and capability (or '(nations)' for missing nations): the periods short as runs of
+    labels, the unit-periods (or nation-periods) missing, and the same weighted by the task's
+    priority, which is what the `shortfall` objective adds up."""
+    labels = period_labels(instance)
+    priority = {t.id: t.priority for t in instance.tasks}
+    groups: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for s in result.shortfalls:
+        what = s.capability if s.capability is not None else "(nations)"
+        amount = s.units if s.capability is not None else s.nations
+        groups.setdefault((s.task, what), []).append((s.period, amount))
     rows = [
         {
-            "task": s.task,
-            "what": s.capability if s.capability is not None else "(nations)",
-            "periods": 1,
-            "amount": s.units if s.capability is not None else s.nations,
-            "first": s.period,
-            "last": s.period,
+            "task": task,
+            "what": what,
+            "periods": period_runs((p for p, _ in items), labels),
+            "missing": sum(a for _, a in items),
+            "weighted": priority.get(task, 1.0) * sum(a for _, a in items),
         }
-        for s in result.shortfalls
+        for (task, what), items in sorted(groups.items())
     ]
-    frame = pd.DataFrame(rows, columns=["task", "what", "periods", "amount", "first", "last"])
-    if frame.empty:
-        return frame
-    return (
-        frame.groupby(["task", "what"], sort=True)
-        .agg(
-            periods=("periods", "sum"),
-            amount=("amount", "sum"),
-            first=("first", "min"),
-            last=("last", "max"),
+    return pd.DataFrame(rows, columns=["task", "what", "periods", "missing", "weighted"])
+
+
+def supply_table(instance: Instance) -> pd.DataFrame:
+    """Per capability with demand: units required at the peak period, units offered (all offers of
+    the capability), the largest gap between required and available units in any period (0 when
+    supply suffices everywhere) and the periods of that gap as runs of labels.
+
+    Available units in a period are the units of offers whose availability window covers it;
+    caveats, tours and rest are not counted, so a gap here is certain, its absence is not a promise.
+    """
+    T = instance.periods
+    labels = period_labels(instance)
+    required: dict[str, np.ndarray] = {}
+    for task in instance.tasks:
+        lo, hi = task.active or (1, T)
+        for req in task.requirements:
+            first, last = req.periods or (lo, hi)
+            profile = required.setdefault(req.capability, np.zeros(T + 1, dtype=np.int64))
+            profile[max(first, lo) : min(last, hi) + 1] += req.units
+    rows: list[dict[str, Any]] = []
+    for capability in instance.capabilities:
+        need = required.get(capability.id)
+        if need is None or not need.any():
+            continue
+        have = np.zeros(T + 1, dtype=np.int64)
+        offered = 0
+        for offer in instance.offers:
+            if offer.capability == capability.id:
+                a, b = offer.available or (1, T)
+                have[a : b + 1] += offer.units
+                offered += offer.units
+        gap = need - have
+        short = [p for p in range(1, T + 1) if gap[p] > 0]
+        rows.append(
+            {
+                "capability": capability.id,
+                "required_peak": int(need.max()),
+                "offered": offered,
+                "short_by": int(gap.max()) if short else 0,
+                "short_periods": period_runs(short, labels),
+            }
         )
-        .reset_index()
-    )
+    return pd.DataFrame(rows, columns=["capability", "required_peak", "offered", "short_by", "short_periods"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from allocator.errors import Problem
+from allocator.errors import Problem, did_you_mean
 from allocator.instance import (
     OBJECTIVE_NAMES,
     Horizon,
@@ -49,8 +49,14 @@ def check_window(path: str, window: tuple[int, int] | None, lo: int, hi: int, wh
     if first > last:
         return [Problem(path, f"window [{first}, {last}] is reversed (first > last)")]
     if first < lo or last > hi:
-        return [Problem(path, f"window [{first}, {last}] lies outside {what} [{lo}, {hi}]")]
+        end = "" if first < lo and last > hi else ("[0]" if first < lo else "[1]")
+        return [Problem(path + end, f"window [{first}, {last}] lies outside {what} [{lo}, {hi}]")]
     return []
+
+
+def unknown(kind: str, value: str, known: Iterable[str]) -> str:
+    """The message of an unknown reference with the closest id: ``unknown nation 'Fr'; did you mean 'FR'?``"""
+    return f"unknown {kind} '{value}'{did_you_mean(value, known)}"
 
 
 def check_offer(
@@ -65,12 +71,12 @@ def check_offer(
     where = f"offers[{i}]"
     problems = []
     if offer.nation not in nations:
-        problems.append(Problem(f"{where}.nation", f"unknown nation '{offer.nation}'"))
+        problems.append(Problem(f"{where}.nation", unknown("nation", offer.nation, nations)))
     if offer.capability not in capabilities:
-        problems.append(Problem(f"{where}.capability", f"unknown capability '{offer.capability}'"))
+        problems.append(Problem(f"{where}.capability", unknown("capability", offer.capability, capabilities)))
     for j, task in enumerate(offer.tasks or ()):
         if task not in tasks:
-            problems.append(Problem(f"{where}.tasks[{j}]", f"unknown task '{task}'"))
+            problems.append(Problem(f"{where}.tasks[{j}]", unknown("task", task, tasks)))
     if horizon is not None:
         problems += check_window(f"{where}.available", offer.available, 1, horizon.periods, "the horizon")
     if offer.max_tour is not None and offer.min_tour > offer.max_tour:
@@ -94,7 +100,7 @@ def check_task(
             problems.append(
                 Problem(
                     f"{where}.requirements[{j}].capability",
-                    f"unknown capability '{req.capability}'",
+                    unknown("capability", req.capability, capabilities),
                 )
             )
         if horizon is not None:
@@ -116,7 +122,7 @@ def check_task(
         lead = task.lead
         for j, nation in enumerate(lead.nations):
             if nation not in nations:
-                problems.append(Problem(f"{where}.lead.nations[{j}]", f"unknown nation '{nation}'"))
+                problems.append(Problem(f"{where}.lead.nations[{j}]", unknown("nation", nation, nations)))
         for nation, count in Counter(lead.nations).items():
             if count > 1:
                 problems.append(Problem(f"{where}.lead.nations", f"nation '{nation}' listed twice"))
@@ -222,8 +228,16 @@ def cross_check(
     offers: Mapping[int, Offer],
     tasks: Mapping[int, Task],
     spec: tuple[ModelSpec, str] | None,
+    declared: Mapping[str, set[str]] | None = None,
+    complete: bool = True,
 ) -> list[Problem]:
-    """Every check that spans sections, on the items that passed the structural checks."""
+    """Every check that spans sections, on the items that passed the structural checks.
+
+    `declared` holds, per section, every id the document gives, including those of items with
+    structural problems: a reference to such an item is not reported again as unknown (one mistake,
+    one message).  The checks that need the whole instance (leads that can serve, size) run only
+    when it is `complete` (every item passed) and nothing else is wrong.
+    """
     problems: list[Problem] = []
     problems += check_duplicates("nations", [(i, n.id) for i, n in nations.items()])
     problems += check_duplicates("capabilities", list(capability_ids.items()))
@@ -231,14 +245,15 @@ def cross_check(
     problems += check_duplicates("tasks", [(i, t.id) for i, t in tasks.items()])
     if spec is not None:
         problems += check_model_spec(*spec)
-    nation_ids = {n.id for n in nations.values()}
-    capability_set = set(capability_ids.values())
-    task_ids = {t.id for t in tasks.values()}
+    declared = declared or {}
+    nation_ids = {n.id for n in nations.values()} | declared.get("nations", set())
+    capability_set = set(capability_ids.values()) | declared.get("capabilities", set())
+    task_ids = {t.id for t in tasks.values()} | declared.get("tasks", set())
     for i, offer in offers.items():
         problems += check_offer(i, offer, horizon, nation_ids, capability_set, task_ids)
     for i, task in tasks.items():
         problems += check_task(i, task, horizon, nation_ids, capability_set)
-    if not problems and horizon is not None:
+    if complete and not problems and horizon is not None:
         problems += check_leads_can_serve(tasks.items(), list(offers.values()), horizon)
         problems += check_size(list(offers.values()), list(tasks.values()), horizon)
     return problems

@@ -22,8 +22,39 @@ def test_result_object(backend: str, solve_checked: Any) -> None:
     frame = result.assignments_frame()
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(result.assignments)
     assert (frame["periods"] == frame["end"] - frame["start"] + 1).all()
+    offers = {o.id: o for o in instance.offers}
+    for row in frame.to_dict("records"):
+        offer = offers[row["offer"]]
+        assert (row["nation"], row["capability"]) == (offer.nation, offer.capability)
+        assert row["personnel"] == offer.personnel and row["cost"] == offer.cost * row["periods"]
+        assert (row["from"], row["to"]) == (str(row["start"]), str(row["end"]))  # no start month: numbers
     assert result.shortfalls and result.objectives["shortfall"] > 0
     assert result.to_json()["solver"]["backend"] == backend
+
+
+def test_assignments_frame_is_the_report_workbooks_sheet(tmp_path: Any) -> None:
+    """An integrator gets the same tour table as report.xlsx, period labels included."""
+    from openpyxl import load_workbook
+
+    from allocator.report import write_report
+
+    instance = allocator.load_instance(EXAMPLES / "lead-rotation.yaml")
+    instance = instance.model_copy(
+        update={"horizon": instance.horizon.model_copy(update={"start": "2027-11"})}
+    )
+    result = allocator.solve(instance, threads=1, time_limit=10)
+    frame = result.assignments_frame()
+    columns = "nation offer unit capability task start end from to periods personnel cost"
+    assert list(frame.columns) == columns.split()
+    months = {"2027-11", "2027-12"} | {f"2028-{m:02d}" for m in range(1, 11)}
+    assert set(frame["from"]) <= months and set(frame["to"]) <= months
+    write_report(instance, result, tmp_path)
+    sheet = load_workbook(tmp_path / "report.xlsx")["assignments"]
+    rows = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    key = ["task", "start", "offer", "unit"]
+    expected = frame.sort_values(key).reset_index(drop=True)
+    written = pd.DataFrame(rows, columns=list(frame.columns)).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False)
 
 
 def test_same_plan_every_run_with_one_thread(backend: str) -> None:

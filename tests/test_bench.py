@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from allocator import bench
 from allocator.cli import main
 from allocator.importers.gap import import_file
+from allocator.io import load_instance, write_instance
 from tests.conftest import EXAMPLES
 
 
@@ -48,7 +49,22 @@ def test_find_instances(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.json").write_text("x")
     (tmp_path / "manifest.tsv").write_text("x")
-    assert [p.name for p in bench.find_instances([tmp_path])] == ["a.yaml", "b.json"]
+    (tmp_path / "sub" / "c.XLSX").write_text("x")  # every format the loader reads
+    (tmp_path / "~$c.xlsx").write_text("x")  # Excel's owner file beside an open workbook
+    (tmp_path / ".hidden.yaml").write_text("x")
+    assert [p.name for p in bench.find_instances([tmp_path])] == ["a.yaml", "b.json", "c.XLSX"]
+
+
+def test_cli_bench_reads_a_folder_of_workbooks(tmp_path: Path) -> None:
+    folder = tmp_path / "workbooks"
+    folder.mkdir()
+    write_instance(load_instance(EXAMPLES / "basic.yaml"), folder / "basic.xlsx")
+    result = CliRunner().invoke(
+        main, ["bench", str(folder), "--time-limit", "5", "--out", str(tmp_path / "results.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    rows = _rows(tmp_path / "results.csv")
+    assert [(r["instance"], r["status"], r["verified"]) for r in rows] == [("basic", "optimal", "True")]
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

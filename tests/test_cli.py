@@ -15,6 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+import allocator
 from allocator.cli import main
 from tests.conftest import EXAMPLES, ROOT, base_instance
 
@@ -156,3 +157,114 @@ def test_ctrl_c_keeps_best_plan(tmp_path: Path, backend: str) -> None:
     assert plan["solver"]["interrupted"] is True and plan["status"] == "feasible"
     checked = run("check", str(REASSURANCE), str(out))
     assert checked.exit_code == 0, checked.output
+
+
+# files the user named are not replaced by surprise ------------------------------------------------------
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["template", "{target}"],
+        ["convert", str(EXAMPLES / "basic.yaml"), "{target}"],
+        ["generate", "--nations", "3", "--tasks", "2", "--periods", "6", "-o", "{target}"],
+    ],
+    ids=["template", "convert", "generate"],
+)
+def test_an_existing_file_is_kept_unless_force(tmp_path: Path, command: list[str]) -> None:
+    target = tmp_path / ("plan.yaml" if command[0] == "generate" else "plan.xlsx")
+    target.write_bytes(b"a planner's filled-in workbook")
+    args = [a.replace("{target}", str(target)) for a in command]
+    refused = run(*args)
+    assert refused.exit_code == 2, refused.output
+    assert f"{target}: exists; add --force to replace it" in " ".join(refused.output.split())
+    assert target.read_bytes() == b"a planner's filled-in workbook"
+    forced = run(*args, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert allocator.load_instance(target).name
+
+
+def test_solve_never_writes_its_solution_over_an_instance(tmp_path: Path) -> None:
+    workbook = tmp_path / "plan.xlsx"
+    assert run("convert", str(EXAMPLES / "basic.yaml"), str(workbook)).exit_code == 0
+    before = workbook.read_bytes()
+    same = run("solve", str(workbook), "-o", str(workbook), "-q")
+    assert same.exit_code == 2 and "is the instance file itself" in same.output
+    other = run("solve", str(EXAMPLES / "basic.yaml"), "-o", str(tmp_path / "other.xlsx"), "-q")
+    assert other.exit_code == 2 and "name a .json file" in other.output
+    assert workbook.read_bytes() == before and not (tmp_path / "other.xlsx").exists()
+
+
+# a plan of another instance -------------------------------------------------------------------------
+def test_check_and_report_refuse_another_instances_plan(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    assert run("solve", str(REASSURANCE), "-o", str(plan), "--time-limit", "5", "-q").exit_code == 0
+    checked = run("check", str(EXAMPLES / "basic.yaml"), str(plan))
+    assert checked.exit_code == 2, checked.output
+    lines = checked.output.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "the solution is for instance 'reassurance-2027', not 'basic'" in lines[0]
+    reported = run("report", str(EXAMPLES / "basic.yaml"), str(plan), "-o", str(tmp_path / "report"))
+    assert reported.exit_code == 2, reported.output
+    assert "not 'basic'" in reported.output
+    assert not (tmp_path / "report").exists()
+
+
+# validate: supply against demand ----------------------------------------------------------------------
+def test_validate_shows_supply_against_demand_and_warns_where_short(tmp_path: Path) -> None:
+    doc = base_instance(horizon={"periods": 6, "start": "2027-01"}, offers=[])
+    doc["tasks"][0]["requirements"].append({"capability": "fighter", "units": 2, "periods": [3, 4]})
+    empty = write(tmp_path, doc)
+    result = run("validate", empty)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Supply against demand" in text
+    assert "fighter │ 3 │ 0 │ 3 in 2027-01..2027-06" in text, text
+    assert "warning:" in text and "capability 'fighter': 3 unit(s) more are required than offered" in text
+
+    doc["offers"] = [{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 2}]
+    result = run("validate", write(tmp_path, doc))
+    text = " ".join(result.output.split())
+    assert "fighter │ 3 │ 2 │ 1 in 2027-03..2027-04" in text, text
+    doc["offers"][0]["units"] = 3
+    result = run("validate", write(tmp_path, doc))
+    assert "warning" not in result.output and result.exit_code == 0
+
+
+# the solve summary -------------------------------------------------------------------------------------
+def test_summary_gives_shortfall_runs_and_the_priority_weighting(tmp_path: Path) -> None:
+    doc = yaml.safe_load((EXAMPLES / "shortfall.yaml").read_text())
+    doc["horizon"]["start"] = "2027-05"
+    path = write(tmp_path, doc)
+    out = tmp_path / "plan.json"
+    result = run("solve", path, "--threads", "1", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text())
+    instance = allocator.load_instance(path)
+    priority = {t.id: t.priority for t in instance.tasks}
+    text = " ".join(result.output.split())
+    assert "priority-weighted" in text
+    for task in ("escort", "patrol"):
+        gaps = [s for s in plan["shortfalls"] if s["task"] == task]
+        if not gaps:
+            continue
+        missing = sum(s["units"] for s in gaps)
+        weighted = priority[task] * missing
+        periods = sorted(s["period"] for s in gaps)
+        labels = [f"2027-{p + 4:02d}" if p + 4 <= 12 else f"2028-{p - 8:02d}" for p in periods]
+        assert labels[0] in text and f"│ {missing:g} │ {weighted:g} │" in text, text
+        if periods == list(range(periods[0], periods[-1] + 1)) and len(periods) > 1:
+            assert f"{labels[0]}..{labels[-1]}" in text
+    assert (
+        sum(priority[s["task"]] * s["units"] for s in plan["shortfalls"]) == plan["objectives"]["shortfall"]
+    )
+
+
+def test_markup_in_ids_is_printed_as_typed(tmp_path: Path) -> None:
+    doc = base_instance()
+    doc["nations"][0]["id"] = "[/bold]FR[red]"
+    doc["offers"][0]["nation"] = "[/bold]FR[red]"
+    result = run("solve", write(tmp_path, doc), "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "[/bold]FR[red]" in result.output
+    doc["offers"][0]["nation"] = "[/x]"
+    bad = run("validate", write(tmp_path, doc))
+    assert bad.exit_code == 2 and "unknown nation '[/x]'" in bad.output

@@ -43,22 +43,22 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("top-level typo", {**base_instance(), "nation": []}, "nation", "did you mean 'nations'"),
     (
         "duplicate id",
-        base_instance(nations=[{"id": "FR"}, {"id": "FR"}]),
-        "nations[1].id",
+        base_instance(nations=[{"id": "FR"}, {"id": "GB"}, {"id": "FR"}]),
+        "nations[2].id",
         "duplicate id",
     ),
     ("reversed window", _offer(available=[3, 1]), "offers[0].available", "reversed"),
     (
         "window outside horizon",
         _offer(available=[1, 9]),
-        "offers[0].available",
+        "offers[0].available[1]",  # the end that lies outside
         "outside the horizon",
     ),
-    ("task window outside", _task(active=[0, 4]), "tasks[0].active", "outside the horizon"),
+    ("task window outside", _task(active=[0, 4]), "tasks[0].active[0]", "outside the horizon"),
     (
         "requirement outside active",
         _task(active=[2, 3], requirements=[{"capability": "fighter", "units": 1, "periods": [1, 3]}]),
-        "tasks[0].requirements[0].periods",
+        "tasks[0].requirements[0].periods[0]",
         "active window",
     ),
     ("min_tour > max_tour", _offer(min_tour=3, max_tour=2), "offers[0].min_tour", "> max_tour"),
@@ -144,11 +144,73 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
+BAD += [
+    # one mistake, one message: an item with a structural problem is still known to references
+    (
+        "share zero, nation referenced",
+        {
+            **_task(lead={"nations": ["FR", "GB"], "term": 2, "first": "FR"}),
+            "nations": [{"id": "FR", "share": 0}, {"id": "GB"}],
+        },
+        "nations[0].share",
+        "greater than 0",
+    ),
+    (
+        "typo in the only offer of a lead nation",
+        {
+            **_task(lead={"nations": ["FR"], "term": 2}),
+            "offers": [{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1, "max_tours": 2}],
+        },
+        "offers[0].max_tours",
+        "did you mean 'max_tour'",
+    ),
+    (
+        "unknown nation, close",
+        _offer(nation="Fr"),
+        "offers[0].nation",
+        "unknown nation 'Fr'; did you mean 'FR'?",
+    ),
+    (
+        "unknown capability, close",
+        _offer(capability="fighters"),
+        "offers[0].capability",
+        "did you mean 'fighter'?",
+    ),
+    ("unknown task, close", _offer(tasks=["Air"]), "offers[0].tasks[0]", "did you mean 'air'?"),
+    (
+        "lead nation, close",
+        _task(lead={"nations": ["gb"], "term": 2}),
+        "tasks[0].lead.nations[0]",
+        "did you mean 'GB'?",
+    ),
+]
+
+
+BAD += [
+    (
+        "escape sequence in a name",
+        base_instance(nations=[{"id": "FR", "name": "Fr\x1b[2Jance"}, {"id": "GB"}]),
+        "nations[0].name",
+        "control characters",
+    ),
+    ("newline in an id", _offer(id="FR\na"), "offers[0].id", "control characters"),
+]
+
+
+def all_problems_of(doc: Any) -> list[tuple[str, str]]:
+    with pytest.raises(InputError) as info:
+        allocator.build_instance(doc, "bad.yaml")
+    return [(p.path, p.message) for p in info.value.problems]
+
+
 @pytest.mark.parametrize(("what", "doc", "path", "fragment"), BAD, ids=[b[0] for b in BAD])
-def test_bad_instance_names_the_place(what: str, doc: dict[str, Any], path: str, fragment: str) -> None:
-    problems = problems_of(doc)
-    assert path in problems, f"{what}: expected a problem at {path}, got {problems}"
-    assert fragment in problems[path]
+def test_bad_instance_names_the_place_once(what: str, doc: dict[str, Any], path: str, fragment: str) -> None:
+    """Each mistake gives exactly one message, at its place."""
+    problems = all_problems_of(doc)
+    assert [place for place, _ in problems] == [path], (
+        f"{what}: expected one problem at {path}, got {problems}"
+    )
+    assert fragment in problems[0][1]
 
 
 def test_all_problems_reported_at_once() -> None:

@@ -132,7 +132,7 @@ def _problems(path: Path) -> list[str]:
         ("leads", "D2", "ZZ", "leads!D2:"),
         ("tasks", "F2", -1, "tasks!F2: Input should be greater than 0"),
         ("model", "B3", 0, "model!B3: Input should be greater than or equal to 1"),
-        ("offers", "G2", 3, "offers!G2: give both 'available_from' and 'available_to', or neither"),
+        ("offers", "G2", 3, "offers!H2: give both 'available_from' and 'available_to', or neither"),
         ("nations", "F1", "colour", "nations!F1: unknown column 'colour'"),
         ("leads", "E2", "maybe", "leads!E2: expected TRUE or FALSE"),
     ],
@@ -185,3 +185,54 @@ def test_solve_reports_workbook_errors_with_exit_2_and_writes_nothing(workbook: 
     assert "offers!B3: unknown nation 'XX'" in result.output
     assert "Traceback" not in result.output
     assert not output.exists() and not (tmp_path / "r").exists()
+
+
+# one mistake, one message, at the right cell --------------------------------------------------------
+def test_a_bad_boolean_gives_one_message(workbook: Path) -> None:
+    _edit(workbook, "leads", "E2", "maybe")
+    assert _problems(workbook) == [f"{workbook}: leads!E2: expected TRUE or FALSE, got 'maybe'"]
+
+
+@pytest.mark.parametrize(
+    "cell, value, expected",
+    [
+        ("H2", 99, "offers!H2: window [1, 99] lies outside the horizon [1, 12]"),  # available_to
+        ("G2", 0, "offers!G2: window [0, 12] lies outside the horizon [1, 12]"),  # available_from
+        ("G2", 13, "offers!G2:H2: window [13, 12] is reversed"),
+    ],
+)
+def test_a_window_error_names_the_cell_at_fault(workbook: Path, cell: str, value: int, expected: str) -> None:
+    _edit(workbook, "offers", "H2", 12)
+    _edit(workbook, "offers", "G2", 1)
+    _edit(workbook, "offers", cell, value)
+    problems = _problems(workbook)
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_unknown_ids_in_a_workbook_get_a_suggestion(workbook: Path) -> None:
+    _edit(workbook, "offers", "B3", "gb")
+    _edit(workbook, "requirements", "A2", "MNHQ")
+    problems = _problems(workbook)
+    assert any("offers!B3: unknown nation 'gb'; did you mean 'GB'?" in p for p in problems), problems
+    assert any("requirements!A2: unknown task 'MNHQ'; did you mean 'mnhq'?" in p for p in problems), problems
+
+
+def test_an_extra_sheet_is_a_warning_not_an_error(workbook: Path) -> None:
+    book = load_workbook(workbook)
+    book.create_sheet("notes")["A1"] = "call Rome about the frigate"
+    book.save(workbook)
+    with pytest.warns(allocator.InputWarning, match="sheet 'notes' ignored"):
+        instance = load_instance(workbook)
+    assert instance == load_instance(EXAMPLES / "lead-rotation.yaml")
+    result = CliRunner().invoke(main, ["validate", str(workbook)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {workbook}: notes: sheet 'notes' ignored" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("sheet", list(COLUMNS))
+def test_a_missing_sheet_is_reported_as_missing(workbook: Path, sheet: str) -> None:
+    book = load_workbook(workbook)
+    del book[sheet]
+    book.save(workbook)
+    problems = _problems(workbook)
+    assert len(problems) == 1 and f"{sheet}: sheet '{sheet}' missing" in problems[0], problems

@@ -202,6 +202,7 @@ def assemble_result(
             wall_time=wall_time,
             interrupted=interrupted,
             formulation=formulation,
+            problem=instance,
         )
     counts = {tour: n for tour, n in counts.items() if n > 0}
     gaps = shortfalls(index, deployed(index, counts))
@@ -227,4 +228,5 @@ def assemble_result(
         wall_time=wall_time,
         interrupted=interrupted,
         formulation=formulation,
+        problem=instance,
     )

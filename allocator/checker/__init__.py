@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from allocator.checker.rules import CHECKS, Facts, Violation, recompute_objectives
-from allocator.checker.solution import parse_solution
+from allocator.checker.solution import Solution, parse_solution
+from allocator.errors import InputError, Problem
 from allocator.instance import Instance
 from allocator.io import load_document
 
-__all__ = ["CheckReport", "Violation", "check", "check_file"]
+__all__ = ["CheckReport", "Violation", "check", "check_file", "require_same_instance"]
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,9 @@ def check(instance: Instance, solution: Any, label: str = "<solution>") -> Check
         solution = solution.to_json()
     parsed = parse_solution(solution, label)
     violations: list[Violation] = []
-    if parsed.instance and parsed.instance != instance.name:
-        violations.append(
-            Violation("reference", f"solution is for instance '{parsed.instance}', not '{instance.name}'")
-        )
+    other = other_instance(instance, parsed)
+    if other:  # nothing else is worth checking: every rule would be read against the wrong data
+        return CheckReport((Violation("reference", other),), {}, parsed.status)
     if not parsed.has_plan:
         if parsed.tours:
             violations.append(Violation("report", f"status '{parsed.status}' but the file holds a plan"))
@@ -55,6 +55,25 @@ def check(instance: Instance, solution: Any, label: str = "<solution>") -> Check
     return CheckReport(tuple(violations), recompute_objectives(facts), parsed.status)
 
 
+def other_instance(instance: Instance, solution: Solution) -> str | None:
+    """Why `solution` is not a plan of `instance` (it names another instance), or None."""
+    if solution.instance and solution.instance != instance.name:
+        return f"the solution is for instance '{solution.instance}', not '{instance.name}'"
+    return None
+
+
+def require_same_instance(instance: Instance, document: Any, label: str) -> Solution:
+    """The parsed solution; :class:`InputError` (bad input, exit 2) if it belongs to another instance."""
+    parsed = parse_solution(document, label)
+    other = other_instance(instance, parsed)
+    if other:
+        raise InputError(label, [Problem("instance", other)])
+    return parsed
+
+
 def check_file(instance: Instance, path: str | Path) -> CheckReport:
+    """Check the solution file at `path`; :class:`InputError` if it is unreadable or belongs to
+    another instance."""
     document, label = load_document(path)
+    require_same_instance(instance, document, label)
     return check(instance, document, label)

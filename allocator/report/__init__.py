@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from allocator.checker import check
-from allocator.checker.solution import Solution, parse_solution
+from allocator.checker import check, require_same_instance
+from allocator.checker.solution import Solution
 from allocator.instance import Instance
 from allocator.io import write_atomic
 from allocator.report import charts
@@ -61,9 +61,11 @@ NO_PLAN_REASONS = {
 
 
 def build_report(instance: Instance, solution: Any, label: str = "<solution>") -> Report:
-    """Tables and charts of a solution (a SPEC mapping or a SolveResult) of `instance`."""
+    """Tables and charts of a solution (a SPEC mapping or a SolveResult) of `instance`.
+
+    Raises :class:`~allocator.errors.InputError` if the solution belongs to another instance."""
     document = solution.to_json() if hasattr(solution, "to_json") else solution
-    parsed = parse_solution(document, label)
+    parsed = require_same_instance(instance, document, label)  # a plan of another instance: refused
     verdict = check(instance, document, label)
     tables = plan_tables(instance, parsed)
     colours = charts.nation_colours(instance)

@@ -6,7 +6,6 @@ solver's own summary, so a report of any SPEC solution file says what that plan 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,22 +14,12 @@ import pandas as pd
 
 from allocator.checker.solution import Solution
 from allocator.instance import Instance
-from allocator.summary import burdens
+from allocator.summary import assignments_table, burdens, period_labels
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a table as plain dicts."""
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def period_labels(instance: Instance) -> list[str]:
-    """A label per period: '2027-01', '2027-02', ... when the horizon starts at a month, else '1'..'T'."""
-    horizon = instance.horizon
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", horizon.start or "")
-    if match and horizon.unit == "month":
-        year, month = int(match[1]), int(match[2]) - 1
-        return [f"{year + (month + p) // 12}-{(month + p) % 12 + 1:02d}" for p in range(horizon.periods)]
-    return [str(p) for p in range(1, horizon.periods + 1)]
 
 
 @dataclass(frozen=True)
@@ -55,7 +44,7 @@ class PlanTables:
 
 def plan_tables(instance: Instance, solution: Solution) -> PlanTables:
     labels = period_labels(instance)
-    assignments = _assignments(instance, solution, labels)
+    assignments = _assignments(instance, solution)
     required, deployed = _coverage(instance, assignments)
     return PlanTables(
         assignments=assignments,
@@ -69,34 +58,9 @@ def plan_tables(instance: Instance, solution: Solution) -> PlanTables:
     )
 
 
-def _assignments(instance: Instance, solution: Solution, labels: list[str]) -> pd.DataFrame:
-    offers = {o.id: o for o in instance.offers}
-    tasks = {t.id for t in instance.tasks}
-    rows = []
-    for tour in solution.tours:
-        offer = offers.get(tour.offer)
-        if offer is None or tour.task not in tasks or not 1 <= tour.start <= tour.end <= len(labels):
-            continue  # the checker reports it; the report shows what can be placed
-        periods = tour.end - tour.start + 1
-        rows.append(
-            {
-                "nation": offer.nation,
-                "offer": tour.offer,
-                "unit": tour.unit,
-                "capability": offer.capability,
-                "task": tour.task,
-                "start": tour.start,
-                "end": tour.end,
-                "from": labels[tour.start - 1],
-                "to": labels[tour.end - 1],
-                "periods": periods,
-                "personnel": offer.personnel,
-                "cost": offer.cost * periods,
-            }
-        )
-    columns = ["nation", "offer", "unit", "capability", "task", "start", "end", "from", "to"]
-    frame = pd.DataFrame(rows, columns=[*columns, "periods", "personnel", "cost"])
-    return _in_task_order(instance, frame, ["start", "offer", "unit"])
+def _assignments(instance: Instance, solution: Solution) -> pd.DataFrame:
+    """Tours that fit the instance (the checker reports the others), in task order."""
+    return _in_task_order(instance, assignments_table(instance, solution.tours), ["start", "offer", "unit"])
 
 
 def _in_task_order(instance: Instance, frame: pd.DataFrame, then: list[str]) -> pd.DataFrame:

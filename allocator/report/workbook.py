@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from openpyxl.styles import Font, PatternFill
+
+from allocator.xlsx import append_rows
 
 if TYPE_CHECKING:
     from allocator.report import Report
@@ -40,9 +43,22 @@ def burden_frame(report: Report) -> pd.DataFrame:
     return report.tables.burden.round(3)
 
 
+def _sheet(book: Any, name: str, frame: pd.DataFrame) -> Any:
+    """A sheet holding `frame` (bold header, frozen panes, fitted widths); text cells stay text."""
+    sheet = book.create_sheet(name)
+    append_rows(sheet, [[str(c) for c in frame.columns], *frame.itertuples(index=False, name=None)], 1)
+    sheet.freeze_panes = "A2" if name != "coverage" else "C2"
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for column in sheet.columns:
+        width = max(len(str(c.value)) if c.value is not None else 0 for c in column) + 2
+        sheet.column_dimensions[column[0].column_letter].width = min(max(width, 6), 40)
+    return sheet
+
+
 def report_workbook(report: Report) -> bytes:
     """The workbook's bytes."""
-    from openpyxl.styles import Font, PatternFill
+    from openpyxl import Workbook
 
     sheets = {
         "summary": summary_frame(report),
@@ -52,24 +68,18 @@ def report_workbook(report: Report) -> bytes:
         "shortfalls": report.tables.shortfalls,
         "burden": burden_frame(report),
     }
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        _sheet(book, name, frame)
+    coverage = book["coverage"]
+    short, met = PatternFill("solid", fgColor=SHORT_FILL), PatternFill("solid", fgColor=OK_FILL)
+    required, deployed = report.tables.required.to_numpy(), report.tables.deployed.to_numpy()
+    for i in range(required.shape[0]):
+        for j in range(required.shape[1]):
+            if required[i, j] > 0:
+                fill = short if deployed[i, j] < required[i, j] else met
+                coverage.cell(row=i + 2, column=j + 3).fill = fill
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            sheet.freeze_panes = "A2" if name != "coverage" else "C2"
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            for column in sheet.columns:
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in column) + 2
-                sheet.column_dimensions[column[0].column_letter].width = min(max(width, 6), 40)
-        coverage = writer.sheets["coverage"]
-        short, met = PatternFill("solid", fgColor=SHORT_FILL), PatternFill("solid", fgColor=OK_FILL)
-        required, deployed = report.tables.required.to_numpy(), report.tables.deployed.to_numpy()
-        for i in range(required.shape[0]):
-            for j in range(required.shape[1]):
-                if required[i, j] > 0:
-                    coverage.cell(row=i + 2, column=j + 3).fill = (
-                        short if deployed[i, j] < required[i, j] else met
-                    )
+    book.save(buffer)
     return buffer.getvalue()
