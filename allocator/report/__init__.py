@@ -68,12 +68,12 @@ def build_report(instance: Instance, solution: Any, label: str = "<solution>") -
     parsed = require_same_instance(instance, document, label)  # a plan of another instance: refused
     verdict = check(instance, document, label)
     tables = plan_tables(instance, parsed)
-    colours = charts.nation_colours(instance)
+    colours = charts.nation_colours(instance, tables)
     images = {chart_name(t.id): charts.rotation_chart(instance, t, tables, colours) for t in instance.tasks}
     images["leads.png"] = charts.lead_chart(instance, tables, colours)
-    images["coverage.png"] = charts.coverage_chart(tables)
+    images["coverage.png"] = charts.coverage_chart(tables, instance)
     images["personnel.png"] = charts.personnel_heatmap(tables)
-    images["burden.png"] = charts.burden_chart(tables, instance.spec.fairness)
+    images["burden.png"] = charts.burden_chart(tables, instance.spec.fairness, colours)
     violations = tuple(f"{v.rule}: {v.message}" for v in verdict.violations)
     return Report(instance, parsed, document, tables, images, violations, label)
 

@@ -1,26 +1,37 @@
-"""The report's charts (matplotlib, drawn off-screen to PNG bytes).
+"""The report's charts (matplotlib, drawn off-screen): each ``*_figure`` function builds a Figure,
+:func:`png` turns it into PNG bytes, and each ``*_chart`` function does both.
 
 - a rotation chart per task: periods across, one lane per unit, bars coloured by nation, lead
-  terms in a band above, shortfall periods shaded red;
+  terms in a band above, shortfall periods shaded red behind the bars;
 - a nation x period heat map of deployed personnel;
-- burden against fair share by nation, under each measure;
-- the lead nation of every task with a lead, and coverage at a glance (task x period).
+- burden (bars in the nation's colour) against fair share (black marks) by nation, under each
+  measure, the difference written next to each bar;
+- the lead nation of every task with a lead, and coverage at a glance (task x period, one colour
+  per category: met, short, nothing required, task not active).
+
+Every nation has one colour in the whole report (:func:`nation_colours`), from Paul Tol's
+colour-blind-safe schemes; nations shown together get different colours. Ids and names come
+from the instance file: their ``$`` are escaped so that matplotlib never reads them as maths.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, Literal
 
 import matplotlib
 import numpy as np
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-from matplotlib.colors import to_hex
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 
 from allocator.instance import Instance, Task
 from allocator.report.tables import PlanTables, records
@@ -28,30 +39,120 @@ from allocator.summary import MEASURES
 
 DPI = 110
 
+#: Nation colours: Paul Tol's bright, vibrant, muted, light and dark schemes, without greys and
+#: near-duplicates, the most distinct first (https://personal.sron.nl/~pault/).
+PALETTE = (
+    *("#4477aa", "#ee7733", "#228833", "#aa3377", "#66ccee", "#ccbb44", "#332288", "#ee6677"),
+    *("#009988", "#882255", "#999933", "#bbcc33", "#cc3311", "#663333", "#77aadd", "#ffaabb"),
+)
+#: A nation not in the colour map (a lead nation the instance does not know).
+NO_COLOUR = "#bbbbbb"
+#: The shading of shortfall periods in rotation charts (Tol's pale red), behind the bars.
+SHORTFALL = "#ffcccc"
+#: Coverage categories: (legend label, colour), Tol's bright green and red, pale blue and grey.
+COVERAGE = {
+    "met": ("met", "#228833"),
+    "short": ("short (deployed/required)", "#ee6677"),
+    "idle": ("task active, nothing required", "#bbccee"),
+    "inactive": ("task not active", "#dddddd"),
+}
+
 
 def chart_name(task_id: str) -> str:
     """The file name of a task's rotation chart."""
     return "rotation-" + re.sub(r"[^A-Za-z0-9_.-]", "_", task_id) + ".png"
 
 
-SHORTFALL = "#d62728"
+def plain(text: object) -> str:
+    """Text from an input file, safe for matplotlib: every ``$`` escaped, so never maths."""
+    return str(text).replace("$", r"\$")
 
 
-def nation_colours(instance: Instance) -> dict[str, str]:
-    """A stable colour per nation (instance order), distinct for up to 40 nations."""
-    maps = [plt.get_cmap(name) for name in ("tab20", "tab20b", "tab20c")]
-    palette = [to_hex(cmap(i)) for cmap in maps for i in range(cmap.N)]
-    return {n.id: palette[i % len(palette)] for i, n in enumerate(instance.nations)}
+# nation colours -----------------------------------------------------------------------------------
 
 
-def _png(figure: plt.Figure) -> bytes:
+def shown_together(tables: PlanTables) -> list[set[str]]:
+    """Per task, the nations its rotation chart shows: the units' nations and the lead nations."""
+    groups: dict[str, set[str]] = {}
+    for frame in (tables.assignments, tables.leads):
+        for task, nation in zip(frame["task"], frame["nation"], strict=True):
+            groups.setdefault(task, set()).add(nation)
+    return list(groups.values())
+
+
+def _mix(colour: str, other: str, weight: float) -> str:
+    rgb = np.array(to_rgb(colour)) * (1 - weight) + np.array(to_rgb(other)) * weight
+    return to_hex(tuple(rgb))
+
+
+#: Shades for when the palette runs out: every palette colour darker, then lighter.
+EXTRA = tuple(_mix(c, "black", 0.4) for c in PALETTE) + tuple(_mix(c, "white", 0.5) for c in PALETTE)
+
+
+def _colour(k: int) -> str:
+    return PALETTE[k] if k < len(PALETTE) else EXTRA[(k - len(PALETTE)) % len(EXTRA)]
+
+
+def colour_indices(nations: Iterable[str], groups: Iterable[Collection[str]]) -> dict[str, int]:
+    """DSatur colouring: nations in one group get different colours (indices); the nation with the
+    most distinct colours around it goes first (then the most neighbours, then the smallest id) and
+    takes the least-used palette colour its neighbours do not have; past the palette only if none."""
+    sets = [set(g) for g in groups]
+    order = sorted(set(nations).union(*sets))
+    neighbours: dict[str, set[str]] = {n: set() for n in order}
+    for group in sets:
+        for nation in group:
+            neighbours[nation] |= group - {nation}
+    chosen: dict[str, int] = {}
+    used: Counter[int] = Counter()
+    while len(chosen) < len(order):
+        nation = max(
+            (n for n in order if n not in chosen),
+            key=lambda n: (len({chosen[m] for m in neighbours[n] if m in chosen}), len(neighbours[n])),
+        )
+        taken = {chosen[m] for m in neighbours[nation] if m in chosen}
+        free = [k for k in range(len(PALETTE)) if k not in taken]
+        if free:
+            k = min(free, key=lambda k: (used[k], k))
+        else:
+            k = next(k for k in itertools.count(len(PALETTE)) if k not in taken)
+        chosen[nation] = k
+        used[k] += 1
+    return {n: chosen[n] for n in order}
+
+
+def _colour_map(nations: Iterable[str], tables: PlanTables | None) -> dict[str, str]:
+    groups = shown_together(tables) if tables is not None else []
+    return {n: _colour(k) for n, k in colour_indices(nations, groups).items()}
+
+
+def nation_colours(instance: Instance, tables: PlanTables | None = None) -> dict[str, str]:
+    """The report's one colour per nation, in id order; nations that appear together in the plan
+    (on one task, as units or leads) get different colours. Without `tables`, no plan is known."""
+    return _colour_map((n.id for n in instance.nations), tables)
+
+
+def _nation_legend(colours: dict[str, str], nations: Iterable[str]) -> list[Patch]:
+    return [Patch(facecolor=colours.get(n, NO_COLOUR), label=plain(n)) for n in sorted(set(nations))]
+
+
+# figures ----------------------------------------------------------------------------------------
+
+
+def _figure(width: float, height: float, layout: Literal["constrained"] | None = None) -> Figure:
+    figure = Figure(figsize=(width, height), layout=layout)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def png(figure: Figure) -> bytes:
+    """A figure as PNG bytes."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    plt.close(figure)
     return buffer.getvalue()
 
 
-def _period_axis(axis: plt.Axes, labels: Sequence[str]) -> None:
+def _period_axis(axis: Axes, labels: Sequence[str]) -> None:
     step = max(1, len(labels) // 12)
     ticks = list(range(1, len(labels) + 1, step))
     axis.set_xticks(ticks)
@@ -59,180 +160,288 @@ def _period_axis(axis: plt.Axes, labels: Sequence[str]) -> None:
     axis.set_xlim(0.5, len(labels) + 0.5)
 
 
-def rotation_chart(instance: Instance, task: Task, tables: PlanTables, colours: dict[str, str]) -> bytes:
+def _title(axis: Axes, text: str) -> None:
+    axis.set_title(text, loc="left", fontsize=11, fontweight="bold")
+
+
+def rotation_figure(instance: Instance, task: Task, tables: PlanTables, colours: dict[str, str]) -> Figure:
     """One task: a lane per unit that serves it, the lead band on top, shortfall periods shaded."""
-    tours = tables.assignments[tables.assignments["task"] == task.id]
-    lanes = sorted({(a["offer"], a["unit"]) for a in records(tours)})
+    tours = records(tables.assignments[tables.assignments["task"] == task.id])
+    terms = records(tables.leads[tables.leads["task"] == task.id])
+    lanes = sorted({(a["offer"], a["unit"]) for a in tours})
     lane_of = {lane: i for i, lane in enumerate(lanes)}
-    height = 1.6 + 0.28 * max(len(lanes), 2)
-    figure, axis = plt.subplots(figsize=(11, height))
-    for a in records(tours):
+    figure = _figure(11, 1.6 + 0.28 * max(len(lanes), 2))
+    axis = figure.subplots()
+    axis.set_axisbelow(True)  # the grid behind the bars
+    for a in tours:
         axis.barh(
             lane_of[a["offer"], a["unit"]],
             a["end"] - a["start"] + 1,
             left=a["start"] - 0.5,
             height=0.7,
-            color=colours[a["nation"]],
+            color=colours.get(a["nation"], NO_COLOUR),
             edgecolor="white",
+            gid=f"nation:{a['nation']}",
+            zorder=2,
         )
     short = tables.shortfalls[tables.shortfalls["task"] == task.id]
     for period in sorted(set(short["period"])):
-        axis.axvspan(period - 0.5, period + 0.5, color=SHORTFALL, alpha=0.18, lw=0)
+        axis.axvspan(period - 0.5, period + 0.5, color=SHORTFALL, lw=0, zorder=0)
     top = len(lanes) - 0.3 if lanes else 0.7
-    for term in records(tables.leads[tables.leads["task"] == task.id]):
-        axis.barh(
-            top + 0.55,
-            term["end"] - term["start"] + 1,
-            left=term["start"] - 0.5,
-            height=0.5,
-            color=colours.get(term["nation"], "#888888"),
-            edgecolor="black",
-            hatch="//",
-        )
-        axis.text(
-            (term["start"] + term["end"]) / 2,
-            top + 0.55,
-            f"lead {term['nation']}",
-            ha="center",
-            va="center",
-            fontsize=8,
-            fontweight="bold",
-            color="black",
-            bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1},
-        )
+    for term in terms:
+        _lead_term(axis, term, top + 0.55, 0.5, colours, band=True)
     axis.set_yticks(range(len(lanes)))
-    axis.set_yticklabels([f"{offer} #{unit}" for offer, unit in lanes], fontsize=7)
+    axis.set_yticklabels([plain(f"{offer} #{unit}") for offer, unit in lanes], fontsize=7)
     axis.set_ylim(-0.7, top + 1.0)
     axis.invert_yaxis()
     _period_axis(axis, tables.labels)
     axis.grid(axis="x", alpha=0.3)
-    nations = list(dict.fromkeys(tours["nation"]))
-    handles = [Patch(color=colours[n], label=n) for n in nations]
+    handles = _nation_legend(colours, [a["nation"] for a in tours] + [t["nation"] for t in terms])
     if len(short):
-        handles.append(Patch(color=SHORTFALL, alpha=0.3, label="shortfall"))
-    axis.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
-    title = f"{task.id}" + (f": {task.name}" if task.name else "")
-    axis.set_title(title, loc="left", fontsize=11, fontweight="bold")
-    return _png(figure)
+        handles.append(Patch(facecolor=SHORTFALL, label="shortfall"))
+    axis.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
+        frameon=False,
+        ncol=1 if len(handles) <= 14 else 2,
+    )
+    _title(axis, plain(task.id + (f": {task.name}" if task.name else "")))
+    return figure
 
 
-def personnel_heatmap(tables: PlanTables) -> bytes:
+def _lead_term(
+    axis: Axes, term: dict[str, Any], row: float, height: float, colours: dict[str, str], band: bool
+) -> None:
+    """A lead term as a bar in the nation's colour, labelled; hatched in a rotation chart's band."""
+    start, end, nation = int(term["start"]), int(term["end"]), str(term["nation"])
+    axis.barh(
+        row,
+        end - start + 1,
+        left=start - 0.5,
+        height=height,
+        color=colours.get(nation, NO_COLOUR),
+        edgecolor="black" if band else "white",
+        hatch="//" if band else None,
+        gid=f"nation:{nation}",
+        zorder=2,
+    )
+    axis.text(
+        (start + end) / 2,
+        row,
+        plain(f"lead {nation}" if band else nation),
+        ha="center",
+        va="center",
+        fontsize=8,
+        fontweight="bold",
+        color="black",
+        bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1},
+        zorder=3,
+    )
+
+
+def personnel_figure(tables: PlanTables) -> Figure:
     """Personnel each nation deploys in each period."""
     grid = tables.personnel
-    figure, axis = plt.subplots(figsize=(11, 1.2 + 0.28 * len(grid)))
+    figure = _figure(11, 1.2 + 0.28 * len(grid))
+    axis = figure.subplots()
     image = axis.imshow(
         grid.to_numpy(),
         aspect="auto",
-        cmap="YlOrRd",
+        cmap=matplotlib.colormaps["YlOrRd"],
         interpolation="nearest",
         extent=(0.5, grid.shape[1] + 0.5, len(grid) - 0.5, -0.5),
     )
     axis.set_yticks(range(len(grid)))
-    axis.set_yticklabels(grid.index, fontsize=8)
+    axis.set_yticklabels([plain(n) for n in grid.index], fontsize=8)
     _period_axis(axis, tables.labels)
     figure.colorbar(image, ax=axis, label="personnel deployed", fraction=0.03, pad=0.01)
-    axis.set_title("Personnel deployed by nation and period", loc="left", fontsize=11, fontweight="bold")
-    return _png(figure)
+    _title(axis, "Personnel deployed by nation and period")
+    return figure
 
 
-def burden_chart(tables: PlanTables, fairness: str) -> bytes:
-    """Burden (bars) against fair share (marks) by nation, one panel per measure."""
+def _signed(value: float) -> str:
+    """A difference: sign, thousands separators, at most two decimals, none when whole."""
+    rounded = round(value, 2)
+    if rounded == 0:
+        return "0"
+    text = f"{abs(rounded):,.2f}".rstrip("0").rstrip(".")
+    return ("+" if rounded > 0 else "−") + text
+
+
+MEASURE_LABELS = {"units": "unit-periods", "personnel": "personnel-periods", "cost": "cost"}
+
+
+def burden_figure(tables: PlanTables, fairness: str, colours: dict[str, str] | None = None) -> Figure:
+    """Burden (bars, the nation's colour) against fair share (black marks) by nation, a panel per
+    measure, burden - fair share written next to each bar; the legend below the panels."""
     burden = tables.burden
-    figure, axes = plt.subplots(1, len(MEASURES), figsize=(12, 1.2 + 0.24 * len(burden)), sharey=True)
-    positions = range(len(burden))
+    nations = [str(n) for n in burden["nation"]]
+    colours = colours if colours is not None else _colour_map(nations, tables)
+    figure = _figure(12, 1.9 + 0.24 * len(burden), layout="constrained")
+    axes = figure.subplots(1, len(MEASURES), sharey=True, squeeze=False)[0]
+    positions = np.arange(len(burden))
     for axis, measure in zip(axes, MEASURES, strict=True):
-        over = burden[f"{measure}_difference"] > 1e-9
-        colours = ["#c44e52" if o else "#4c72b0" for o in over]
-        axis.barh(positions, burden[measure], color=colours, height=0.7)
-        axis.scatter(burden[f"{measure}_fair_share"], positions, marker="|", s=120, color="black", zorder=3)
-        label = {"units": "unit-periods", "personnel": "personnel-periods", "cost": "cost"}[measure]
-        axis.set_title(label + (" (model's measure)" if measure == fairness else ""), fontsize=10)
+        values = burden[measure].to_numpy(dtype=float)
+        fair = burden[f"{measure}_fair_share"].to_numpy(dtype=float)
+        axis.set_axisbelow(True)
+        bars = axis.barh(positions, values, height=0.7, color=[colours.get(n, NO_COLOUR) for n in nations])
+        for bar, nation in zip(bars.patches, nations, strict=True):
+            bar.set_gid(f"nation:{nation}")
+        axis.scatter(fair, positions, marker="|", s=150, linewidths=2, color="black", zorder=3)
+        for y, right, difference in zip(positions, np.maximum(values, fair), values - fair, strict=True):
+            axis.annotate(
+                _signed(difference),
+                (right, y),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+            )
+        axis.set_xlim(0, max(float(np.max(np.maximum(values, fair), initial=0.0)) * 1.35, 1.0))
+        label = MEASURE_LABELS[measure] + (" (model's measure)" if measure == fairness else "")
+        axis.set_title(label, fontsize=10)
         axis.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(list(positions))
-    axes[0].set_yticklabels(burden["nation"], fontsize=8)
-    axes[0].invert_yaxis()
+    axes[0].set_yticklabels([plain(n) for n in nations], fontsize=8)
+    axes[0].set_ylim(len(burden) - 0.5, -0.5)
     figure.legend(
         handles=[
-            Patch(color="#c44e52", label="above fair share"),
-            Patch(color="#4c72b0", label="at or below fair share"),
-            plt.Line2D([], [], color="black", marker="|", linestyle="", markersize=12, label="fair share"),
+            Patch(facecolor="white", edgecolor="black", label="burden (bar, in the nation's colour)"),
+            Line2D([], [], color="black", marker="|", linestyle="", markersize=12, mew=2, label="fair share"),
+            Patch(visible=False, label="±n: burden − fair share"),
         ],
-        loc="upper center",
+        loc="outside lower center",
         ncol=3,
         frameon=False,
-        bbox_to_anchor=(0.5, 1.02),
     )
-    return _png(figure)
+    return figure
 
 
-def lead_chart(instance: Instance, tables: PlanTables, colours: dict[str, str]) -> bytes:
+def lead_figure(instance: Instance, tables: PlanTables, colours: dict[str, str]) -> Figure:
     """Who leads each task with a lead, term by term."""
     led = [t for t in instance.tasks if t.lead is not None]
-    figure, axis = plt.subplots(figsize=(11, 1.0 + 0.45 * max(len(led), 1)))
+    figure = _figure(11, 1.0 + 0.45 * max(len(led), 1))
+    axis = figure.subplots()
+    axis.set_axisbelow(True)
+    nations = []
     for row, task in enumerate(led):
         for term in records(tables.leads[tables.leads["task"] == task.id]):
-            axis.barh(
-                row,
-                term["end"] - term["start"] + 1,
-                left=term["start"] - 0.5,
-                height=0.7,
-                color=colours.get(term["nation"], "#888888"),
-                edgecolor="white",
-            )
-            axis.text(
-                (term["start"] + term["end"]) / 2,
-                row,
-                term["nation"],
-                ha="center",
-                va="center",
-                fontsize=9,
-                fontweight="bold",
-                bbox={"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 1},
-            )
+            _lead_term(axis, term, row, 0.7, colours, band=False)
+            nations.append(str(term["nation"]))
     axis.set_yticks(range(len(led)))
-    axis.set_yticklabels([t.id for t in led], fontsize=9)
+    axis.set_yticklabels([plain(t.id) for t in led], fontsize=9)
     axis.set_ylim(max(len(led), 1) - 0.5, -0.5)
     _period_axis(axis, tables.labels)
     axis.grid(axis="x", alpha=0.3)
-    axis.set_title("Lead nation by task and period", loc="left", fontsize=11, fontweight="bold")
-    return _png(figure)
+    if nations:
+        axis.legend(
+            handles=_nation_legend(colours, nations),
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
+    _title(axis, "Lead nation by task and period")
+    return figure
 
 
-def coverage_chart(tables: PlanTables) -> bytes:
-    """Deployed / required per task and capability and period: green met, red short, grey not required."""
-    required = tables.required.to_numpy().astype(float)
-    deployed = tables.deployed.to_numpy().astype(float)
-    ratio = np.where(required > 0, np.minimum(deployed / np.maximum(required, 1), 1.0), np.nan)
+def coverage_categories(tables: PlanTables, instance: Instance | None = None) -> np.ndarray:
+    """Per (task, capability) row and period, the key of its COVERAGE category. Without the
+    instance, tasks are taken as active throughout."""
+    required = tables.required.to_numpy()
+    deployed = tables.deployed.to_numpy()
+    tasks = {t.id: t for t in instance.tasks} if instance is not None else {}
+    periods = np.arange(1, required.shape[1] + 1)
+    active = np.ones(required.shape, dtype=bool)
+    for i, (task_id, _) in enumerate(tables.required.index.to_list()):
+        task = tasks.get(task_id)
+        if task is not None and task.active is not None:
+            active[i] = (periods >= task.active[0]) & (periods <= task.active[1])
+    met = np.where(deployed >= required, "met", "short")
+    return np.where(~active, "inactive", np.where(required > 0, met, "idle"))
+
+
+def coverage_figure(tables: PlanTables, instance: Instance | None = None) -> Figure:
+    """Coverage per task and capability and period, a colour per category (legend on the right),
+    deployed/required written in short cells where it fits."""
+    categories = coverage_categories(tables, instance)
+    required, deployed = tables.required.to_numpy(), tables.deployed.to_numpy()
     keys: list[tuple[str, str]] = tables.required.index.to_list()
-    figure, axis = plt.subplots(figsize=(11, 1.2 + 0.3 * len(keys)))
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#eeeeee")
+    figure = _figure(11, 1.4 + 0.3 * len(keys))
+    axis = figure.subplots()
+    rgb = {key: to_rgb(colour) for key, (_, colour) in COVERAGE.items()}
+    image = np.array([[rgb[c] for c in row] for row in categories]).reshape((*categories.shape, 3))
     axis.imshow(
-        np.ma.masked_invalid(ratio),
+        image,
         aspect="auto",
-        cmap=cmap,
-        vmin=0,
-        vmax=1,
         interpolation="nearest",
-        extent=(0.5, ratio.shape[1] + 0.5, len(keys) - 0.5, -0.5),
+        extent=(0.5, categories.shape[1] + 0.5, len(keys) - 0.5, -0.5),
     )
-    if ratio.size <= 1500:
-        for i, j in zip(*np.nonzero(required > 0), strict=True):
-            if deployed[i, j] < required[i, j]:
-                axis.text(
-                    j + 1,
-                    i,
-                    f"{int(deployed[i, j])}/{int(required[i, j])}",
-                    ha="center",
-                    va="center",
-                    fontsize=6,
-                )
     axis.set_yticks(range(len(keys)))
-    axis.set_yticklabels([f"{task} ({capability})" for task, capability in keys], fontsize=8)
+    axis.set_yticklabels([plain(f"{task} ({capability})") for task, capability in keys], fontsize=8)
     _period_axis(axis, tables.labels)
-    axis.set_title(
-        "Coverage: green met, red short (deployed/required shown where short)",
-        loc="left",
-        fontsize=11,
-        fontweight="bold",
+    short = list(zip(*np.nonzero(categories == "short"), strict=True))
+    if len(short) <= 1500:
+        texts = [
+            axis.text(j + 1, i, f"{deployed[i, j]}/{required[i, j]}", ha="center", va="center", fontsize=6)
+            for i, j in short
+        ]
+        _drop_wider_than_a_period(axis, texts)
+    present = set(categories.flat)
+    labels = {key: label for key, (label, _) in COVERAGE.items()}
+    if instance is None:  # activity unknown: do not claim it
+        labels["idle"] = "nothing required"
+    axis.legend(
+        handles=[
+            Patch(facecolor=colour, edgecolor="#888888", label=labels[key])
+            for key, (_, colour) in COVERAGE.items()
+            if key in present
+        ],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
+        frameon=False,
     )
-    return _png(figure)
+    _title(axis, "Coverage by task, capability and period (deployed/required in short cells)")
+    return figure
+
+
+def _drop_wider_than_a_period(axis: Axes, texts: Sequence[Text]) -> None:
+    """Remove the texts that do not fit in one period's cell."""
+    if not texts:
+        return
+    renderer = axis.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    cell = abs(axis.transData.transform((1, 0))[0] - axis.transData.transform((0, 0))[0])
+    for text in texts:
+        if text.get_window_extent(renderer).width > 0.9 * cell:
+            text.remove()
+
+
+# PNG bytes --------------------------------------------------------------------------------------
+
+
+def rotation_chart(instance: Instance, task: Task, tables: PlanTables, colours: dict[str, str]) -> bytes:
+    """The rotation chart of a task as PNG bytes."""
+    return png(rotation_figure(instance, task, tables, colours))
+
+
+def personnel_heatmap(tables: PlanTables) -> bytes:
+    """The personnel heat map as PNG bytes."""
+    return png(personnel_figure(tables))
+
+
+def burden_chart(tables: PlanTables, fairness: str, colours: dict[str, str] | None = None) -> bytes:
+    """The burden chart as PNG bytes."""
+    return png(burden_figure(tables, fairness, colours))
+
+
+def lead_chart(instance: Instance, tables: PlanTables, colours: dict[str, str]) -> bytes:
+    """The lead chart as PNG bytes."""
+    return png(lead_figure(instance, tables, colours))
+
+
+def coverage_chart(tables: PlanTables, instance: Instance | None = None) -> bytes:
+    """The coverage chart as PNG bytes."""
+    return png(coverage_figure(tables, instance))

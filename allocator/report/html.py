@@ -6,12 +6,13 @@ import base64
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from allocator.report.charts import chart_name
-from allocator.report.workbook import burden_frame
+from allocator.report.charts import MEASURE_LABELS, chart_name, nation_colours
+from allocator.summary import MEASURES
 
 if TYPE_CHECKING:
     from allocator.report import Report
@@ -19,12 +20,51 @@ if TYPE_CHECKING:
 DOMAIN_ORDER = ("command", "air", "maritime", "training")
 
 
+def number(value: Any) -> str:
+    """A number as the page prints it: thousands separators, whole values without decimals, others
+    with at most two (17, 17.5, 0.33); anything else as text, a missing value as ''."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        return "" if value is None else str(value)
+    if np.isnan(value):
+        return ""
+    rounded = round(float(value), 2) + 0.0  # + 0.0: no '-0'
+    return f"{rounded:,.2f}".rstrip("0").rstrip(".")
+
+
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, classes="data", float_format=lambda v: f"{v:,.2f}", na_rep="")
+    numeric = frame.select_dtypes("number").columns
+    shown = frame.assign(**{str(c): frame[c].map(number) for c in numeric})
+    return shown.to_html(index=False, border=0, classes="data", na_rep="")
 
 
-def _number(value: Any) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+def nation_key(report: Report) -> list[dict[str, str]]:
+    """Every nation of the report in id order: id, name and its colour in every chart."""
+    names = {n.id: n.label for n in report.instance.nations}
+    colours = nation_colours(report.instance, report.tables)
+    return [{"id": n, "name": names.get(n, n), "colour": colour} for n, colour in colours.items()]
+
+
+def _burden(report: Report) -> dict[str, Any]:
+    """The burden table: a column group per measure (burden, fair share, difference), a row per nation."""
+    frame = report.tables.burden
+    names = {n.id: n.label for n in report.instance.nations}
+    fairness = report.instance.spec.fairness
+    rows = [
+        {
+            "nation": row["nation"],
+            "name": names.get(row["nation"], row["nation"]),
+            "share": number(row["share"]),
+            "cells": [
+                number(row[f"{m}{suffix}"]) for m in MEASURES for suffix in ("", "_fair_share", "_difference")
+            ],
+        }
+        for row in frame.to_dict("records")
+    ]
+    measures = [
+        {"name": m, "unit": MEASURE_LABELS[m] if MEASURE_LABELS[m] != m else "", "model": m == fairness}
+        for m in MEASURES
+    ]
+    return {"measures": measures, "rows": rows}
 
 
 def embedded(data: bytes) -> str:
@@ -80,9 +120,10 @@ def render_html(report: Report) -> str:
         solution_label=report.label,
         status=status,
         status_class={"optimal": "status-optimal", "feasible": "status-feasible"}.get(status, "status-bad"),
-        objectives=[(k, _number(v)) for k, v in report.solution.objectives.items()],
-        bounds=[(k, _number(v)) for k, v in bounds.items()],
-        tours=len(tables.assignments),
+        objectives=[(k, number(v)) for k, v in report.solution.objectives.items()],
+        bounds=[(k, number(v)) for k, v in bounds.items()],
+        tours=len(tables.assignments) if "deployments" not in report.solution.objectives else None,
+        nations=nation_key(report),
         verified=not report.violations,
         no_plan=report.no_plan,
         violations=report.violations,
@@ -92,7 +133,7 @@ def render_html(report: Report) -> str:
         shortfalls=Markup(_table(tables.shortfalls)) if not tables.shortfalls.empty else None,
         fairness=report.instance.spec.fairness,
         burden_chart=embedded(report.charts["burden.png"]),
-        burden=Markup(_table(burden_frame(report))),
+        burden=_burden(report),
         heatmap=embedded(report.charts["personnel.png"]),
         lead_chart=embedded(report.charts["leads.png"]),
         coverage_chart=embedded(report.charts["coverage.png"]),

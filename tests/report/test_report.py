@@ -17,20 +17,19 @@ import allocator
 from allocator.cli import main
 from allocator.report import build_report, chart_name, write_report
 from allocator.report.tables import period_labels
-from tests.conftest import EXAMPLES, ROOT
-
-REASSURANCE = ROOT / "instances" / "reassurance.yaml"
+from tests.conftest import EXAMPLES
+from tests.report.conftest import REASSURANCE
 
 
 @pytest.fixture(scope="module")
-def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[allocator.Instance, dict[str, Any], Path]:
+def solved(
+    reassurance: tuple[allocator.Instance, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[allocator.Instance, dict[str, Any], Path]:
     """The reassurance scenario solved briefly, its solution file and its report folder."""
-    instance = allocator.load_instance(REASSURANCE)
-    result = allocator.solve(instance, threads=2, time_limit=10)
-    assert result.has_plan
+    instance, document = reassurance
     folder = tmp_path_factory.mktemp("report")
     solution = folder / "solution.json"
-    result.write(solution)
+    solution.write_text(json.dumps(document))
     out = folder / "report"
     invoked = CliRunner().invoke(main, ["report", str(REASSURANCE), str(solution), "-o", str(out)])
     assert invoked.exit_code == 0, invoked.output
@@ -243,6 +242,11 @@ def test_html_page_in_headless_chromium(
         assert sections[:2] == ["Summary", "Lead nations"]
         wide = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         assert wide <= 0, f"the page is {wide}px wider than a laptop window"
+        burden = driver.execute_script(
+            "const box = document.querySelector('#burden table').parentElement;"
+            "return box.scrollWidth - box.clientWidth"
+        )
+        assert burden <= 0, f"the burden table is {burden}px wider than its box: it scrolls"
         errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
         assert not errors, errors
         folder = Path(os.environ.get("ALLOCATOR_SCREENSHOTS", tmp_path))

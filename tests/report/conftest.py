@@ -1,0 +1,75 @@
+"""Plans shared by the report tests: the reassurance scenario solved once, and a small hand-made plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import allocator
+from allocator.checker.solution import parse_solution
+from allocator.report.tables import PlanTables, plan_tables
+from tests.conftest import ROOT, base_instance, build
+
+REASSURANCE = ROOT / "instances" / "reassurance.yaml"
+
+
+@pytest.fixture(scope="session")
+def reassurance() -> tuple[allocator.Instance, dict[str, Any]]:
+    """The reassurance scenario and a plan for it (a brief single-threaded solve)."""
+    instance = allocator.load_instance(REASSURANCE)
+    result = allocator.solve(instance, threads=1, time_limit=10, formulation="flow")
+    assert result.has_plan
+    return instance, result.to_json()
+
+
+@pytest.fixture(scope="session")
+def reassurance_tables(reassurance: tuple[allocator.Instance, dict[str, Any]]) -> PlanTables:
+    instance, document = reassurance
+    return plan_tables(instance, parse_solution(document, "<reassurance>"))
+
+
+def small_instance(**model: Any) -> allocator.Instance:
+    """Three nations with equal shares; `air` needs 2 fighters in periods 1-4 and has a lead; `cap`
+    is active in periods 2-4 and needs 1 fighter in periods 3-4 only."""
+    doc = base_instance()
+    doc["nations"] = [
+        {"id": "GB", "name": "United Kingdom"},
+        {"id": "FR", "name": "France"},
+        {"id": "IT", "name": "Italy"},
+    ]
+    doc["offers"].append({"id": "IT-a", "nation": "IT", "capability": "fighter", "units": 1, "cost": 1})
+    doc["tasks"][0]["requirements"][0]["units"] = 2
+    doc["tasks"][0]["lead"] = {"nations": ["FR", "GB"], "term": 2}
+    doc["tasks"].append(
+        {
+            "id": "cap",
+            "active": [2, 4],
+            "requirements": [{"capability": "fighter", "units": 1, "periods": [3, 4]}],
+        }
+    )
+    if model:
+        doc["model"] = model
+    return build(doc)
+
+
+#: A plan for `small_instance`: `air` is one unit short in periods 1-2, `cap` in period 4.
+SMALL_PLAN: dict[str, Any] = {
+    "instance": "tiny",
+    "status": "feasible",
+    "assignments": [
+        {"offer": "FR-a", "unit": 1, "task": "air", "start": 1, "end": 4},
+        {"offer": "GB-a", "unit": 1, "task": "air", "start": 3, "end": 4},
+        {"offer": "IT-a", "unit": 1, "task": "cap", "start": 3, "end": 3},
+    ],
+    "leads": [
+        {"task": "air", "nation": "FR", "start": 1, "end": 2},
+        {"task": "air", "nation": "GB", "start": 3, "end": 4},
+    ],
+    "shortfalls": [],
+}
+
+
+def small_tables() -> tuple[allocator.Instance, PlanTables]:
+    instance = small_instance()
+    return instance, plan_tables(instance, parse_solution(SMALL_PLAN, "<plan>"))
