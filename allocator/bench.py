@@ -36,6 +36,8 @@ class Run:
     threads: int
     solutions: str | None = None
     formulation: str = "auto"
+    #: the name of the run's solution files: the file's stem, made unique among the instances
+    label: str = ""
 
 
 def find_instances(paths: Iterable[str | Path]) -> list[Path]:
@@ -112,7 +114,11 @@ def run_one(run: Run) -> dict[str, Any]:
     }
     started = time.perf_counter()
     try:
-        instance = allocator.load_instance(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", allocator.InputWarning)
+            instance = allocator.load_instance(path)
+        if caught:
+            row["warnings"] = "; ".join(str(w.message) for w in caught)
         row["instance"] = instance.name
         load_time = time.perf_counter() - started
         with _PeakMemory() as memory:
@@ -153,7 +159,7 @@ def run_one(run: Run) -> dict[str, Any]:
         published_value=published,
     )
     if run.solutions and result.has_plan:
-        name = f"{instance.name}-{run.backend}-s{run.seed}-r{run.repeat}.json"
+        name = f"{run.label or path.stem}-{run.backend}-s{run.seed}-r{run.repeat}.json"
         result.write(Path(run.solutions) / name)
     return row
 
@@ -312,10 +318,33 @@ def plan_runs(
     solutions: str | None,
     formulation: str = "auto",
 ) -> list[Run]:
+    labels = unique_labels(instances)
     return [
-        Run(str(path), backend, seed, k, time_limit, threads, solutions, formulation)
+        Run(str(path), backend, seed, k, time_limit, threads, solutions, formulation, labels[path])
         for path in instances
         for backend in backends
         for seed in seeds
         for k in range(1, repeat + 1)
     ]
+
+
+def unique_labels(paths: list[Path]) -> dict[Path, str]:
+    """A distinct name per instance file, for its solution files: the file's stem; where stems
+    repeat, with the extension (``plan-xlsx``), then as many parent folders as it takes
+    (``a__plan-yaml``, ``b__plan-yaml``)."""
+    labels = {}
+    for path in paths:
+        group = [p for p in paths if p.stem == path.stem]
+        level = 0
+        while level <= len(path.parts) and len({_label(p, level) for p in group}) < len(group):
+            level += 1
+        labels[path] = _label(path, level)
+    return labels
+
+
+def _label(path: Path, level: int) -> str:
+    if level == 0:
+        return path.stem
+    name = f"{path.stem}-{path.suffix.lstrip('.')}" if path.suffix else path.stem
+    folders = [part for part in path.parent.parts if part != path.anchor]
+    return "__".join([*folders[len(folders) - (level - 1) :], name] if level > 1 else [name])

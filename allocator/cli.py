@@ -31,6 +31,9 @@ EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_UNKNOWN = 0, 1, 2, 3, 4
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+for _console in (out, err):
+    if not _console.is_terminal:  # into a file or a pipe: tables as wide as they need
+        _console.width = max(_console.width, 160)
 
 
 def _fail_input(exc: InputError) -> None:
@@ -40,33 +43,44 @@ def _fail_input(exc: InputError) -> None:
 
 
 @contextmanager
-def _guarded(debug: bool) -> Iterator[None]:
-    """Bad input: exit 2 with the message; anything unexpected: exit 1 without a traceback."""
-    try:
-        yield
-    except InputError as exc:
-        _fail_input(exc)
-    except (SystemExit, click.exceptions.Exit, click.ClickException):
-        raise
-    except Exception as exc:  # the last line of defence of the command line
-        if debug:
+def _guarded(debug: bool, quiet: bool = False) -> Iterator[None]:
+    """Bad input: exit 2 with the message; anything unexpected: exit 1 without a traceback.
+    Warnings raised inside (an ignored sheet, a plan made for other data) are printed as
+    ``warning: ...`` lines, whether the command succeeds or not; none with `quiet`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        try:
+            yield
+        except InputError as exc:
+            _print_warnings(caught, quiet)
+            _fail_input(exc)
+        except (SystemExit, click.exceptions.Exit, click.ClickException):
+            _print_warnings(caught, quiet)
             raise
-        what = escape(f"{type(exc).__name__}: {exc}")
-        err.print(f"[red]internal error:[/red] {what} (run with --debug for details)")
-        sys.exit(EXIT_FAIL)
+        except Exception as exc:  # the last line of defence of the command line
+            _print_warnings(caught, quiet)
+            if debug:
+                raise
+            what = escape(f"{type(exc).__name__}: {exc}")
+            err.print(f"[red]internal error:[/red] {what} (run with --debug for details)")
+            sys.exit(EXIT_FAIL)
+        _print_warnings(caught, quiet)
+
+
+def _print_warnings(caught: list[warnings.WarningMessage], quiet: bool) -> None:
+    seen = set()
+    for warning in caught:
+        text = str(warning.message)
+        ours = issubclass(warning.category, InputWarning) or "allocator" in Path(warning.filename).parts
+        if quiet or text in seen or not ours:
+            continue
+        seen.add(text)
+        _warn(text)
+    caught.clear()
 
 
 def _load(path: str, model: str | None = None) -> Instance:
-    """Load an instance; print the warnings of its loading (an ignored sheet, say)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", InputWarning)
-        instance = load_instance(path, model=model)
-    for warning in caught:
-        if isinstance(warning.message, InputWarning):
-            _warn(str(warning.message))
-        else:
-            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
-    return instance
+    return load_instance(path, model=model)
 
 
 def _warn(text: str) -> None:
@@ -79,7 +93,9 @@ def _new_file(path: str, force: bool) -> None:
         raise InputError(path, [Problem("", "exists; add --force to replace it")])
 
 
-force_option = click.option("--force", is_flag=True, help="Replace TARGET if it exists (refused otherwise).")
+force_option = click.option(
+    "--force", is_flag=True, help="Replace the file written if it exists (refused otherwise)."
+)
 
 
 formulation_option = click.option(
@@ -93,6 +109,17 @@ formulation_option = click.option(
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def time_limit_option(help: str) -> Callable[[F], F]:
+    """The `--time-limit S` option (seconds, default 60)."""
+    return click.option(
+        "--time-limit",
+        type=click.FloatRange(min=0, min_open=True),
+        default=60.0,
+        show_default=True,
+        help=help,
+    )
 
 
 def output_folder_option(help: str) -> Callable[[F], F]:
@@ -179,6 +206,17 @@ def _print_shortfalls(instance: Instance, result: SolveResult) -> None:
     out.print(table)
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 nation', '3 nations'."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _signed(value: float) -> str:
+    """A difference with its sign, one decimal, never '-0.0'."""
+    rounded = round(value, 1) + 0.0
+    return "0" if rounded == 0 else f"{rounded:+.1f}"
+
+
 def _print_burden(instance: Instance, result: SolveResult) -> None:
     burden = burden_table(instance, result)
     table = Table(title=f"Burden against fair share ({burden.attrs['measure']})", title_justify="left")
@@ -191,7 +229,7 @@ def _print_burden(instance: Instance, result: SolveResult) -> None:
             escape(str(row["nation"])),
             f"{row['burden']:g}",
             f"{row['fair_share']:.1f}",
-            f"[{style}]{difference:+.1f}[/{style}]" if style else f"{difference:+.1f}",
+            f"[{style}]{_signed(difference)}[/{style}]" if style else _signed(difference),
         )
     out.print(table)
 
@@ -205,20 +243,20 @@ def _print_burden(instance: Instance, result: SolveResult) -> None:
     help="Write the solution JSON here (a .json file; replaced if it exists).",
 )
 @click.option("--backend", type=click.Choice(api.BACKENDS), default="cpsat", show_default=True)
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Seconds for the whole solve, all levels together.",
-)
+@time_limit_option("Seconds for the whole solve, all levels together.")
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
     default=None,
     help="Search workers (default: all cores); 1 gives the same plan on every run.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="The solver's random seed (with --threads 1: same plan).",
+)
 @click.option(
     "--model",
     "model_name",
@@ -231,8 +269,9 @@ def _print_burden(instance: Instance, result: SolveResult) -> None:
     "--report",
     "report_dir",
     type=click.Path(file_okay=False),
-    help="Also write the plan report (workbook, charts, HTML page) into this folder; "
-    "report files already there are replaced.",
+    help="Also write the plan report (workbook, charts, HTML page) into this folder; report files "
+    "already there are replaced, and an earlier report's files this one does not write are removed "
+    "(other files are left alone).",
 )
 @click.option("--log-search", is_flag=True, help="Print the solver's own search log.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
@@ -252,7 +291,7 @@ def solve(
     quiet: bool,
 ) -> None:
     """Solve INSTANCE (YAML, JSON or .xlsx workbook; - for standard input)."""
-    with _guarded(ctx.obj["debug"]):
+    with _guarded(ctx.obj["debug"], quiet):
         if output:
             _solution_target(output, instance)
         loaded = _load(instance, model_name)
@@ -288,7 +327,7 @@ def solve(
             if output:
                 out.print(f"solution written to {escape(output)}")
         if report_dir and result.has_plan:
-            _write_report(loaded, result, report_dir, f"{loaded.name} ({result.backend})", quiet)
+            _write_report(loaded, result, report_dir, loaded.name, quiet)
         elif report_dir:
             err.print(f"[yellow]no plan ({result.status}): no report written[/yellow]")
     sys.exit(result.exit_code)
@@ -322,7 +361,10 @@ def _write_report(instance: Instance, solution: Any, folder: str, label: str, qu
 @main.command()
 @click.argument("instance", type=str)
 @click.argument("solution", type=str)
-@output_folder_option("Folder for the report (created if needed; report files already there are replaced).")
+@output_folder_option(
+    "Folder for the report (created if needed); report files already there are replaced, and an earlier "
+    "report's files this one does not write are removed (other files are left alone)."
+)
 @click.pass_context
 def report(ctx: click.Context, instance: str, solution: str, out_dir: str) -> None:
     """Write the report of SOLUTION: a workbook, rotation charts and one HTML page (into -o DIR)."""
@@ -427,10 +469,10 @@ def validate(ctx: click.Context, instance: str, model_name: str | None) -> None:
     index = loaded.index
     model = escape(loaded.spec.name or "(inline)")
     out.print(
-        f"[green]ok[/green]: {escape(instance)} ({loaded.name}): {len(loaded.nations)} nations, "
-        f"{len(loaded.offers)} offers ({sum(o.units for o in loaded.offers)} units), "
-        f"{len(loaded.tasks)} tasks, {loaded.periods} periods, "
-        f"{len(index.tours())} possible tours; model {model}"
+        f"[green]ok[/green]: {escape(instance)} ({loaded.name}): {_count(len(loaded.nations), 'nation')}, "
+        f"{_count(len(loaded.offers), 'offer')} ({_count(sum(o.units for o in loaded.offers), 'unit')}), "
+        f"{_count(len(loaded.tasks), 'task')}, {_count(loaded.periods, 'period')}, "
+        f"{_count(len(index.tours()), 'possible tour')}; model {model}"
     )
     _print_supply(loaded, instance)
     sys.exit(EXIT_OK)
@@ -457,7 +499,7 @@ def _print_supply(instance: Instance, label: str) -> None:
 @click.option("--nations", type=click.IntRange(min=2), required=True)
 @click.option("--tasks", type=click.IntRange(min=1), required=True)
 @click.option("--periods", type=click.IntRange(min=2, max=1000), required=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="The same file for the same seed.")
 @click.option(
     "--tightness",
     type=click.FloatRange(min=0, min_open=True),
@@ -542,7 +584,7 @@ def import_gap(ctx: click.Context, file: str, sense: str | None, out_dir: str) -
     type=click.Choice(api.BACKENDS),
     help="Backend to run (repeat for several; default cpsat).",
 )
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True)
+@time_limit_option("Seconds for each run (every level of one instance on one backend together).")
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
@@ -551,7 +593,13 @@ def import_gap(ctx: click.Context, file: str, sense: str | None, out_dir: str) -
     help="Threads of each solve; the local cluster runs cores / threads workers.",
 )
 @click.option("--seed", "seeds", type=int, multiple=True, help="Seed (repeat for several; default 0).")
-@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs of each instance, backend and seed.",
+)
 @click.option(
     "--optima",
     type=click.Path(exists=True, dir_okay=False),
@@ -596,7 +644,9 @@ def bench(
     with _guarded(ctx.obj["debug"]):
         instances = benchmark.find_instances(paths)
         if not instances:
-            raise click.UsageError(f"no instance files ({', '.join(INSTANCE_FORMATS)}) found")
+            raise click.UsageError(
+                f"no instance files ({', '.join(INSTANCE_FORMATS)}) found in {', '.join(paths)}"
+            )
         runs = benchmark.plan_runs(
             instances,
             list(backends) or ["cpsat"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from allocator.instance import (
     Requirement,
     Task,
 )
-from allocator.validation import cross_check
+from allocator.validation import cross_check, references_of_invalid_items
 
 
 class SafeLoader(yaml.SafeLoader):
@@ -212,6 +213,8 @@ def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
     """
     if not isinstance(data, dict):
         raise InputError(label, [Problem("", "the instance must be a mapping of keys to values")])
+    if "nations" not in data and {"status", "solver"} & set(data):
+        raise InputError(label, [Problem("", "this is a solution file (it has 'status'), not an instance")])
     problems: list[Problem] = []
     for key in data:
         if key not in Instance.model_fields:
@@ -235,9 +238,11 @@ def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
     spec = _model_spec(data.get("model"), problems)
     capability_ids = {i: c.id for i, c in capabilities.items()}
     declared = {key: _declared_ids(data.get(key)) for key in ("nations", "capabilities", "tasks")}
+    complete = not problems
     problems += cross_check(
-        horizon, nations, capability_ids, offers, tasks, spec, declared=declared, complete=not problems
+        horizon, nations, capability_ids, offers, tasks, spec, declared=declared, complete=complete
     )
+    problems += references_of_invalid_items(data, set(offers), set(tasks), declared, problems)
     if problems:
         raise InputError(label, sorted(problems, key=_document_order))
     instance = Instance(
@@ -320,6 +325,13 @@ def dump_instance(instance: Instance, fmt: str) -> str | bytes:
 
         return workbook_bytes(instance)
     raise ValueError(f"unknown instance format '{fmt}' (known: {', '.join(INSTANCE_FORMATS)})")
+
+
+def instance_digest(instance: Instance) -> str:
+    """A fingerprint of the instance's data (SHA-256 of its canonical JSON): equal for the same
+    data whatever the file format, different when anything changes."""
+    text = json.dumps(instance.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def write_instance(instance: Instance, path: str | Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from allocator.instance import Instance
-from allocator.io import write_atomic
+from allocator.io import instance_digest, write_atomic
 from allocator.plan import Assignment, LeadTerm, Shortfall
 from allocator.summary import assignments_table
 
@@ -91,6 +91,8 @@ class SolveResult:
             "levels": [lv.to_json() for lv in self.levels],
             "interrupted": self.interrupted,
         }
+        if self.problem is not None:
+            solver["instance_digest"] = instance_digest(self.problem)
         out: dict[str, Any] = {"instance": self.instance, "status": self.status}
         if self.has_plan:
             out["objectives"] = self.objectives

@@ -72,17 +72,19 @@ def period_runs(periods: Iterable[int], labels: Sequence[str]) -> str:
 
 def assignments_table(instance: Instance, tours: Iterable[TourLike]) -> pd.DataFrame:
     """One row per tour: nation, offer, unit, capability, task, start, end, from and to (period
-    labels), periods, personnel (per period) and cost (of the whole tour).  Tours that do not fit
-    the instance (unknown offer or task, outside the horizon) are left out."""
+    labels), periods, personnel (per period) and cost (of the whole tour).  A tour of a solution
+    file that runs past the horizon is shown cut to it (the checker reports it); tours that cannot
+    be placed at all (unknown offer or task, no period inside the horizon) are left out."""
     labels = period_labels(instance)
     offers = {o.id: o for o in instance.offers}
     tasks = {t.id for t in instance.tasks}
     rows = []
     for tour in tours:
         offer = offers.get(tour.offer)
-        if offer is None or tour.task not in tasks or not 1 <= tour.start <= tour.end <= len(labels):
+        start, end = max(tour.start, 1), min(tour.end, len(labels))
+        if offer is None or tour.task not in tasks or start > end:
             continue
-        periods = tour.end - tour.start + 1
+        periods = end - start + 1
         rows.append(
             (
                 offer.nation,
@@ -90,10 +92,10 @@ def assignments_table(instance: Instance, tours: Iterable[TourLike]) -> pd.DataF
                 tour.unit,
                 offer.capability,
                 tour.task,
-                tour.start,
-                tour.end,
-                labels[tour.start - 1],
-                labels[tour.end - 1],
+                start,
+                end,
+                labels[start - 1],
+                labels[end - 1],
                 periods,
                 offer.personnel,
                 offer.cost * periods,

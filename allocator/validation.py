@@ -257,3 +257,51 @@ def cross_check(
         problems += check_leads_can_serve(tasks.items(), list(offers.values()), horizon)
         problems += check_size(list(offers.values()), list(tasks.values()), horizon)
     return problems
+
+
+def references_of_invalid_items(
+    data: Mapping[str, object],
+    valid_offers: set[int],
+    valid_tasks: set[int],
+    declared: Mapping[str, set[str]],
+    found: Sequence[Problem],
+) -> list[Problem]:
+    """Unknown references inside items that failed their structural checks (so that every problem
+    is reported at once): an offer's nation, capability and tasks, a task's requirement
+    capabilities and lead nations. Paths already reported are left alone."""
+    reported = {p.path for p in found}
+    candidates: list[tuple[str, str, object]] = []
+    for i, offer in _raw_items(data.get("offers"), valid_offers):
+        candidates += [(f"offers[{i}].nation", "nations", offer.get("nation"))]
+        candidates += [(f"offers[{i}].capability", "capabilities", offer.get("capability"))]
+        candidates += [
+            (f"offers[{i}].tasks[{j}]", "tasks", t) for j, t in enumerate(_list(offer.get("tasks")))
+        ]
+    for i, task in _raw_items(data.get("tasks"), valid_tasks):
+        for j, req in enumerate(_list(task.get("requirements"))):
+            if isinstance(req, dict):
+                candidates.append(
+                    (f"tasks[{i}].requirements[{j}].capability", "capabilities", req.get("capability"))
+                )
+        lead = task.get("lead")
+        if isinstance(lead, dict):
+            candidates += [
+                (f"tasks[{i}].lead.nations[{j}]", "nations", n)
+                for j, n in enumerate(_list(lead.get("nations")))
+            ]
+    kinds = {"nations": "nation", "capabilities": "capability", "tasks": "task"}
+    return [
+        Problem(path, unknown(kinds[section], value, declared.get(section, set())))
+        for path, section, value in candidates
+        if isinstance(value, str) and value not in declared.get(section, set()) and path not in reported
+    ]
+
+
+def _raw_items(raw: object, valid: set[int]) -> list[tuple[int, dict[str, object]]]:
+    if not isinstance(raw, list):
+        return []
+    return [(i, item) for i, item in enumerate(raw) if i not in valid and isinstance(item, dict)]
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []

@@ -5,21 +5,15 @@
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
 
 import allocator
+import tests.profiles  # noqa: F401  (loads the Hypothesis profile named by HYPOTHESIS_PROFILE)
 from allocator import Instance, SolveResult
-
-#: ``HYPOTHESIS_PROFILE=ci`` (set by .ci/run): the same examples on every run, so that CI is
-#: reproducible; locally every run draws new examples (and replays the failures it has seen).
-settings.register_profile("ci", derandomize=True, database=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "instances" / "examples"
@@ -40,6 +34,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def option_list(config: pytest.Config, name: str) -> list[str]:
     return [s.strip() for s in config.getoption(name).split(",") if s.strip()]
+
+
+@pytest.fixture
+def solver_pairs(request: pytest.FixtureRequest) -> list[tuple[str, str]]:
+    """Every (backend, formulation) pair that --solvers and --formulations name."""
+    return [
+        (backend, formulation)
+        for backend in option_list(request.config, "solvers")
+        for formulation in option_list(request.config, "formulations")
+    ]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -112,3 +116,11 @@ def every_plan_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(allocator.api, "solve", checked)
     monkeypatch.setattr(allocator, "solve", checked)
+
+
+@pytest.fixture
+def needs_gap_data() -> Path:
+    """The shared GAP folder, for a test that reads it: skipped without it, failed when required."""
+    from tests.gapdata import gap_data
+
+    return gap_data()

@@ -18,7 +18,9 @@ def test_result_object(backend: str, solve_checked: Any) -> None:
     result = solve_checked(instance)
     assert result.status == "optimal"
     assert set(result.objectives) == {"shortfall", "fairness", "deployments", "cost"}
-    assert result.bounds == {lv.key: lv.value for lv in result.levels}
+    recomputed = allocator.check(instance, result).objectives  # independent of the solver's levels
+    assert result.bounds == pytest.approx({name: recomputed[name] for name in result.bounds})
+    assert list(result.bounds) == [name for name in instance.spec.objective_names]
     frame = result.assignments_frame()
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(result.assignments)
     assert (frame["periods"] == frame["end"] - frame["start"] + 1).all()

@@ -11,7 +11,7 @@ import pytest
 
 import allocator
 from allocator.errors import InputError
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT, base_instance, build
 
 Plan = dict[str, Any]
 
@@ -152,3 +152,136 @@ def test_check_file(tmp_path: Path, lead_plan: tuple[allocator.Instance, Plan]) 
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
     assert allocator.check_file(instance, path).ok
+
+
+def test_shortfall_list_problems_are_said_in_words(lead_plan: tuple[allocator.Instance, Plan]) -> None:
+    instance, plan = lead_plan
+    broken = copy.deepcopy(plan)
+    broken["shortfalls"] = [
+        {"task": "mnhq", "capability": "hq-staff", "period": p, "units": 1} for p in (10, 2, 1)
+    ]
+    messages = [v.message for v in allocator.check(instance, broken).violations if v.rule == "report"]
+    assert messages == [
+        f"shortfalls: listed, but not in the plan: task 'mnhq' period {p}: 1 'hq-staff' unit(s) short"
+        for p in (1, 2, 10)
+    ]
+
+
+# branches of the checker that a solver's plan never reaches: plans written by hand ---------------------
+def _terms_instance() -> allocator.Instance:
+    """Three nations, one task active in 1-3 of 4 periods, led by FR or GB in terms of 2 periods."""
+    doc = base_instance(
+        horizon={"periods": 4},
+        nations=[{"id": "FR"}, {"id": "GB"}, {"id": "IT"}],
+        offers=[
+            {"id": f"{n}-a", "nation": n, "capability": "fighter", "units": 1} for n in ("FR", "GB", "IT")
+        ],
+        tasks=[
+            {
+                "id": "air",
+                "active": [1, 3],
+                "requirements": [{"capability": "fighter", "units": 1}],
+                "lead": {"nations": ["FR", "GB"], "term": 2, "contribution": 0},
+            }
+        ],
+    )
+    return build(doc)
+
+
+def _valid_terms_plan() -> Plan:
+    return {
+        "instance": "tiny",
+        "status": "feasible",
+        "assignments": [{"offer": "FR-a", "unit": 1, "task": "air", "start": 1, "end": 3}],
+        "leads": [
+            {"task": "air", "nation": "FR", "start": 1, "end": 2},
+            {"task": "air", "nation": "GB", "start": 3, "end": 3},
+        ],
+    }
+
+
+def _hand_mutations() -> list[tuple[str, str, Any]]:
+    def two_leads_in_a_period(p: Plan) -> None:
+        p["leads"].append({"task": "air", "nation": "GB", "start": 1, "end": 1})
+
+    def ineligible_lead(p: Plan) -> None:
+        p["leads"][1]["nation"] = "IT"
+
+    def lead_outside_active_window(p: Plan) -> None:
+        p["leads"][1]["end"] = 4
+
+    def start_after_end(p: Plan) -> None:
+        p["assignments"].append({"offer": "GB-a", "unit": 1, "task": "air", "start": 3, "end": 2})
+
+    def unknown_task(p: Plan) -> None:
+        p["assignments"].append({"offer": "GB-a", "unit": 1, "task": "sea", "start": 1, "end": 1})
+
+    def lead_of_unknown_nation(p: Plan) -> None:
+        p["leads"][1]["nation"] = "XX"
+
+    return [
+        ("lead-one", "period 1: 2 leads, needs exactly one", two_leads_in_a_period),
+        ("lead-one", "period 3: lead 'IT' is not eligible", ineligible_lead),
+        ("lead-one", "lead given for period 4, outside its active window", lead_outside_active_window),
+        ("reference", "assignments[1]: start 3 after end 2", start_after_end),
+        ("reference", "assignments[1]: unknown task 'sea'", unknown_task),
+        ("reference", "leads[1]: unknown nation 'XX'", lead_of_unknown_nation),
+    ]
+
+
+def test_the_hand_written_plan_is_valid() -> None:
+    report = allocator.check(_terms_instance(), _valid_terms_plan())
+    assert {v.rule for v in report.violations} <= {"report"}, str(report)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message", "mutate"), _hand_mutations(), ids=lambda x: getattr(x, "__name__", None)
+)
+def test_checker_catches_hand_written_violation(rule: str, message: str, mutate: Any) -> None:
+    plan = _valid_terms_plan()
+    mutate(plan)
+    found = [v for v in allocator.check(_terms_instance(), plan).violations if v.rule == rule]
+    assert any(message in v.message for v in found), found
+
+
+@pytest.mark.parametrize(("end", "broken"), [(4, False), (3, True)])
+def test_a_short_tour_is_allowed_only_when_it_ends_in_the_last_period(end: int, broken: bool) -> None:
+    """min_tour 3 over 4 periods: a 2-period tour ending at T passes, one ending at T - 1 fails."""
+    doc = base_instance(
+        horizon={"periods": 4},
+        offers=[{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1, "min_tour": 3}],
+    )
+    plan = {
+        "instance": "tiny",
+        "status": "feasible",
+        "assignments": [{"offer": "FR-a", "unit": 1, "task": "air", "start": end - 1, "end": end}],
+    }
+    rules = {v.rule for v in allocator.check(build(doc), plan).violations}
+    assert ("tour-length" in rules) is broken, rules
+    assert rules - {"tour-length", "report"} == set()
+
+
+def test_the_checker_imports_nothing_from_model_building() -> None:
+    """The checker shares no code with model building: no import, anywhere in its files (inside
+    functions too), of the backends, the formulation's structure, the index, the plan or the API."""
+    import ast
+
+    forbidden = (
+        "allocator.backends",
+        "allocator.indices",
+        "allocator.plan",
+        "allocator.api",
+        "allocator.rules",
+    )
+    package = ROOT / "allocator" / "checker"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            found += [f"{path.name}: {n}" for n in names if n.startswith(forbidden)]
+    assert not found, found
+    assert list(package.rglob("*.py")), "the checker package was not found"

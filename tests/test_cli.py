@@ -268,3 +268,45 @@ def test_markup_in_ids_is_printed_as_typed(tmp_path: Path) -> None:
     doc["offers"][0]["nation"] = "[/x]"
     bad = run("validate", write(tmp_path, doc))
     assert bad.exit_code == 2 and "unknown nation '[/x]'" in bad.output
+
+
+def test_a_plan_for_edited_data_of_the_same_name_is_checked_with_a_warning(tmp_path: Path) -> None:
+    doc = yaml.safe_load((EXAMPLES / "basic.yaml").read_text())
+    path = write(tmp_path, doc)
+    plan = tmp_path / "plan.json"
+    assert run("solve", path, "-o", str(plan), "-q").exit_code == 0
+    assert "warning" not in run("check", path, str(plan)).output
+    doc["nations"][0]["share"] = 3
+    edited = run("check", write(tmp_path, doc), str(plan))
+    text = " ".join(edited.output.split())
+    assert "warning:" in text and "made for other data of instance 'basic'" in text
+    assert edited.exit_code in (0, 1)  # judged against the data given
+
+
+def test_warnings_are_printed_when_loading_fails_and_hidden_by_quiet(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    workbook = tmp_path / "plan.xlsx"
+    assert run("convert", str(EXAMPLES / "basic.yaml"), str(workbook)).exit_code == 0
+    book = load_workbook(workbook)
+    book.create_sheet("notes")
+    book["offers"]["B2"] = "XX"
+    book.save(workbook)
+    failed = run("validate", str(workbook))
+    assert failed.exit_code == 2
+    assert "sheet 'notes' ignored" in failed.output and "unknown nation 'XX'" in failed.output
+    book["offers"]["B2"] = "FR"
+    book.save(workbook)
+    quiet = run("solve", str(workbook), "-q", "--threads", "1")
+    assert quiet.exit_code == 0 and quiet.output == ""
+
+
+def test_counts_and_signs_read_well(tmp_path: Path) -> None:
+    from allocator.cli import _count, _signed
+
+    assert (_count(1, "nation"), _count(3, "task"), _count(1200, "tour")) == (
+        "1 nation",
+        "3 tasks",
+        "1,200 tours",
+    )
+    assert (_signed(-0.01), _signed(0.04), _signed(1.25), _signed(-6)) == ("0", "0", "+1.2", "-6.0")

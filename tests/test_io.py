@@ -329,3 +329,19 @@ def test_written_yaml_is_tidy_and_loads_back(tmp_path: Path) -> None:
     assert ".0\n" not in text  # whole numbers stay whole
     assert "\nmodel: coverage-first\n" in text  # a catalogued model by its name
     assert load_instance(tmp_path / "copy.yaml") == instance
+
+
+def test_references_inside_an_item_with_its_own_error_are_reported_too() -> None:
+    """Every problem at once: an offer with units 0 and an unknown nation gives both."""
+    doc = base_instance()
+    doc["offers"][0].update(nation="Fr", units=0)
+    assert all_problems_of(doc) == [
+        ("offers[0].nation", "unknown nation 'Fr'; did you mean 'FR'?"),
+        ("offers[0].units", "Input should be greater than or equal to 1 (got 0)"),
+    ]
+
+
+def test_a_solution_file_given_as_an_instance_is_named_as_such() -> None:
+    assert all_problems_of({"instance": "x", "status": "optimal", "solver": {}}) == [
+        ("", "this is a solution file (it has 'status'), not an instance")
+    ]

@@ -1,126 +1,67 @@
-"""Optimality against brute force: on tiny random instances, enumerate every unit-level plan,
-keep those the checker accepts, and compare the lexicographic optimum with the solver's levels.
+"""Optimality against brute force: on small random instances with real choices, enumerate every
+plan the checker accepts and compare the lexicographic optimum with every backend's levels, in
+every formulation (``--solvers``, ``--formulations``).
 
-Independent of both model builders: plans are enumerated period by period and judged by the
-checker alone.
+Independent of both model builders: plans come from :mod:`tests.bruteforce`, judged by the
+checker alone. The test counts what it saw and fails when too few examples offered a real choice
+(two or more valid plans): a strategy that collapses into trivial instances cannot pass unnoticed.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
-import operator
+from collections import Counter
 from typing import Any
 
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import event, given, reject
 
 import allocator
-from allocator.checker.rules import CHECKS, Facts, recompute_objectives
-from allocator.checker.solution import parse_solution
 from allocator.errors import InputError
-from tests.strategies import instances
+from tests.bruteforce import TooMany, brute_force
+from tests.profiles import examples, property_settings
+from tests.strategies import choice_instances
 
-MAX_PLANS = 3000
-
-
-def _runs(schedule: tuple[str | None, ...]) -> list[tuple[str, int, int]]:
-    """A unit's period-by-period schedule as tours (task, start, end)."""
-    out: list[tuple[str, int, int]] = []
-    for p, task in enumerate(schedule, start=1):
-        if task is None:
-            continue
-        if out and out[-1][0] == task and out[-1][2] == p - 1:
-            out[-1] = (task, out[-1][1], p)
-        else:
-            out.append((task, p, p))
-    return out
+#: Most combinations of unit schedules and lead choices the brute force tries for one example.
+MAX_PLANS = 4000
+#: Least share of examples with two or more valid plans.
+MIN_CHOICE_SHARE = 0.5
 
 
-def _lead_choices(instance: allocator.Instance) -> list[list[dict[str, Any]]]:
-    per_task = []
-    for t, task in enumerate(instance.tasks):
-        if task.lead is None:
-            continue
-        terms = instance.index.terms[t]
-        options = itertools.product(sorted(task.lead.nations), repeat=len(terms))
-        per_task.append(
-            [
-                [
-                    {"task": task.id, "nation": n, "start": s, "end": e}
-                    for n, (s, e) in zip(choice, terms, strict=True)
-                ]
-                for choice in options
-            ]
-        )
-    return [functools.reduce(operator.iadd, combo, []) for combo in itertools.product(*per_task)]
+def _kind(valid: int) -> str:
+    return "infeasible" if valid == 0 else ("one valid plan" if valid == 1 else "a choice")
 
 
-def _level_value(objectives: dict[str, float], level: tuple[tuple[str, float], ...]) -> float:
-    return sum(weight * objectives[name] for name, weight in level)
+def test_levels_match_brute_force(solver_pairs: list[tuple[str, str]]) -> None:
+    seen: Counter[str] = Counter()
 
-
-def brute_force(instance: allocator.Instance) -> tuple[float, ...] | None:
-    """The lexicographic optimum of the instance's levels over every valid plan (None: no plan)."""
-    units = [(o.id, u) for o in instance.offers for u in range(1, o.units + 1)]
-    choices = [None, *[t.id for t in instance.tasks]]
-    schedules = list(itertools.product(choices, repeat=instance.periods))
-    leads = _lead_choices(instance)
-    assume(len(schedules) ** len(units) * len(leads) <= MAX_PLANS)
-    best: tuple[float, ...] | None = None
-    for plan in itertools.product(schedules, repeat=len(units)):
-        assignments = [
-            {"offer": offer, "unit": u, "task": task, "start": s, "end": e}
-            for (offer, u), schedule in zip(units, plan, strict=True)
-            for task, s, e in _runs(schedule)
-        ]
-        for lead_terms in leads:
-            doc = {"status": "feasible", "assignments": assignments, "leads": lead_terms}
-            facts = Facts(instance, parse_solution(doc, "<brute>"))
-            if any(fn(facts) for rule, fn in CHECKS.items() if rule != "report"):
+    @property_settings(examples().brute_force)
+    @given(doc=choice_instances())
+    def example(doc: dict[str, Any]) -> None:
+        try:
+            instance = allocator.build_instance(doc, "<tiny>")
+            optimum = brute_force(instance, MAX_PLANS)
+        except (InputError, TooMany):
+            reject()
+        kind = _kind(optimum.valid)
+        seen["examples"] += 1
+        seen[kind] += 1
+        seen["distinct objective vectors >= 2"] += optimum.distinct >= 2
+        event(kind)
+        for backend, formulation in solver_pairs:
+            result = allocator.solve(
+                instance, backend=backend, threads=1, time_limit=10, formulation=formulation
+            )
+            where = f"{backend}/{formulation} on {doc}"
+            if optimum.vector is None:
+                assert result.status == "infeasible", f"{result.status}, brute force: infeasible; {where}"
                 continue
-            objectives = recompute_objectives(facts)
-            vector = tuple(round(_level_value(objectives, lv), 6) for lv in instance.spec.levels)
-            if best is None or vector < best:
-                best = vector
-    return best
+            assert result.status == "optimal", f"{result.status}, brute force {optimum.vector}; {where}"
+            values = [lv.value for lv in result.levels]
+            assert None not in values, f"a level without a value: {result.levels}; {where}"
+            got = tuple(round(v, 6) for v in values if v is not None)
+            assert got == optimum.vector, f"solver {got} != brute force {optimum.vector}; {where}"
 
-
-@st.composite
-def tiny_instances(draw: st.DrawFn) -> dict[str, Any]:
-    doc = draw(instances())
-    doc["horizon"]["periods"] = min(doc["horizon"]["periods"], draw(st.integers(1, 4)))
-    periods = doc["horizon"]["periods"]
-    doc["offers"] = doc["offers"][: draw(st.integers(1, 2))]
-    for offer in doc["offers"]:
-        offer["units"] = draw(st.integers(1, 2))
-        if "available" in offer:
-            offer["available"] = [min(x, periods) for x in offer["available"]]
-    for task in doc["tasks"]:
-        task["active"] = [min(x, periods) for x in task["active"]]
-        for req in task["requirements"]:
-            if "periods" in req:
-                req["periods"] = [min(x, periods) for x in req["periods"]]
-    return doc
-
-
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
-)
-@given(doc=tiny_instances())
-def test_levels_match_brute_force(backend: str, formulation: str, doc: dict[str, Any]) -> None:
-    try:
-        instance = allocator.build_instance(doc, "<tiny>")
-    except InputError:
-        assume(False)
-        return
-    expected = brute_force(instance)
-    result = allocator.solve(instance, backend=backend, threads=1, time_limit=10, formulation=formulation)
-    if expected is None:
-        assert result.status == "infeasible"
-        return
-    assert result.status == "optimal"
-    got = tuple(round(lv.value, 6) for lv in result.levels if lv.value is not None)
-    assert got == expected, f"solver {got} != brute force {expected} for {doc}"
+    example()
+    print(f"brute force examples: {dict(seen)}")
+    assert seen["a choice"] >= MIN_CHOICE_SHARE * seen["examples"], (
+        f"too few examples with a real choice: {dict(seen)}; the strategy has collapsed"
+    )

@@ -23,6 +23,8 @@ def test_rest_gap_respected_by_colouring() -> None:
     index = _index(units=2, rest=2)
     tours = {Tour(0, 0, 1, 2): 1, Tour(0, 0, 4, 2): 1, Tour(0, 0, 5, 2): 1}
     out = colour_units(index, tours)
+    assert len(out) == sum(tours.values()), "every tour is given to a unit"
+    assert {a.unit for a in out} == {1, 2}
     by_unit: dict[int, list[tuple[int, int]]] = {}
     for a in out:
         by_unit.setdefault(a.unit, []).append((a.start, a.end))

@@ -6,18 +6,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import allocator
 from allocator.errors import InputError
-from tests.strategies import instances
+from tests.profiles import examples, property_settings
+from tests.strategies import choice_instances, instances
 
-SETTINGS = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
-)
+SETTINGS = property_settings(examples().properties)
 
 
 def _load(doc: dict[str, Any]) -> allocator.Instance:
@@ -64,7 +61,10 @@ def _break(plan: dict[str, Any], how: str, instance: allocator.Instance) -> str:
 
 
 @SETTINGS
-@given(doc=instances(), how=st.sampled_from(["overlap", "unit", "beyond-horizon", "objective"]))
+@given(
+    doc=choice_instances(max_periods=6, max_offers=4),
+    how=st.sampled_from(["overlap", "unit", "beyond-horizon", "objective"]),
+)
 def test_seeded_violations_are_caught(backend: str, doc: dict[str, Any], how: str) -> None:
     instance = _load(doc)
     result = allocator.solve(instance, backend=backend, threads=1, time_limit=10)

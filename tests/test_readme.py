@@ -22,7 +22,6 @@ import pytest
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"
-GAP_DATA = ROOT.parent / "shared" / "data" / "gap"
 #: Seconds a README solve may take here: long enough for a plan of the reassurance scenario.
 SHORT_LIMIT = "10"
 
@@ -78,14 +77,11 @@ def _normal(text: str) -> str:
 
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
-    """A copy of the repository's instances beside the shared data, as a fresh clone would have."""
+    """A copy of the repository's instances, as a fresh clone would have."""
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     shutil.copytree(ROOT / "instances", checkout / "instances")
     shutil.copy(README, checkout / "README.md")
-    if GAP_DATA.exists():
-        (tmp_path / "shared" / "data").mkdir(parents=True)
-        (tmp_path / "shared" / "data" / "gap").symlink_to(GAP_DATA)
     return checkout
 
 
@@ -139,8 +135,10 @@ def test_readme_usage_blocks_run_in_order(scratch: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not GAP_DATA.exists(), reason="../shared/data/gap is not beside the checkout")
-def test_readme_benchmarking_block_runs(scratch: Path) -> None:
+def test_readme_benchmarking_block_runs(scratch: Path, needs_gap_data: Path) -> None:
+    """The benchmarking block, with the shared GAP data beside the scratch copy as the README has it."""
+    (scratch.parent / "shared" / "data").mkdir(parents=True)
+    (scratch.parent / "shared" / "data" / "gap").symlink_to(needs_gap_data)
     blocks = [b for b in usage_blocks() if b.needs_gap_data]
     assert blocks, "the README shows how to benchmark the published GAP files"
     for block in blocks:

@@ -48,7 +48,8 @@ class LeadTerm:
 
 @dataclass(frozen=True)
 class Column:
-    """One integer decision variable: units of `offer` on `task` counted from period `start`.
+    """One integer decision variable: units of `offer` on `task` (the periods it covers are in
+    the structure's cover maps).
 
     `periods` is the unit-periods one unit of the column deploys (cost and burden weigh it) and
     `tours` the tours it starts (deployments count it): a tour-start column deploys `length`
@@ -58,7 +59,6 @@ class Column:
 
     offer: int
     task: int
-    start: int
     periods: int
     tours: int
 
@@ -89,7 +89,8 @@ class Structure:
         """The structure of an instance under a formulation ("auto": flow for very many tours)."""
         if formulation not in FORMULATIONS:
             raise ValueError(f"unknown formulation '{formulation}' (available: {', '.join(FORMULATIONS)})")
-        tours = index.tours() if formulation != "flow" else []
+        # (computing the tours for flow too would only cost time: an equivalent mutant)
+        tours = index.tours() if formulation != "flow" else []  # pragma: no mutate
         if formulation == "flow" or (formulation == "auto" and len(tours) > FLOW_ABOVE_TOURS):
             return FlowStructure.build(index)
         return TourStructure.build(index, tours)
@@ -188,7 +189,7 @@ class Structure:
         for t, task in enumerate(self.index.tasks):
             lo, hi = self.index.active[t]
             for cap, need in self.index.demand[t].items():
-                for p in range(lo, hi + 1):
+                for p in range(lo, hi + 1):  # pragma: no mutate -- no need outside the active window
                     if need[p] > 0:
                         positions = self.capability_cover.get((t, cap, p), [])
                         yield f"demand[{task.id}:{cap}@{p}]", t, cap, p, positions, int(need[p])
@@ -202,14 +203,8 @@ class Structure:
         deploys no more than required, so the cut loses no optimum (it is not a SPEC rule).  It
         turns one-period assignment problems (GAP) into their exact-cover form.
         """
-        if "fairness" in objectives:
-            return
-        for name, t, _cap, _p, positions, need in self.demand():
-            task = self.index.tasks[t]
-            if task.min_nations or task.lead is not None:
-                continue
-            if positions and all(self.one_period_only(i) for i in positions):
-                yield Row(name.replace("demand[", "demand-cap[", 1), [(i, 1) for i in positions], need)
+        for name, positions, need in self._capped_demand(objectives):
+            yield Row("demand-cap" + name.removeprefix("demand"), [(i, 1) for i in positions], need)
 
     def exact_demand(self, objectives: tuple[str, ...], hard: bool) -> set[str]:
         """Demand rows that are equalities: hard demand with a dominance cut (GAP's exact cover).
@@ -217,9 +212,18 @@ class Structure:
         Writing `deployed = required` once, rather than `>=` and the cut's `<=`, gives the MILP
         solvers the model a hand-written assignment formulation has.
         """
-        if not hard:
-            return set()
-        return {row.name.replace("demand-cap[", "demand[", 1) for row in self.demand_caps(objectives)}
+        return {name for name, _, _ in self._capped_demand(objectives)} if hard else set()
+
+    def _capped_demand(self, objectives: tuple[str, ...]) -> Iterator[tuple[str, list[int], int]]:
+        """(demand row name, positions, units required) of the demand a dominance cut applies to."""
+        if "fairness" in objectives:
+            return
+        for name, t, _cap, _p, positions, need in self.demand():
+            task = self.index.tasks[t]
+            if task.min_nations or task.lead is not None:
+                continue  # pragma: no mutate -- 'break' omits valid cuts: the optimum stays
+            if positions and all(self.one_period_only(i) for i in positions):
+                yield name, positions, need
 
     # rule 6 ------------------------------------------------------------------------------------
     def lead_terms(self) -> Iterator[LeadTerm]:
@@ -267,8 +271,8 @@ class TourStructure(Structure):
 
     @classmethod
     def build(cls, index: Index, tours: list[Tour]) -> TourStructure:
-        columns = [Column(r.offer, r.task, r.start, r.length, 1) for r in tours]
-        structure = cls(index, Scales.of(index), columns, formulation="tours", tours=tours)
+        columns = [Column(r.offer, r.task, r.length, 1) for r in tours]
+        structure = cls(index, Scales.of(index), columns, tours=tours)
         structure._index_covers((i, p) for i, r in enumerate(tours) for p in range(r.start, r.end + 1))
         return structure
 
@@ -292,7 +296,7 @@ class TourStructure(Structure):
         return self.tours[i].length == 1
 
     def tour_counts(self, values: list[int]) -> dict[Tour, int]:
-        return {r: v for r, v in zip(self.tours, values, strict=True) if v}
+        return {r: v for r, v in zip(self.tours, values, strict=True) if v}  # pragma: no mutate
 
 
 @dataclass
@@ -333,15 +337,19 @@ class FlowStructure(Structure):
         self.runs[o, t] = runs
         for first, last in runs:
             reaches_end = last == self.index.T
+            # a start past `last` would cover no period, and periods past a tour's reach are held at
+            # 0 by the max_tour rows: mutants widening these ranges are equivalent
+            # pragma: no mutate start
             starts = [q for q in range(first, last + 1) if reaches_end or last - q + 1 >= offer.min_tour]
             covered = sorted({p for q in starts for p in range(q, min(last, q + longest - 1) + 1)})
+            # pragma: no mutate end
             starting = set(starts)
             for p in covered:
                 self.deployed_at[o, t, p] = len(self.columns)
-                self.columns.append(Column(o, t, p, 1, 0))
+                self.columns.append(Column(o, t, 1, 0))
                 if p in starting:
                     self.start_at[o, t, p] = len(self.columns)
-                    self.columns.append(Column(o, t, p, 0, 1))
+                    self.columns.append(Column(o, t, 0, 1))
 
     def _starts(self, o: int, t: int, lo: int, hi: int) -> Terms:
         return [(i, 1) for q in range(max(lo, 1), hi + 1) if (i := self.start_at.get((o, t, q))) is not None]
@@ -362,7 +370,8 @@ class FlowStructure(Structure):
                     recent = self._starts(o, t, p - offer.min_tour + 1, p)
                     if recent:
                         yield Row(f"tour-length[{tag}@{p}]", [*recent, (x, -1)], 0)
-                    if offer.max_tour is not None and p - offer.max_tour >= run_first:
+                    # earlier rows would be redundant (no start before run_first), not wrong
+                    if offer.max_tour is not None and p - offer.max_tour >= run_first:  # pragma: no mutate
                         window = self._starts(o, t, p - offer.max_tour + 1, p)
                         yield Row(f"tour-length[{tag}@{p}]", [(x, 1), *((i, -1) for i, _ in window)], 0)
 
@@ -413,7 +422,8 @@ class FlowStructure(Structure):
                     while ending > 0:
                         first = waiting[0]
                         taken = min(ending, first[1])
-                        counts[Tour(o, t, first[0], p - first[0] + 1)] += taken
+                        # each start is taken from once per end: '=' equals '+=' here
+                        counts[Tour(o, t, first[0], p - first[0] + 1)] += taken  # pragma: no mutate
                         first[1] -= taken
                         ending -= taken
                         if not first[1]:
@@ -428,7 +438,7 @@ def _runs(mask: Any, T: int) -> list[tuple[int, int]]:
     while p <= T:
         if mask[p]:
             first = p
-            while p + 1 <= T and mask[p + 1]:
+            while p + 1 <= T and mask[p + 1]:  # pragma: no mutate -- mask[T + 1] is False anyway
                 p += 1
             runs.append((first, p))
         p += 1

@@ -11,9 +11,9 @@ from typing import Any
 
 from allocator.checker.rules import CHECKS, Facts, Violation, recompute_objectives
 from allocator.checker.solution import Solution, parse_solution
-from allocator.errors import InputError, Problem
+from allocator.errors import InputError, Problem, warn_input
 from allocator.instance import Instance
-from allocator.io import load_document
+from allocator.io import instance_digest, load_document
 
 __all__ = ["CheckReport", "Violation", "check", "check_file", "require_same_instance"]
 
@@ -40,7 +40,11 @@ def check(instance: Instance, solution: Any, label: str = "<solution>") -> Check
     """Check a solution (a SPEC section 4 mapping, or a SolveResult) against an instance."""
     if hasattr(solution, "to_json"):
         solution = solution.to_json()
-    parsed = parse_solution(solution, label)
+    return evaluate(instance, parse_solution(solution, label))
+
+
+def evaluate(instance: Instance, parsed: Solution) -> CheckReport:
+    """Every rule and every objective of a parsed solution."""
     violations: list[Violation] = []
     other = other_instance(instance, parsed)
     if other:  # nothing else is worth checking: every rule would be read against the wrong data
@@ -63,11 +67,22 @@ def other_instance(instance: Instance, solution: Solution) -> str | None:
 
 
 def require_same_instance(instance: Instance, document: Any, label: str) -> Solution:
-    """The parsed solution; :class:`InputError` (bad input, exit 2) if it belongs to another instance."""
+    """The parsed solution; :class:`InputError` (bad input, exit 2) if it belongs to another
+    instance, and an :class:`~allocator.errors.InputWarning` if it was made for other data under
+    the same name (its ``solver.instance_digest`` differs: the instance was edited since)."""
     parsed = parse_solution(document, label)
     other = other_instance(instance, parsed)
     if other:
         raise InputError(label, [Problem("instance", other)])
+    solver = document.get("solver")  # parse_solution accepts only a mapping
+    digest = solver.get("instance_digest") if isinstance(solver, dict) else None
+    if isinstance(digest, str) and digest != instance_digest(instance):
+        warn_input(
+            label,
+            "solver.instance_digest",
+            f"the plan was made for other data of instance '{instance.name}' (edited since, or another "
+            "file of the same name): it is judged against the data given",
+        )
     return parsed
 
 
@@ -75,5 +90,4 @@ def check_file(instance: Instance, path: str | Path) -> CheckReport:
     """Check the solution file at `path`; :class:`InputError` if it is unreadable or belongs to
     another instance."""
     document, label = load_document(path)
-    require_same_instance(instance, document, label)
-    return check(instance, document, label)
+    return evaluate(instance, require_same_instance(instance, document, label))

@@ -56,9 +56,9 @@ class Facts:
         return range(lo, hi + 1)
 
     def required(self, task: Task, capability: str, p: int) -> int:
+        """Units of `capability` the task requires in period p (requirement windows lie inside the
+        task's active window, so nothing is required outside it)."""
         lo, hi = task.active or (1, self.T)
-        if not lo <= p <= hi:
-            return 0
         total = 0
         for req in task.requirements:
             first, last = req.periods or (lo, hi)
@@ -200,7 +200,8 @@ def personnel_cap(f: Facts) -> list[str]:
     out = []
     for (nation, p), total in sorted(totals.items()):
         cap = f.nations[nation].max_personnel
-        if cap is not None and total > cap + 1e-6:
+        # '>' and '>=' differ only at exactly cap + 1e-6: float noise either way
+        if cap is not None and total > cap + 1e-6:  # pragma: no mutate
             out.append(f"nation '{nation}' deploys {total:g} personnel in period {p}, cap {cap:g}")
     return out
 
@@ -213,7 +214,8 @@ def budget(f: Facts) -> list[str]:
     out = []
     for nation, total in sorted(totals.items()):
         cap = f.nations[nation].budget
-        if cap is not None and total > cap + 1e-6:
+        # '>' and '>=' differ only at exactly budget + 1e-6: float noise either way
+        if cap is not None and total > cap + 1e-6:  # pragma: no mutate
             out.append(f"nation '{nation}' costs {total:g} over the horizon, budget {cap:g}")
     return out
 
@@ -353,7 +355,9 @@ def recompute_objectives(f: Facts) -> dict[str, float]:
     measure = {"units": lambda o: 1.0, "personnel": lambda o: o.personnel, "cost": lambda o: o.cost}
     for (offer_id, _t, _p), n in f.units.items():
         offer = f.offers[offer_id]
-        burden[offer.nation] += n * measure[spec.fairness](offer)
+        # excluded from mutation: '-=' negates every burden and so the total, and
+        # |(-b) - share x (-total)| = |b - share x total| leaves fairness unchanged (an equivalent mutant)
+        burden[offer.nation] += n * measure[spec.fairness](offer)  # pragma: no mutate
     total_share = sum(n.share for n in f.instance.nations)
     total_burden = sum(burden.values())
     fairness = sum(abs(burden[n.id] - n.share / total_share * total_burden) for n in f.instance.nations)
@@ -392,11 +396,30 @@ def report(f: Facts) -> list[str]:
 
     expected = {key(g) for g in recompute_shortfalls(f)}
     listed = {key(g) for g in f.solution.shortfalls}
-    for g in sorted(expected - listed, key=str):
-        out.append(f"shortfall {g} missing from the list")
-    for g in sorted(listed - expected, key=str):
-        out.append(f"shortfall {g} listed but the plan has no such shortfall")
+    # sorted by str first, so that entries alike in task, period and capability keep one order
+    for g in sorted(sorted(expected - listed, key=str), key=_in_order):
+        out.append(f"shortfalls: not listed: {_gap_in_words(g)}")
+    for g in sorted(sorted(listed - expected, key=str), key=_in_order):
+        out.append(f"shortfalls: listed, but not in the plan: {_gap_in_words(g)}")
     return out
+
+
+def _in_order(g: tuple[object, ...]) -> tuple[str, int, str]:
+    """Shortfall entries by task, period (odd ones first), missing nations before capabilities."""
+    task, capability, period = g[0], g[1], g[2]
+    return (
+        str(task),
+        period if isinstance(period, int) else -1,
+        "" if capability is None else str(capability),
+    )
+
+
+def _gap_in_words(g: tuple[object, ...]) -> str:
+    """A shortfall entry (task, capability, period, units, nations) as a planner reads it."""
+    task, capability, period, units, nations = g
+    if capability is not None:
+        return f"task '{task}' period {period}: {units} '{capability}' unit(s) short"
+    return f"task '{task}' period {period}: {nations} nation(s) short"
 
 
 #: rule name -> function; the names are those of :data:`allocator.rules.RULES`.

@@ -8,13 +8,16 @@
   ``personnel.png`` (nation x period heat map), ``burden.png``;
 - ``report.html``: the summary, every chart (embedded) and the tables; opens without a network.
 
-Every file is written atomically; the numbers are recomputed from the solution's assignments.
+Every file is written atomically; the numbers are recomputed from the solution's assignments. The
+folder's manifest (``.allocator-report``) names the files written, so that the next report written
+there removes those it does not write again (an older instance's rotation charts) and nothing else.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,44 @@ class Report:
     charts: dict[str, bytes]
     violations: tuple[str, ...]
     label: str
+    #: The objectives the checker recomputes from the assignments (none without a plan).
+    objectives: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def shown_objectives(self) -> dict[str, float]:
+        """The recomputed objectives the summary shows: the model's in level order, then any other
+        the solution claims."""
+        names = dict.fromkeys([*self.instance.spec.objective_names, *self.solution.objectives])
+        return {name: self.objectives[name] for name in names if name in self.objectives}
+
+    @property
+    def claimed_objectives(self) -> dict[str, float]:
+        """The objectives the solution claims where they differ from the recomputed ones."""
+        return {
+            name: value
+            for name, value in self.solution.objectives.items()
+            if name in self.objectives and not _close(value, self.objectives[name])
+        }
+
+    @property
+    def status_text(self) -> str:
+        """The solution's status; marked as claimed, not verified, when the checker finds violations."""
+        count = len(self.violations)
+        if not count:
+            return self.solution.status
+        return f"{self.solution.status} (claimed; the checker finds {count} violation{'s' * (count != 1)})"
+
+    @property
+    def bounds(self) -> dict[str, float]:
+        """The solver's proven bounds, as the solution claims them (by level key)."""
+        return dict((self.document.get("solver") or {}).get("bounds") or {})
+
+    @property
+    def caption(self) -> str:
+        """The solution named for the page's header: its label, then backend and status."""
+        backend = str((self.document.get("solver") or {}).get("backend") or "")
+        label = self.label.removesuffix(f" ({backend})") if backend else self.label  # solve's label
+        return f"{label} ({', '.join(filter(None, (backend, self.solution.status)))})"
 
     @property
     def no_plan(self) -> str | None:
@@ -51,6 +92,10 @@ class Report:
             return None
         reason = NO_PLAN_REASONS.get(self.solution.status, f"the status is '{self.solution.status}'")
         return f"No plan: {reason}. The coverage and gaps below show the demand with nothing deployed."
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
 
 
 #: Why a solution holds no plan, by status (the SPEC's `infeasible` and `unknown`).
@@ -75,7 +120,7 @@ def build_report(instance: Instance, solution: Any, label: str = "<solution>") -
     images["personnel.png"] = charts.personnel_heatmap(tables)
     images["burden.png"] = charts.burden_chart(tables, instance.spec.fairness, colours)
     violations = tuple(f"{v.rule}: {v.message}" for v in verdict.violations)
-    return Report(instance, parsed, document, tables, images, violations, label)
+    return Report(instance, parsed, document, tables, images, violations, label, dict(verdict.objectives))
 
 
 def write_report(
@@ -86,17 +131,50 @@ def write_report(
 
 
 def save_report(report: Report, out_dir: str | Path) -> list[Path]:
-    """Write a built report's files into `out_dir` (each atomically); the paths written."""
+    """Write a built report's files into `out_dir` (each atomically); the paths written. The files
+    an earlier report listed in the folder's manifest and this one does not write are removed."""
     from allocator.report.html import render_html
 
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str | bytes] = {**report.charts, "report.xlsx": report_workbook(report)}
+    files["report.html"] = render_html(report)
+    earlier = _listed(folder)
+    _write_manifest(folder, [*files, *(n for n in earlier if n not in files)])  # a crash leaves none unlisted
     written = []
-    for name, data in report.charts.items():
+    for name, data in files.items():
         write_atomic(folder / name, data)
         written.append(folder / name)
-    write_atomic(folder / "report.xlsx", report_workbook(report))
-    write_atomic(folder / "report.html", render_html(report))
-    written += [folder / "report.xlsx", folder / "report.html"]
+    for name in earlier - files.keys():
+        (folder / name).unlink(missing_ok=True)
+        log.info("removed %s: an earlier report's file this report does not write", folder / name)
+    _write_manifest(folder, list(files))
     log.info("report of %s written to %s (%d files)", report.label, folder, len(written))
     return written
+
+
+#: The file in a report folder that lists the files the report wrote.
+MANIFEST = ".allocator-report"
+#: The names of the files a report writes (a chart name keeps to [A-Za-z0-9_.-]): never a path.
+REPORT_FILE = re.compile(
+    r"report\.(html|xlsx)|(leads|coverage|personnel|burden)\.png|rotation-[\w.-]+\.png", re.A
+)
+
+
+def _write_manifest(folder: Path, names: list[str]) -> None:
+    header = "# the files allocator's report wrote here; the next report removes those it does not write\n"
+    write_atomic(folder / MANIFEST, header + "".join(f"{name}\n" for name in names))
+
+
+def _listed(folder: Path) -> set[str]:
+    """The files the folder's manifest names that are there and may be removed: only names of report
+    files (REPORT_FILE), never a path, as the folder and its manifest may come from elsewhere."""
+    try:
+        text = (folder / MANIFEST).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    except (OSError, UnicodeDecodeError) as error:
+        log.warning("%s: unreadable (%s); no earlier report's file removed", folder / MANIFEST, error)
+        return set()
+    names = {line.strip() for line in text.splitlines() if not line.startswith("#")}
+    return {n for n in names if REPORT_FILE.fullmatch(n) and (folder / n).is_file()}

@@ -132,6 +132,13 @@ def nation_colours(instance: Instance, tables: PlanTables | None = None) -> dict
     return _colour_map((n.id for n in instance.nations), tables)
 
 
+def _legend_right(axis: Axes, handles: Sequence[Any], columns: int = 1) -> None:
+    """A legend outside the axis, at its top right."""
+    axis.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False, ncol=columns
+    )
+
+
 def _nation_legend(colours: dict[str, str], nations: Iterable[str]) -> list[Patch]:
     return [Patch(facecolor=colours.get(n, NO_COLOUR), label=plain(n)) for n in sorted(set(nations))]
 
@@ -170,7 +177,8 @@ def rotation_figure(instance: Instance, task: Task, tables: PlanTables, colours:
     terms = records(tables.leads[tables.leads["task"] == task.id])
     lanes = sorted({(a["offer"], a["unit"]) for a in tours})
     lane_of = {lane: i for i, lane in enumerate(lanes)}
-    figure = _figure(11, 1.6 + 0.28 * max(len(lanes), 2))
+    band = task.lead is not None  # a band above the lanes for the lead's terms, only if the task has a lead
+    figure = _figure(11, 1.3 + 0.28 * (max(len(lanes), 2) + band))
     axis = figure.subplots()
     axis.set_axisbelow(True)  # the grid behind the bars
     for a in tours:
@@ -187,26 +195,17 @@ def rotation_figure(instance: Instance, task: Task, tables: PlanTables, colours:
     short = tables.shortfalls[tables.shortfalls["task"] == task.id]
     for period in sorted(set(short["period"])):
         axis.axvspan(period - 0.5, period + 0.5, color=SHORTFALL, lw=0, zorder=0)
-    top = len(lanes) - 0.3 if lanes else 0.7
     for term in terms:
-        _lead_term(axis, term, top + 0.55, 0.5, colours, band=True)
+        _lead_term(axis, term, -1.0, 0.5, colours, band=True)
     axis.set_yticks(range(len(lanes)))
     axis.set_yticklabels([plain(f"{offer} #{unit}") for offer, unit in lanes], fontsize=7)
-    axis.set_ylim(-0.7, top + 1.0)
-    axis.invert_yaxis()
+    axis.set_ylim(max(len(lanes), 1) - 0.4, -1.45 if band else -0.6)  # downwards: lane 0 (or the band) on top
     _period_axis(axis, tables.labels)
     axis.grid(axis="x", alpha=0.3)
     handles = _nation_legend(colours, [a["nation"] for a in tours] + [t["nation"] for t in terms])
     if len(short):
         handles.append(Patch(facecolor=SHORTFALL, label="shortfall"))
-    axis.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        fontsize=8,
-        frameon=False,
-        ncol=1 if len(handles) <= 14 else 2,
-    )
+    _legend_right(axis, handles, columns=1 if len(handles) <= 14 else 2)
     _title(axis, plain(task.id + (f": {task.name}" if task.name else "")))
     return figure
 
@@ -246,22 +245,26 @@ def personnel_figure(tables: PlanTables) -> Figure:
     grid = tables.personnel
     figure = _figure(11, 1.2 + 0.28 * len(grid))
     axis = figure.subplots()
+    values = grid.to_numpy()
     image = axis.imshow(
-        grid.to_numpy(),
+        values,
         aspect="auto",
         cmap=matplotlib.colormaps["YlOrRd"],
         interpolation="nearest",
         extent=(0.5, grid.shape[1] + 0.5, len(grid) - 0.5, -0.5),
+        vmin=0,
+        vmax=max(float(values.max(initial=0.0)), 1.0),  # none deployed: pale, not mid-scale
     )
     axis.set_yticks(range(len(grid)))
     axis.set_yticklabels([plain(n) for n in grid.index], fontsize=8)
     _period_axis(axis, tables.labels)
-    figure.colorbar(image, ax=axis, label="personnel deployed", fraction=0.03, pad=0.01)
+    bar = axis.inset_axes((1.01, 0.0, 0.015, 1.0))  # beside the heat map, its full height
+    figure.colorbar(image, cax=bar, label="personnel deployed")
     _title(axis, "Personnel deployed by nation and period")
     return figure
 
 
-def _signed(value: float) -> str:
+def signed(value: float) -> str:
     """A difference: sign, thousands separators, at most two decimals, none when whole."""
     rounded = round(value, 2)
     if rounded == 0:
@@ -292,7 +295,7 @@ def burden_figure(tables: PlanTables, fairness: str, colours: dict[str, str] | N
         axis.scatter(fair, positions, marker="|", s=150, linewidths=2, color="black", zorder=3)
         for y, right, difference in zip(positions, np.maximum(values, fair), values - fair, strict=True):
             axis.annotate(
-                _signed(difference),
+                signed(difference),
                 (right, y),
                 xytext=(4, 0),
                 textcoords="offset points",
@@ -336,13 +339,7 @@ def lead_figure(instance: Instance, tables: PlanTables, colours: dict[str, str])
     _period_axis(axis, tables.labels)
     axis.grid(axis="x", alpha=0.3)
     if nations:
-        axis.legend(
-            handles=_nation_legend(colours, nations),
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            fontsize=8,
-            frameon=False,
-        )
+        _legend_right(axis, _nation_legend(colours, nations))
     _title(axis, "Lead nation by task and period")
     return figure
 
@@ -385,37 +382,38 @@ def coverage_figure(tables: PlanTables, instance: Instance | None = None) -> Fig
     short = list(zip(*np.nonzero(categories == "short"), strict=True))
     if len(short) <= 1500:
         texts = [
-            axis.text(j + 1, i, f"{deployed[i, j]}/{required[i, j]}", ha="center", va="center", fontsize=6)
+            axis.text(j + 1, i, f"{deployed[i, j]}/{required[i, j]}", ha="center", va="center")
             for i, j in short
         ]
-        _drop_wider_than_a_period(axis, texts)
+        _fit_in_a_period(axis, texts)
     present = set(categories.flat)
     labels = {key: label for key, (label, _) in COVERAGE.items()}
     if instance is None:  # activity unknown: do not claim it
         labels["idle"] = "nothing required"
-    axis.legend(
-        handles=[
+    _legend_right(
+        axis,
+        [
             Patch(facecolor=colour, edgecolor="#888888", label=labels[key])
             for key, (_, colour) in COVERAGE.items()
             if key in present
         ],
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        fontsize=8,
-        frameon=False,
     )
     _title(axis, "Coverage by task, capability and period (deployed/required in short cells)")
     return figure
 
 
-def _drop_wider_than_a_period(axis: Axes, texts: Sequence[Text]) -> None:
-    """Remove the texts that do not fit in one period's cell."""
+def _fit_in_a_period(axis: Axes, texts: Sequence[Text], sizes: Sequence[float] = (9, 8)) -> None:
+    """Give each text the largest of `sizes` at which it fits in one period's cell; remove it if none."""
     if not texts:
         return
     renderer = axis.figure.canvas.get_renderer()  # type: ignore[attr-defined]
     cell = abs(axis.transData.transform((1, 0))[0] - axis.transData.transform((0, 0))[0])
     for text in texts:
-        if text.get_window_extent(renderer).width > 0.9 * cell:
+        for size in sizes:
+            text.set_fontsize(size)
+            if text.get_window_extent(renderer).width <= 0.9 * cell:
+                break
+        else:
             text.remove()
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from allocator.report.charts import MEASURE_LABELS, chart_name, nation_colours
+from allocator.report.charts import MEASURE_LABELS, chart_name, nation_colours, signed
 from allocator.summary import MEASURES
 
 if TYPE_CHECKING:
@@ -55,7 +55,9 @@ def _burden(report: Report) -> dict[str, Any]:
             "name": names.get(row["nation"], row["nation"]),
             "share": number(row["share"]),
             "cells": [
-                number(row[f"{m}{suffix}"]) for m in MEASURES for suffix in ("", "_fair_share", "_difference")
+                text
+                for m in MEASURES
+                for text in (number(row[m]), number(row[f"{m}_fair_share"]), signed(row[f"{m}_difference"]))
             ],
         }
         for row in frame.to_dict("records")
@@ -104,27 +106,37 @@ def _coverage(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
+STATUS_CLASSES = {"optimal": "status-optimal", "feasible": "status-feasible"}
+
+
+def _objectives(report: Report) -> list[dict[str, str]]:
+    """The summary's objective cards: the recomputed value, and the claim where the file differs."""
+    claimed = report.claimed_objectives
+    return [
+        {"name": name, "value": number(value), "claimed": number(claimed[name]) if name in claimed else ""}
+        for name, value in report.shown_objectives.items()
+    ]
+
+
 def render_html(report: Report) -> str:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = environment.from_string(
         resources.files("allocator.report").joinpath("report.html.j2").read_text()
     )
-    status = report.solution.status
-    bounds = (report.document.get("solver") or {}).get("bounds") or {}
-
+    verified = not report.violations
     tables = report.tables
     leads = tables.leads.drop(columns=["start", "end"]) if not tables.leads.empty else None
     return template.render(
         instance=report.instance,
         labels=tables.labels,
-        solution_label=report.label,
-        status=status,
-        status_class={"optimal": "status-optimal", "feasible": "status-feasible"}.get(status, "status-bad"),
-        objectives=[(k, number(v)) for k, v in report.solution.objectives.items()],
-        bounds=[(k, number(v)) for k, v in bounds.items()],
-        tours=len(tables.assignments) if "deployments" not in report.solution.objectives else None,
+        solution_caption=report.caption,
+        status=report.status_text,
+        status_class=STATUS_CLASSES.get(report.solution.status, "status-bad") if verified else "status-bad",
+        objectives=_objectives(report),
+        bounds=[(k, number(v)) for k, v in report.bounds.items()],
+        tours=len(tables.assignments) if "deployments" not in report.shown_objectives else None,
         nations=nation_key(report),
-        verified=not report.violations,
+        verified=verified,
         no_plan=report.no_plan,
         violations=report.violations,
         leads=Markup(_table(leads)) if leads is not None else None,

@@ -18,17 +18,19 @@ OK_FILL = "E3F2E1"
 
 
 def summary_frame(report: Report) -> pd.DataFrame:
-    doc = report.document
-    solver = doc.get("solver") or {}
+    """Status, objectives recomputed from the assignments, the solution's claims (labelled so)."""
+    backend = (report.document.get("solver") or {}).get("backend", "")
     rows: list[tuple[str, object]] = [
         ("instance", report.instance.name),
-        ("status", report.solution.status),
+        ("solution", report.label),
+        ("status", report.status_text),
         *([("plan", report.no_plan)] if report.no_plan else []),
-        ("backend", solver.get("backend", "")),
+        ("backend", backend),
         ("checker", "all rules hold" if not report.violations else f"{len(report.violations)} violation(s)"),
     ]
-    rows += [(f"objective: {name}", value) for name, value in report.solution.objectives.items()]
-    rows += [(f"bound: {name}", value) for name, value in (solver.get("bounds") or {}).items()]
+    rows += [(f"objective: {name}", value) for name, value in report.shown_objectives.items()]
+    rows += [(f"claimed objective: {name}", value) for name, value in report.solution.objectives.items()]
+    rows += [(f"solver's bound (claimed): {name}", value) for name, value in report.bounds.items()]
     rows += [("violation", v) for v in report.violations]
     return pd.DataFrame(rows, columns=["item", "value"])
 

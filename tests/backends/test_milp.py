@@ -113,3 +113,22 @@ def test_solver_sees_columns_in_creation_order_and_demand_rows_first(path: Path)
     members = built.groups.members
     demand_rows = [row for group, rows in members.items() if group.startswith("demand[") for row in rows]
     assert list(built.problem.constraints)[: len(demand_rows)] == demand_rows
+
+
+def test_warm_values_lie_within_bounds_and_integers_are_whole() -> None:
+    """A level's values start the next; float noise outside a bound made PuLP refuse the start
+    (found by the brute-force test: a fairness deviation of -1.9e-11 with lowBound 0)."""
+    import pulp
+
+    from allocator.backends.milp.solver import warm_value
+
+    deviation = pulp.LpVariable("d", lowBound=0)
+    deviation.varValue = -1.87584093030655e-11
+    count = pulp.LpVariable("n", lowBound=0, upBound=3, cat=pulp.LpInteger)
+    count.varValue = 3.0000000001
+    free = pulp.LpVariable("f")
+    free.varValue = None
+    assert warm_value(deviation) == 0.0
+    assert warm_value(count) == 3.0
+    assert warm_value(free) == 0.0
+    deviation.setInitialValue(warm_value(deviation))  # PuLP accepts it

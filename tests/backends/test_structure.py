@@ -15,6 +15,7 @@ from allocator.backends.structure import FlowStructure, Structure, TourStructure
 from allocator.errors import InputError
 from allocator.generator import generate
 from allocator.indices import Tour
+from tests.bruteforce import brute_force
 from tests.conftest import base_instance, build
 from tests.strategies import instances
 
@@ -110,3 +111,114 @@ def test_unknown_formulation_is_refused() -> None:
 def test_solution_records_the_formulation(backend: str) -> None:
     result = allocator.solve(build(base_instance()), backend=backend, formulation="flow", time_limit=10)
     assert result.to_json()["solver"]["formulation"] == "flow"
+
+
+# rows and their rule-instance names (mutation testing of the formulation: TESTING.md) ---------------
+def test_rows_carry_their_rule_instance_names(formulation: str) -> None:
+    doc = base_instance(horizon={"periods": 2})
+    doc["nations"][0].update(max_personnel=100, budget=5)
+    doc["offers"][0].update(personnel=50, min_rest=1)
+    doc["offers"][1].update(max_tour=1)
+    structure = Structure.of(build(doc).index, formulation)
+    assert all(isinstance(v, int) for c in structure.columns for v in (c.offer, c.task, c.periods, c.tours))
+    assert [r.name for r in structure.personnel_cap()] == ["personnel-cap[FR@1]", "personnel-cap[FR@2]"]
+    assert [r.name for r in structure.budget()] == ["budget[FR]"]
+    assert [name for name, *_ in structure.demand()] == ["demand[air:fighter@1]", "demand[air:fighter@2]"]
+    doc["tasks"][0]["requirements"] = [{"capability": "fighter", "units": 0}]
+    doc["tasks"][0]["requirements"].append({"capability": "fighter", "units": 1, "periods": [2, 2]})
+    zero_first = Structure.of(build(doc).index, formulation)
+    assert [name for name, *_ in zero_first.demand()] == ["demand[air:fighter@2]"]  # no row where no need
+    capacity = [r.name for r in structure.unit_capacity()]
+    assert capacity and all(n.startswith(("unit-capacity[FR-a@", "unit-capacity[GB-a@")) for n in capacity)
+    assert all(len(r.terms) > 1 for r in structure.unit_capacity()), "a single variable needs no row"
+    single = Structure.of(build(base_instance(horizon={"periods": 1})).index, formulation)
+    assert list(single.unit_capacity()) == []  # one tour per offer: each bounded by its domain
+    rows = [r.name for r in structure.formulation_rows()]
+    if formulation == "flow":
+        assert "tour-flow[FR-a>air@1]" in rows and "tour-length[FR-a>air@2]" in rows
+        assert {n.split("[")[0] for n in rows} == {"tour-flow", "tour-length"}
+    else:
+        assert rows == []
+
+
+def _one_period(**task: Any) -> allocator.Instance:
+    """A one-period assignment problem (as GAP): two offers of one-period tours, one task
+    requiring 1 fighter."""
+    doc = base_instance(horizon={"periods": 1})
+    for offer in doc["offers"]:
+        offer["max_tour"] = 1
+    doc["tasks"][0].update(task)
+    return build(doc)
+
+
+def test_the_dominance_cut_applies_only_where_extra_units_cannot_help(formulation: str) -> None:
+    plain = Structure.of(_one_period().index, formulation)
+    (cap,) = plain.demand_caps(("shortfall", "cost"))
+    assert cap.name == "demand-cap[air:fighter@1]" and cap.rhs == 1
+    assert sorted(cap.terms) == [(i, 1) for i in sorted(i for i, _ in cap.terms)] and len(cap.terms) == 2
+    assert plain.exact_demand(("cost",), hard=True) == {"demand[air:fighter@1]"}
+    for task_id in ("x-demand[1]", "y-demand-cap[2]"):  # names made from the prefix, not by replacing
+        odd = Structure.of(_one_period(id=task_id).index, formulation)
+        assert [r.name for r in odd.demand_caps(("cost",))] == [f"demand-cap[{task_id}:fighter@1]"]
+        assert odd.exact_demand(("cost",), hard=True) == {f"demand[{task_id}:fighter@1]"}
+    assert plain.exact_demand(("cost",), hard=False) == set()
+    assert list(plain.demand_caps(("shortfall", "fairness"))) == []  # extra units may even burdens
+    for task in ({"min_nations": 2}, {"lead": {"nations": ["FR"], "term": 1, "contribution": 1}}):
+        assert list(Structure.of(_one_period(**task).index, formulation).demand_caps(("cost",))) == []
+    doc = base_instance(horizon={"periods": 2})  # tours of two periods: an extra unit may be forced
+    assert list(Structure.of(build(doc).index, formulation).demand_caps(("cost",))) == []
+    doc["offers"][0]["max_tour"] = 1
+    doc["offers"][1]["max_tour"] = 1
+    capped = Structure.of(build(doc).index, formulation).demand_caps(("cost",))
+    assert [r.name for r in capped] == ["demand-cap[air:fighter@1]", "demand-cap[air:fighter@2]"]
+
+
+@pytest.mark.parametrize(
+    ("task", "model", "deployed"),
+    [
+        ({}, {"objectives": ["shortfall", "fairness"]}, 2),  # FR and GB both deploy: fairness 0
+        ({"min_nations": 2}, {"objectives": ["shortfall", "cost"]}, 2),  # two nations, one unit each
+        ({"lead": {"nations": ["FR"], "term": 1, "contribution": 2}}, {"objectives": ["cost"]}, 2),
+    ],
+)
+def test_plans_deploy_beyond_demand_where_it_helps(
+    task: dict[str, Any], model: dict[str, Any], deployed: int, formulation: str
+) -> None:
+    instance = build({**base_instance(horizon={"periods": 1}), "model": model})
+    instance = _one_period(**task).model_copy(update={"model": instance.model})
+    result = allocator.solve(instance, threads=1, time_limit=10, formulation=formulation)
+    assert result.status == "optimal"
+    assert len(result.assignments) == deployed
+
+
+def test_a_unit_started_in_the_first_period_keeps_its_min_tour(formulation: str) -> None:
+    """FR's unit needs tours of 2 periods (the task ends before the horizon does); the fairest
+    split, 1 : 2 of 3 unit-periods, would give FR the first period alone, which no valid plan can.
+    The optimum is the brute force's (found by mutation: a flow window that left out a start in
+    period 1 let the unit leave after one period)."""
+    doc = base_instance(horizon={"periods": 4}, nations=[{"id": "FR", "share": 1}, {"id": "GB", "share": 2}])
+    doc["offers"] = [
+        {"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1, "min_tour": 2},
+        {"id": "GB-a", "nation": "GB", "capability": "fighter", "units": 1},
+    ]
+    doc["tasks"][0]["active"] = [1, 3]
+    instance = build(doc)
+    result = allocator.solve(instance, threads=1, time_limit=10, formulation=formulation)
+    optimum = brute_force(instance, 10_000)
+    assert result.status == "optimal" and optimum.vector is not None
+    assert tuple(round(lv.value or 0, 6) for lv in result.levels) == optimum.vector
+    assert optimum.vector[1] > 0  # the fair split itself is out of reach
+
+
+def test_units_bound_counts_each_offer_once() -> None:
+    structure = Structure.of(build(base_instance()).index, "tours")
+    fr = [i for i, c in enumerate(structure.columns) if c.offer == 0]
+    gb = [i for i, c in enumerate(structure.columns) if c.offer == 1]
+    assert structure.units_bound(fr[:3]) == 2 and structure.units_bound(fr[:1] + gb[:2]) == 4
+    assert structure.units_bound([]) == 0
+
+
+def test_unknown_formulation_message_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError) as caught:
+        Structure.of(build(base_instance()).index, "columns")
+    assert str(caught.value) == "unknown formulation 'columns' (available: auto, tours, flow)"

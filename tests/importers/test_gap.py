@@ -9,10 +9,6 @@ import pytest
 import allocator
 from allocator.errors import InputError
 from allocator.importers.gap import default_sense, import_file, parse, read_manifest
-from tests.conftest import ROOT
-
-GAP = ROOT.parent / "shared" / "data" / "gap"
-needs_data = pytest.mark.skipif(not GAP.exists(), reason="../shared/data/gap is not beside the checkout")
 
 
 def _tiny(sense_line: str = "") -> str:
@@ -55,20 +51,18 @@ def test_default_sense() -> None:
     assert default_sense(Path("d05100")) == "min"
 
 
-@needs_data
-def test_names_follow_orlibrary(tmp_path: Path) -> None:
-    assert [p.stem for p in import_file(GAP / "orlib" / "gap1.txt", tmp_path)] == [
+def test_names_follow_orlibrary(tmp_path: Path, needs_gap_data: Path) -> None:
+    assert [p.stem for p in import_file(needs_gap_data / "orlib" / "gap1.txt", tmp_path)] == [
         f"c515-{k}" for k in range(1, 6)
     ]
-    assert [p.stem for p in import_file(GAP / "orlib" / "gapd.txt", tmp_path)][2] == "d10100"
+    assert [p.stem for p in import_file(needs_gap_data / "orlib" / "gapd.txt", tmp_path)][2] == "d10100"
 
 
-@needs_data
 @pytest.mark.parametrize(("sense", "published"), [("max", 336), ("min", 261)])
 def test_gap1_first_instance_reaches_published_optimum(
-    tmp_path: Path, backend: str, sense: str, published: int
+    tmp_path: Path, backend: str, sense: str, published: int, needs_gap_data: Path
 ) -> None:
-    paths = import_file(GAP / "orlib" / "gap1.txt", tmp_path, sense)
+    paths = import_file(needs_gap_data / "orlib" / "gap1.txt", tmp_path, sense)
     result = allocator.solve(paths[0], backend=backend, threads=1, time_limit=20)
     row = next(r for r in read_manifest(tmp_path) if r["file"] == paths[0].name)
     assert result.status == "optimal"

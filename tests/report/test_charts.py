@@ -320,3 +320,88 @@ def test_the_reports_charts_use_the_one_colour_map() -> None:
     assert {name: report.charts[name] == png for name, png in expected.items()} == dict.fromkeys(
         expected, True
     )
+
+
+# layout -----------------------------------------------------------------------------------------
+
+
+def _extent(artist: Any) -> Bbox:
+    figure = artist.figure
+    figure.canvas.draw()
+    return artist.get_window_extent(figure.canvas.get_renderer())
+
+
+@pytest.mark.parametrize("size", ["small", "reassurance"])
+def test_personnel_colour_bar_spans_the_heat_map(size: str, reassurance_tables: PlanTables) -> None:
+    tables = small_tables()[1] if size == "small" else reassurance_tables
+    figure = charts.personnel_figure(tables)
+    heat = figure.axes[0]
+    (image,) = heat.images
+    assert image.colorbar is not None
+    heat_box, bar_box = _extent(heat), _extent(image.colorbar.ax)
+    assert bar_box.y0 == pytest.approx(heat_box.y0, abs=1) and bar_box.y1 == pytest.approx(heat_box.y1, abs=1)
+    assert bar_box.x0 > heat_box.x1  # beside it, not over it
+
+
+def test_personnel_without_personnel_is_pale_not_mid_scale() -> None:
+    _, tables = small_tables()  # the small plan's offers have no personnel
+    (image,) = charts.personnel_figure(tables).axes[0].images
+    assert image.get_clim() == (0, 1)
+
+
+@pytest.mark.parametrize("size", ["small", "reassurance"])
+def test_coverage_texts_are_readable_and_inside_their_cell(size: str) -> None:
+    """Deployed/required in short cells at 8-9 pt, each inside its cell; the reassurance scenario
+    with nothing deployed has 24 narrow periods, every active cell short."""
+    if size == "small":
+        instance, tables = small_tables()
+    else:
+        instance = allocator.load_instance(REASSURANCE)
+        empty = {"instance": instance.name, "status": "feasible", "assignments": [], "leads": []}
+        tables = plan_tables(instance, parse_solution(empty, "<empty>"))
+    figure = charts.coverage_figure(tables, instance)
+    axis = figure.axes[0]
+    texts = list(axis.texts)
+    assert texts
+    for text in texts:
+        assert float(text.get_fontsize()) >= 8, text.get_text()
+        x, _ = text.get_position()
+        left, right = (axis.transData.transform((x + dx, 0))[0] for dx in (-0.5, 0.5))
+        box = _extent(text)
+        assert left <= box.x0 and box.x1 <= right, text.get_text()
+    if size == "small":
+        assert {t.get_fontsize() for t in texts} == {9}  # wide cells: the larger size
+
+
+def _bars(axis: Any, hatched: bool) -> list[Rectangle]:
+    return [
+        p
+        for p in axis.patches
+        if isinstance(p, Rectangle)
+        and (p.get_gid() or "").startswith("nation:")
+        and bool(p.get_hatch()) == hatched
+    ]
+
+
+def test_rotation_chart_without_a_lead_has_no_lead_band() -> None:
+    instance, tables = small_tables()
+    colours = charts.nation_colours(instance, tables)
+    task = next(t for t in instance.tasks if t.id == "cap")  # one lane, no lead
+    axis = charts.rotation_figure(instance, task, tables, colours).axes[0]
+    (bar,) = _bars(axis, hatched=False)
+    low, high = sorted(axis.get_ylim())
+    lanes = 1
+    assert not _bars(axis, hatched=True)
+    assert high - low <= lanes + 0.5, (low, high)  # a margin around the lane, no room for a band
+    assert low < bar.get_y() and bar.get_y() + bar.get_height() < high
+
+
+def test_rotation_chart_lead_band_is_on_top() -> None:
+    instance, tables = small_tables()
+    colours = charts.nation_colours(instance, tables)
+    task = next(t for t in instance.tasks if t.id == "air")
+    axis = charts.rotation_figure(instance, task, tables, colours).axes[0]
+    lanes, band = _bars(axis, hatched=False), _bars(axis, hatched=True)
+    assert len(band) == 2 and len(lanes) == 2
+    lowest_band = min(_extent(b).y0 for b in band)
+    assert all(_extent(b).y1 <= lowest_band for b in lanes)  # screen y grows upwards

@@ -6,12 +6,14 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
+
 import allocator
 from allocator.report import build_report
 from allocator.report.html import render_html
 from tests.report.conftest import SMALL_PLAN, small_instance
 
-NUMBER = re.compile(r"^[-+]?\d{1,3}(,\d{3})*(\.\d+)?$")
+NUMBER = re.compile(r"^[-+−]?\d{1,3}(,\d{3})*(\.\d+)?$")
 
 
 class _Tables(HTMLParser):
@@ -75,8 +77,8 @@ def test_no_tours_card_when_deployments_is_an_objective() -> None:
     assert "tours" not in cards
 
 
-def test_tours_card_when_the_solution_names_no_deployments() -> None:
-    instance = small_instance()
+def test_tours_card_when_the_model_has_no_deployments_objective() -> None:
+    instance = small_instance(objectives=["shortfall", "cost"])
     document = {**SMALL_PLAN, "objectives": {"shortfall": 4, "cost": 9}}  # made by another tool
     page = render_html(build_report(instance, document))
     assert _cards(page)[:3] == ["status", "shortfall", "cost"]
@@ -111,8 +113,8 @@ def test_numbers_print_whole_without_decimals_others_with_at_most_two() -> None:
     (burden,) = [t for t in tables if t["section"] == "burden"]
     rows = {row[0][0]: [text for text, _ in row] for row in burden["body"]}
     # units: FR 4, GB 2, IT 1 unit-periods, equal shares: fair share 7/3 each
-    assert rows["FR"][rows["FR"].index("4") + 1 : rows["FR"].index("4") + 3] == ["2.33", "1.67"]
-    assert "-0.33" in rows["GB"] and "-1.33" in rows["IT"]
+    assert rows["FR"][rows["FR"].index("4") + 1 : rows["FR"].index("4") + 3] == ["2.33", "+1.67"]
+    assert "−0.33" in rows["GB"] and "−1.33" in rows["IT"]
     (tours,) = [t for t in tables if t["section"] == "tables"]
     costs = [row[-1][0] for row in tours["body"]]
     assert costs == ["4", "4", "1"]  # cost per tour: 4 x 1, 2 x 2, 1 x 1
@@ -129,3 +131,88 @@ def test_page_shows_a_nation_key_in_id_order() -> None:
     colours = nation_colours(instance, report.tables)
     assert [(nation, colour) for colour, nation, _ in key] == list(colours.items())
     assert [name.strip() for _, _, name in key] == ["France", "United Kingdom", "Italy"]
+
+
+# the summary: recomputed, not claimed -------------------------------------------------------------
+
+#: SMALL_PLAN as a file claiming a perfect plan: it is 3 units short (priority 1) and uneven.
+CLAIMING = {
+    **SMALL_PLAN,
+    "status": "optimal",
+    "objectives": {"shortfall": 0, "fairness": 0, "deployments": 3, "cost": 9},
+    "solver": {"backend": "cpsat", "bounds": {"shortfall": 0, "fairness": 0, "deployments": 3, "cost": 9}},
+}
+
+
+def _card_values(page: str) -> dict[str, tuple[str | None, str]]:
+    """Every summary card: its name, the class and the text of its value."""
+    found = re.findall(r'<div class="card">\s*([^<]+?)\s*<b(?: class="([^"]*)")?>([^<]*)</b>', page)
+    return {name: (css or None, value) for name, css, value in found}
+
+
+def test_cards_show_the_objectives_recomputed_not_the_files_claim() -> None:
+    cards = _card_values(render_html(build_report(small_instance(), CLAIMING)))
+    values = {name: value for name, (_, value) in cards.items()}
+    assert values["shortfall"] == "3" and values["fairness"] == "3.33", cards
+    assert values["deployments"] == "3" and values["cost"] == "9"
+
+
+def test_status_of_a_plan_the_checker_rejects_is_claimed_not_green() -> None:
+    report = build_report(small_instance(), CLAIMING)
+    assert len(report.violations) == 5
+    css, text = _card_values(render_html(report))["status"]
+    assert css == "status-bad"
+    assert text == "optimal (claimed; the checker finds 5 violations)"
+
+
+def test_status_of_a_plan_the_checker_accepts_is_shown_as_is() -> None:
+    instance = small_instance()
+    result = allocator.solve(instance, threads=1, time_limit=10)
+    report = build_report(instance, result)
+    assert not report.violations and report.objectives == result.objectives
+    css, text = _card_values(render_html(report))["status"]
+    assert (css, text) == (f"status-{result.status}", result.status)
+
+
+def test_bounds_are_labelled_as_the_solvers_claim() -> None:
+    page = render_html(build_report(small_instance(), CLAIMING))
+    (line,) = re.findall(r"<p>[^<]*bounds[^<]*</p>", page)
+    assert "solver" in line and "claim" in line and "shortfall &ge; 0" in line, line
+
+
+# numbers and captions ---------------------------------------------------------------------------
+
+
+def test_burden_differences_are_signed_as_in_the_burden_chart() -> None:
+    from allocator.report import charts
+
+    report = build_report(small_instance(), SMALL_PLAN)
+    (burden,) = [t for t in _tables(render_html(report)) if t["section"] == "burden"]
+    figure = charts.burden_figure(report.tables, "units")
+    for k, axis in enumerate(figure.axes):  # a panel per measure; a column group of 3 per measure
+        in_table = sorted(row[3 + 3 * k + 2][0] for row in burden["body"])
+        assert in_table == sorted(t.get_text() for t in axis.texts), axis.get_title()
+    units = {row[0][0]: row[5][0] for row in burden["body"]}
+    assert units == {"FR": "+1.67", "GB": "−0.33", "IT": "−1.33"}
+
+
+def test_equal_burden_difference_is_zero_without_sign() -> None:
+    from allocator.report.charts import signed
+
+    assert [signed(v) for v in (6, -6, 0, -0.001, 1234.5)] == ["+6", "−6", "0", "0", "+1,234.5"]
+
+
+@pytest.mark.parametrize(
+    "document, label, caption",
+    [
+        (CLAIMING, "t.json", "t.json (cpsat, optimal)"),
+        ({**SMALL_PLAN, "solver": {"backend": "highs"}}, "plan.json", "plan.json (highs, feasible)"),
+        (SMALL_PLAN, "plan.json", "plan.json (feasible)"),  # another tool: no backend
+        ({**CLAIMING, "status": "feasible"}, "tiny (cpsat)", "tiny (cpsat, feasible)"),  # solve's label
+    ],
+)
+def test_header_names_the_solution_its_backend_and_status(
+    document: dict[str, Any], label: str, caption: str
+) -> None:
+    page = render_html(build_report(small_instance(), document, label))
+    assert re.search(r"Solution: ([^<]*?)\.\s*</p>", page).group(1) == caption  # type: ignore[union-attr]

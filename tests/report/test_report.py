@@ -40,7 +40,7 @@ def test_report_writes_every_file(solved: tuple[allocator.Instance, dict[str, An
     instance, _, out = solved
     expected = {"report.xlsx", "report.html", "personnel.png", "burden.png", "leads.png", "coverage.png"}
     expected |= {chart_name(t.id) for t in instance.tasks}
-    assert {p.name for p in out.iterdir()} == expected
+    assert {p.name for p in out.iterdir()} == expected | {".allocator-report"}
     for png in out.glob("*.png"):
         assert png.read_bytes().startswith(b"\x89PNG"), png
 
@@ -256,3 +256,98 @@ def test_html_page_in_headless_chromium(
         assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 10_000
     finally:
         driver.quit()
+
+
+# the summary: recomputed, not claimed -------------------------------------------------------------
+
+
+def test_workbook_summary_shows_recomputed_objectives_and_claimed_status(tmp_path: Path) -> None:
+    from tests.report.conftest import SMALL_PLAN, small_instance
+
+    document = {
+        **SMALL_PLAN,
+        "status": "optimal",
+        "objectives": {"shortfall": 0, "fairness": 0, "deployments": 3, "cost": 9},
+        "solver": {"backend": "cpsat", "bounds": {"shortfall": 0}},
+    }
+    write_report(small_instance(), document, tmp_path)
+    rows = pd.read_excel(tmp_path / "report.xlsx", sheet_name="summary").to_dict("records")
+    summary = {row["item"]: row["value"] for row in rows}
+    assert summary["status"] == "optimal (claimed; the checker finds 5 violations)"
+    assert summary["objective: shortfall"] == 3 and summary["objective: fairness"] == pytest.approx(10 / 3)
+    assert summary["claimed objective: shortfall"] == 0
+    assert summary["solver's bound (claimed): shortfall"] == 0
+    assert not [item for item in summary if item.startswith("bound")]
+
+
+# a report folder holds one report -------------------------------------------------------------------
+
+
+def _named(name: str, tasks: list[str]) -> tuple[allocator.Instance, dict[str, Any]]:
+    """An instance `name` with one fighter task per id in `tasks`, and an empty plan of it."""
+    from tests.conftest import base_instance, build
+
+    doc = base_instance(name=name)
+    doc["tasks"] = [{"id": t, "requirements": [{"capability": "fighter", "units": 1}]} for t in tasks]
+    plan = {"instance": name, "status": "feasible", "assignments": [], "leads": [], "shortfalls": []}
+    return build(doc), plan
+
+
+def test_a_report_replaces_the_older_reports_files_and_keeps_the_users(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    write_report(*_named("a", ["a1", "a2"]), tmp_path)
+    assert {"rotation-a1.png", "rotation-a2.png"} <= {p.name for p in tmp_path.iterdir()}
+    written = write_report(*_named("b", ["b1"]), tmp_path)
+    charts = {"leads.png", "coverage.png", "personnel.png", "burden.png", "rotation-b1.png"}
+    files = {"report.html", "report.xlsx", *charts}
+    assert {p.name for p in written} == files
+    assert {p.name for p in tmp_path.iterdir()} == files | {"notes.txt", ".allocator-report"}
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "entry", ["../x", "../out/x", "/ABSOLUTE/x", "sub/report.html", "..", ".", "", "sub\\report.html"]
+)
+def test_a_manifest_from_elsewhere_deletes_nothing_outside_the_folder(tmp_path: Path, entry: str) -> None:
+    folder, outside, sub = tmp_path / "report", tmp_path / "out", tmp_path / "report" / "sub"
+    sub.mkdir(parents=True)
+    outside.mkdir()
+    keep = [tmp_path / "x", outside / "x", sub / "report.html", folder / "sub\\report.html"]
+    for path in keep:
+        path.write_text("keep")
+    entry = entry.replace("/ABSOLUTE", str(tmp_path))
+    (folder / ".allocator-report").write_text(f"{entry}\nnotes.txt\n")
+    (folder / "notes.txt").write_text("mine")  # named, but not a report's file
+    write_report(*_named("b", ["b1"]), folder)
+    assert all(path.read_text() == "keep" for path in keep), entry
+    assert (folder / "notes.txt").read_text() == "mine" and sub.is_dir()
+
+
+def test_the_manifest_lists_the_files_written(tmp_path: Path) -> None:
+    written = write_report(*_named("b", ["b1"]), tmp_path)
+    lines = (tmp_path / ".allocator-report").read_text().splitlines()
+    assert sorted(line for line in lines if not line.startswith("#")) == sorted(p.name for p in written)
+
+
+# the header ---------------------------------------------------------------------------------------
+
+
+def _caption(page: Path) -> str:
+    import re
+
+    found = re.search(r"Solution: ([^<]*?)\.\s*</p>", page.read_text())
+    assert found, page
+    return found.group(1)
+
+
+def test_report_and_solve_report_name_the_solution_alike(tmp_path: Path) -> None:
+    plan = tmp_path / "t.json"
+    instance = str(EXAMPLES / "lead-rotation.yaml")
+    options = ["--threads", "1", "--time-limit", "10", "-o", str(plan), "--report", str(tmp_path / "solved")]
+    solved = CliRunner().invoke(main, ["solve", instance, *options])
+    assert solved.exit_code == 0, solved.output
+    status = json.loads(plan.read_text())["status"]
+    assert _caption(tmp_path / "solved" / "report.html") == f"lead-rotation (cpsat, {status})"
+    invoked = CliRunner().invoke(main, ["report", instance, str(plan), "-o", str(tmp_path / "r")])
+    assert invoked.exit_code == 0, invoked.output
+    assert _caption(tmp_path / "r" / "report.html") == f"{plan} (cpsat, {status})"

@@ -145,6 +145,19 @@ class LevelOutcome:
     bound: float | None  # in scaled objective units
 
 
+def warm_value(var: pulp.LpVariable) -> float:
+    """A solution value fit to start the next level: integers rounded, and within the variable's
+    bounds (a solver may return -1.9e-11 for a variable bounded below by 0, which PuLP refuses)."""
+    value = var.varValue or 0.0
+    if var.cat == pulp.LpInteger:
+        value = float(round(value))
+    if var.lowBound is not None:
+        value = max(value, var.lowBound)
+    if var.upBound is not None:
+        value = min(value, var.upBound)
+    return value
+
+
 def _solve_highs(
     problem: pulp.LpProblem,
     budget: float | None,
@@ -363,7 +376,7 @@ def solve(
         if status in ("optimal", "feasible"):
             counts = _counts(v)
             leads = {(t, k): n for (t, k, n), var in v.lead.items() if (var.varValue or 0) > 0.5}
-            values = {var.name: var.varValue or 0.0 for var in v.all()}
+            values = {var.name: warm_value(var) for var in v.all()}
         elif counts is None:
             levels.append(LevelResult(key, "unknown", None, None, elapsed))
             break
