@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from allocator.errors import NotAnInstance
 from allocator.importers.gap import read_manifest
 from allocator.io import INSTANCE_FORMATS
 
@@ -131,6 +132,9 @@ def run_one(run: Run) -> dict[str, Any]:
                 formulation=run.formulation,
             )
         verified = allocator.check(instance, result).ok if result.has_plan else None
+    except NotAnInstance as exc:  # a solution or a report in the folder: not a benchmark run
+        row.update(status="skipped", error=str(exc))
+        return row
     except Exception as exc:  # one failing run must not stop a benchmark
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         return row
@@ -189,9 +193,10 @@ def shifted_geometric_mean(values: Iterable[float], shift: float = 1.0) -> float
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per backend: runs, verified, optimal, shifted geometric mean time, mean gap to published."""
+    """Per backend: runs, verified, optimal, shifted geometric mean time, mean gap to published
+    (files skipped as not instances are not runs)."""
     rows = []
-    for backend, group in frame.groupby("backend", sort=False):
+    for backend, group in frame[frame["status"] != "skipped"].groupby("backend", sort=False):
         has_published = "gap_to_published" in group and group["gap_to_published"].notna().any()
         rows.append(
             {
@@ -305,7 +310,34 @@ def run_all(
         client.close()
         if cluster is not None:
             cluster.close()
-    return pd.DataFrame([r for r in rows if r is not None])
+    frame = pd.DataFrame([r for r in rows if r is not None])
+    return frame.reindex(columns=[*COLUMNS, *sorted(set(frame.columns) - set(COLUMNS))])
+
+
+#: The columns of every results table, in this order (objectives follow as objective_<name>).
+COLUMNS = (
+    "instance",
+    "path",
+    "backend",
+    "seed",
+    "repeat",
+    "status",
+    "formulation",
+    "level",
+    "value",
+    "bound",
+    "gap",
+    "load_time",
+    "build_time",
+    "solve_time",
+    "wall_time",
+    "peak_memory_mib",
+    "verified",
+    "sense",
+    "published_value",
+    "warnings",
+    "error",
+)
 
 
 def plan_runs(

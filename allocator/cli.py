@@ -196,10 +196,11 @@ def _print_shortfalls(instance: Instance, result: SolveResult) -> None:
         return
     title = "Shortfalls (the shortfall objective is the sum of the priority-weighted column)"
     table = Table(title=title, title_justify="left")
-    for column in ("task", "capability", "periods short", "missing unit-periods", "× priority"):
+    for column in ("task", "capability", "periods short", "missing", "× priority"):
         table.add_column(column, justify="right" if column[0] in "m×" else "left")
     for gap in gaps.to_dict("records"):
-        missing = f"{gap['missing']:g}" + (" nation-periods" if gap["what"] == "(nations)" else "")
+        unit = "nation-periods" if gap["what"] == "(nations)" else "unit-periods"
+        missing = f"{gap['missing']:g} {unit}"
         table.add_row(
             escape(gap["task"]), escape(gap["what"]), gap["periods"], missing, f"{gap['weighted']:g}"
         )
@@ -242,7 +243,13 @@ def _print_burden(instance: Instance, result: SolveResult) -> None:
     type=click.Path(dir_okay=False),
     help="Write the solution JSON here (a .json file; replaced if it exists).",
 )
-@click.option("--backend", type=click.Choice(api.BACKENDS), default="cpsat", show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(api.BACKENDS),
+    default="cpsat",
+    show_default=True,
+    help="cpsat: OR-Tools CP-SAT; highs, cbc: the MILP through PuLP.",
+)
 @time_limit_option("Seconds for the whole solve, all levels together.")
 @click.option(
     "--threads",
@@ -326,6 +333,8 @@ def solve(
             _print_summary(loaded, result)
             if output:
                 out.print(f"solution written to {escape(output)}")
+            else:
+                out.print("no solution file written (add -o FILE.json to keep the plan)")
         if report_dir and result.has_plan:
             _write_report(loaded, result, report_dir, loaded.name, quiet)
         elif report_dir:
@@ -342,6 +351,20 @@ def _solution_target(output: str, instance: str) -> None:
         )
     if target.suffix.lower() in (".xlsx", ".yaml", ".yml"):
         raise InputError(output, [Problem("", "the solution is JSON: name a .json file")])
+    if target.is_file() and _holds_an_instance(target):
+        raise InputError(output, [Problem("", "holds an instance; name another file for the solution")])
+
+
+def _holds_an_instance(path: Path) -> bool:
+    """True for a JSON file whose top level has `nations` (an instance, not a plan)."""
+    import json
+
+    try:
+        with path.open(encoding="utf-8") as stream:
+            document = json.loads(stream.read(8 * 2**20))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and "nations" in document
 
 
 def _write_report(instance: Instance, solution: Any, folder: str, label: str, quiet: bool) -> tuple[str, ...]:
@@ -424,11 +447,11 @@ def template(ctx: click.Context, target: str, force: bool) -> None:
     sys.exit(EXIT_OK)
 
 
-def _instance_format(path: str) -> str:
+def _instance_format(path: str, hint: str = "TARGET") -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in INSTANCE_FORMATS:
         raise click.BadParameter(
-            f"unknown format '{suffix or path}' (use {', '.join(INSTANCE_FORMATS)})", param_hint="TARGET"
+            f"unknown format '{suffix or path}' (use {', '.join(INSTANCE_FORMATS)})", param_hint=hint
         )
     return suffix
 
@@ -496,9 +519,9 @@ def _print_supply(instance: Instance, label: str) -> None:
 
 
 @main.command()
-@click.option("--nations", type=click.IntRange(min=2), required=True)
-@click.option("--tasks", type=click.IntRange(min=1), required=True)
-@click.option("--periods", type=click.IntRange(min=2, max=1000), required=True)
+@click.option("--nations", type=click.IntRange(min=2), required=True, help="Nations of the coalition.")
+@click.option("--tasks", type=click.IntRange(min=1), required=True, help="Tasks (air, maritime, ... mixed).")
+@click.option("--periods", type=click.IntRange(min=2, max=1000), required=True, help="Months of the horizon.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same file for the same seed.")
 @click.option(
     "--tightness",
@@ -508,7 +531,13 @@ def _print_supply(instance: Instance, label: str) -> None:
     help="Scales demand: about 1 is roughly coverable, more leaves shortfalls.",
 )
 @click.option("--name", type=str, default=None, help="Instance name (default from the arguments).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="The instance file (.yaml, .json, .xlsx).",
+)
 @force_option
 @click.pass_context
 def generate(
@@ -522,27 +551,31 @@ def generate(
     output: str,
     force: bool,
 ) -> None:
-    """Write a plausible coalition instance (the same file for the same arguments).
+    """Write a plausible coalition instance (the same file for the same arguments), in the format
+    the output's extension names (.yaml, .yml, .json or .xlsx).
 
     An existing output file is left alone unless --force."""
     import yaml
 
     from allocator.generator import generate as make
-    from allocator.io import build_instance, write_atomic
+    from allocator.io import build_instance, write_atomic, write_instance
 
     with _guarded(ctx.obj["debug"]):
+        fmt = _instance_format(output, hint="-o/--output")
         doc = make(nations, tasks, periods, seed, tightness, name)
         _new_file(output, force)
         instance = build_instance(doc, output)  # never write an instance that does not load
-        header = (
-            f"# allocator generate --nations {nations} --tasks {tasks} --periods {periods} "
-            f"--seed {seed} --tightness {tightness:g}\n"
-        )
-        write_atomic(
-            output,
-            header
-            + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110),
-        )
+        if fmt in (".yaml", ".yml"):  # YAML keeps the command that made it, as a comment
+            header = (
+                f"# allocator generate --nations {nations} --tasks {tasks} --periods {periods} "
+                f"--seed {seed} --tightness {tightness:g}\n"
+            )
+            dumped = yaml.safe_dump(
+                doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110
+            )
+            write_atomic(output, header + dumped)
+        else:
+            write_instance(instance, output)
     out.print(
         f"wrote {escape(output)}: {len(instance.nations)} nations, {len(instance.offers)} offers, "
         f"{len(instance.tasks)} tasks, {instance.periods} periods"
@@ -681,6 +714,9 @@ def bench(
     for record in table.to_dict("records"):
         rich_table.add_row(*("-" if v is None or v != v else str(v) for v in record.values()))
     out.print(rich_table)
+    skipped = frame[frame["status"] == "skipped"].drop_duplicates("path")
+    for record in skipped.to_dict("records"):
+        _warn(f"skipped {record['error']}")
     rejected = frame["verified"].eq(False) if "verified" in frame else False
     failed = frame[(frame["status"] == "error") | rejected]
     for record in failed.to_dict("records"):

@@ -43,6 +43,10 @@ class InputError(Exception):
         return "\n".join(problem.render(self.source) for problem in self.problems)
 
 
+class NotAnInstance(InputError):
+    """The file is another of allocator's files (a solution, a plan report), not an instance."""
+
+
 class InputWarning(UserWarning):
     """Something in an input that is allowed but probably not meant (an extra sheet, short supply).
 

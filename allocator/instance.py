@@ -9,9 +9,17 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 if TYPE_CHECKING:
     from allocator.indices import Index
@@ -22,6 +30,7 @@ MAX_PERIODS = 1000
 #: Largest number of identical units in one offer.
 MAX_UNITS = 100_000
 
+_MONTH = re.compile(r"(\d{4})-(0?[1-9]|1[0-2])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -48,15 +57,36 @@ OBJECTIVE_NAMES = ("shortfall", "fairness", "deployments", "cost")
 
 
 class Frozen(BaseModel):
-    """Base: immutable, unknown keys rejected."""
+    """Base: immutable, unknown keys rejected, no true/false where a number belongs."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _numeric(field.annotation):
+            raise ValueError("must be a number, not true or false")
+        return value
+
+
+def _numeric(annotation: object) -> bool:
+    """int, float, or either of them or None."""
+    return annotation in (int, float) or set(get_args(annotation)) in ({int, type(None)}, {float, type(None)})
 
 
 class Horizon(Frozen):
     periods: int = Field(ge=1, le=MAX_PERIODS)
     unit: Text = "month"
     start: Text | None = None
+
+    @property
+    def first_month(self) -> tuple[int, int] | None:
+        """(year, month) of period 1 when periods are months from a start written YYYY-MM."""
+        match = _MONTH.fullmatch(self.start or "")
+        if self.unit != "month" or match is None:
+            return None
+        return int(match[1]), int(match[2])
 
     @field_validator("start", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from allocator.catalog import available_models, resolve_model
-from allocator.errors import InputError, Problem, format_path
+from allocator.errors import InputError, NotAnInstance, Problem, did_you_mean, format_path, warn_input
 from allocator.instance import (
     Capability,
     Horizon,
@@ -30,7 +31,7 @@ from allocator.instance import (
     Requirement,
     Task,
 )
-from allocator.validation import cross_check, references_of_invalid_items
+from allocator.validation import AnyId, cross_check, references_of_invalid_items
 
 
 class SafeLoader(yaml.SafeLoader):
@@ -71,7 +72,7 @@ _UNION_TAGS = {"str", "int", "float", "dict[str,float]", "ModelSpec", "none"}
 def read_text(source: str | Path) -> tuple[str, str]:
     """(text, label) of a file, or of standard input for '-'."""
     if str(source) == "-":
-        return sys.stdin.read(MAX_FILE_BYTES + 1), "<stdin>"
+        return _decoded(stdin_bytes(), "<stdin>"), "<stdin>"
     path = Path(source)
     label = str(source)
     try:
@@ -86,6 +87,22 @@ def read_text(source: str | Path) -> tuple[str, str]:
         raise InputError(label, [Problem("", f"not UTF-8 text ({exc.reason})")]) from None
     except OSError as exc:
         raise InputError(label, [Problem("", exc.strerror or str(exc))]) from None
+
+
+def stdin_bytes() -> bytes:
+    """Standard input, at most MAX_FILE_BYTES of it (a text-only stream is read as UTF-8)."""
+    binary = getattr(sys.stdin, "buffer", None)
+    data = binary.read(MAX_FILE_BYTES + 1) if binary else sys.stdin.read(MAX_FILE_BYTES + 1).encode("utf-8")
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError("<stdin>", [Problem("", f"input larger than {MAX_FILE_BYTES >> 20} MiB")])
+    return data
+
+
+def _decoded(data: bytes, label: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(label, [Problem("", f"not UTF-8 text ({exc.reason})")]) from None
 
 
 def parse_document(text: str, label: str) -> Any:
@@ -120,7 +137,8 @@ def _owner(loc: tuple[str | int, ...]) -> type[BaseModel]:
 
 
 def pydantic_problems(error: ValidationError, prefix: tuple[str | int, ...]) -> list[Problem]:
-    """Pydantic errors as problems at user-facing paths, with a suggestion for unknown keys."""
+    """Pydantic errors as problems at user-facing paths, in a planner's words (no class names),
+    with a suggestion for unknown keys and misspelt choices."""
     problems: dict[str, Problem] = {}
     for item in error.errors():
         loc = prefix + tuple(p for p in item["loc"] if p not in _UNION_TAGS and "[" not in str(p))
@@ -130,17 +148,57 @@ def pydantic_problems(error: ValidationError, prefix: tuple[str | int, ...]) -> 
             message = f"unknown key '{key}'{_suggest(key, _owner(loc[:-1]))}"
         elif kind == "missing":
             message = "required key missing"
-        elif kind == "value_error":  # our own validators: their message without pydantic's prefix
-            value = item.get("input")
-            shown = f" (got {value!r})" if isinstance(value, str) else ""
-            message = f"{item.get('ctx', {}).get('error', item['msg'])}{shown}"
         else:
-            value = item.get("input")
-            shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
-            message = f"{item['msg']}{shown}"
+            message = _in_words(kind, item)
         path = format_path(loc)
         problems.setdefault(path, Problem(path, message))
     return list(problems.values())
+
+
+#: Pydantic error types -> what they mean for a value in an instance file ({limit}: the bound).
+_WORDS = {
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "dict_type": "must be a mapping of keys to values",
+    "model_type": "must be a mapping of keys to values",
+    "model_attributes_type": "must be a mapping of keys to values",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text",
+    "greater_than_equal": "must be at least {ge:g}",
+    "greater_than": "must be more than {gt:g}",
+    "less_than_equal": "must be at most {le:g}",
+    "less_than": "must be less than {lt:g}",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters",
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "must have at most {max_length} item(s)",
+    "string_pattern_mismatch": "may hold only letters, digits and _ . -",
+}
+
+
+def _in_words(kind: str, item: Any) -> str:
+    value = item.get("input")
+    context = item.get("ctx") or {}
+    shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+    if kind == "value_error":  # our own validators: their message without pydantic's prefix
+        return f"{context.get('error', item['msg'])}{shown if isinstance(value, str) else ''}"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(context.get("expected", "")))
+        hint = did_you_mean(str(value), choices) if isinstance(value, str) else ""
+        return f"must be one of {', '.join(choices)}{shown}{hint}"
+    if kind == "too_long" and context.get("max_length") == 2:  # windows are the only pairs
+        return f"must be a window [first, last]{shown}"
+    template = _WORDS.get(kind)
+    if template is None:
+        return f"{item['msg']}{shown}"
+    return template.format(**context) + shown
 
 
 def _validate(
@@ -200,9 +258,10 @@ def _document_order(problem: Problem) -> tuple[Any, ...]:
 
 
 def _declared_ids(raw: Any) -> set[str]:
-    """Every id a section of the document gives, valid item or not."""
+    """Every id a section of the document gives, valid item or not; for a section that is not a
+    list (already reported), any id: references into it are not reported a second time."""
     if not isinstance(raw, list):
-        return set()
+        return AnyId()
     return {item["id"] for item in raw if isinstance(item, dict) and isinstance(item.get("id"), str)}
 
 
@@ -214,7 +273,9 @@ def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
     if not isinstance(data, dict):
         raise InputError(label, [Problem("", "the instance must be a mapping of keys to values")])
     if "nations" not in data and {"status", "solver"} & set(data):
-        raise InputError(label, [Problem("", "this is a solution file (it has 'status'), not an instance")])
+        raise NotAnInstance(
+            label, [Problem("", "this is a solution file (it has 'status'), not an instance")]
+        )
     problems: list[Problem] = []
     for key in data:
         if key not in Instance.model_fields:
@@ -254,6 +315,13 @@ def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
         tasks=tuple(tasks.values()),
         model=spec[0] if spec else resolve_model(None),
     )
+    horizon = instance.horizon
+    if horizon.unit == "month" and horizon.start and horizon.first_month is None:
+        warn_input(
+            label,
+            "horizon.start",
+            f"'{horizon.start}' is not a month written YYYY-MM (as 2027-03): periods are labelled 1, 2, ...",
+        )
     return instance
 
 
@@ -266,12 +334,25 @@ def load_instance(source: str | Path, model: str | None = None) -> Instance:
 
     if spreadsheet.is_workbook(source):
         return spreadsheet.load_workbook_instance(source, model=model)
+    if str(source) == "-":  # a document, or a workbook piped in
+        data = stdin_bytes()
+        if data.startswith(b"PK\x03\x04"):
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "stdin.xlsx"
+                path.write_bytes(data)
+                return spreadsheet.load_workbook_instance(path, model=model, label="<stdin>")
+        return build_instance(parse_document(_decoded(data, "<stdin>"), "<stdin>"), "<stdin>", model=model)
     text, label = read_text(source)
     return build_instance(parse_document(text, label), label, model=model)
 
 
 def load_document(source: str | Path) -> tuple[Any, str]:
     """A parsed JSON or YAML document and its label (for solutions)."""
+    if str(source).lower().endswith(".xlsx"):
+        raise InputError(
+            str(source),
+            [Problem("", "a workbook holds an instance, not a solution (solve -o writes a JSON one)")],
+        )
     text, label = read_text(source)
     return parse_document(text, label), label
 

@@ -18,6 +18,7 @@ every problem is then reported at its cell (``offers!C7``).
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import io
 import re
 from collections.abc import Iterable
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from allocator.errors import InputError, Problem, did_you_mean, warn_input
+from allocator.errors import InputError, NotAnInstance, Problem, did_you_mean, warn_input
 from allocator.instance import Instance, ModelSpec
 from allocator.validation import unknown
 from allocator.xlsx import append_rows, inspect_workbook
@@ -70,6 +71,8 @@ WINDOWS = {"available": ("available_from", "available_to"), "active": ("active_f
 ID_COLUMNS = {"id", "nation", "capability", "task", "first", "domain", "name", "setting"}
 LISTS = {"tasks", "nations"}
 DOMAINS = ("air", "maritime", "training", "command")
+#: Sheets of the report workbook (allocator report), told apart from an instance workbook.
+REPORT_SHEETS = {"summary", "assignments", "coverage"}
 FIRST_ROW = 2  # row 1 holds the headers
 
 
@@ -140,48 +143,57 @@ def _column_letter(sheet: str, column: str) -> str:
     return get_column_letter(COLUMNS[sheet].index(column) + 1)
 
 
-def read_workbook(source: str | Path) -> tuple[dict[str, Any], Locator, list[Problem]]:
+def read_workbook(
+    source: str | Path, label: str | None = None
+) -> tuple[dict[str, Any], Locator, list[Problem]]:
     """The instance document of a workbook, where each item came from, and the problems of rows
     that could not be placed (a requirement of an unknown task, say).  Raises for a file that is
     not a workbook of these sheets and columns, or that :func:`allocator.xlsx.inspect_workbook`
     refuses (unsafe or oversized parts, too many rows)."""
     from openpyxl import load_workbook
 
-    label = str(source)
-    inspect_workbook(source)  # limits and safe XML before openpyxl reads a byte
+    label = label or str(source)
+    inspect_workbook(source, label)  # limits and safe XML before openpyxl reads a byte
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise InputError(label, [Problem("", f"not an Excel workbook (.xlsx): {exc}")]) from None
-    problems: list[Problem] = []
+    problems: list[Problem] = []  # problems of columns: reported with those of the document
+    missing: list[Problem] = []  # problems that leave nothing to read
     tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     try:
+        if set(book.sheetnames) >= REPORT_SHEETS and "nations" not in book.sheetnames:
+            raise NotAnInstance(
+                label, [Problem("", "this is a plan report (allocator report), not an instance")]
+            )
         for sheet in COLUMNS:
             if sheet not in book.sheetnames:
-                problems.append(
+                missing.append(
                     Problem(
                         sheet,
                         f"sheet '{sheet}' missing (every sheet is needed, even empty: "
                         f"{', '.join(COLUMNS)}; `allocator template` writes them all)",
                     )
                 )
-                tables[sheet] = []
                 continue
-            tables[sheet] = _read_sheet(book[sheet], sheet, label, problems)
+            tables[sheet] = _read_sheet(book[sheet], sheet, label, problems, missing)
         for extra in sorted(set(book.sheetnames) - set(COLUMNS)):
             warn_input(
                 label, extra, f"sheet '{extra}' ignored (the instance is read from: {', '.join(COLUMNS)})"
             )
     finally:
         book.close()
-    if problems:
-        raise InputError(label, problems)
+    if missing:
+        raise InputError(label, missing + problems)
     return (*_document(tables, problems), problems)
 
 
 def _read_sheet(
-    sheet: Any, name: str, label: str, problems: list[Problem]
+    sheet: Any, name: str, label: str, problems: list[Problem], missing: list[Problem]
 ) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of a sheet as records by column. A header that differs from a known column only
+    in case or spacing is reported once, and read as that column so that its cells are still
+    checked (one mistake, one message)."""
     # A sheet's stored dimension may be stale (written by another tool): read every row there is.
     sheet.reset_dimensions()
     try:
@@ -192,17 +204,23 @@ def _read_sheet(
     while header and not header[-1]:
         header.pop()
     known = COLUMNS[name]
+    folded = {_fold(column): column for column in known}
     for i, column in enumerate(header):
         if column and column not in known:
+            close = folded.get(_fold(column)) or next(
+                iter(difflib.get_close_matches(column, known, n=1)), None
+            )
+            hint = f"; did you mean '{close}'?" if close else ""
             problems.append(
                 Problem(
-                    f"{name}!{_letter(i)}1",
-                    f"unknown column '{column}'{did_you_mean(column, known)} (columns: {', '.join(known)})",
+                    f"{name}!{_letter(i)}1", f"unknown column '{column}'{hint} (columns: {', '.join(known)})"
                 )
             )
+            if close and close not in header:
+                header[i] = close
     for column in known:
         if column not in header and column in ("id", "setting", "task"):
-            problems.append(Problem(f"{name}!1", f"column '{column}' missing"))
+            missing.append(Problem(f"{name}!1", f"column '{column}' missing"))
     out = []
     for number, values in enumerate(rows[1:], start=FIRST_ROW):
         record = {
@@ -213,6 +231,11 @@ def _read_sheet(
         if record:
             out.append((number, record))
     return out
+
+
+def _fold(text: str) -> str:
+    """A header as compared for a hint: case, spaces and dashes aside ('Max Tour' ~ 'max_tour')."""
+    return re.sub(r"[\s_-]+", "_", text.strip().casefold())
 
 
 def _letter(i: int) -> str:
@@ -284,7 +307,11 @@ def _settings(
         setting = str(record.get("setting", ""))
         if setting not in SETTINGS:
             problems.append(
-                Problem(f"model!A{number}", f"unknown setting '{setting}' (settings: {', '.join(SETTINGS)})")
+                Problem(
+                    f"model!A{number}",
+                    f"unknown setting '{setting}'{did_you_mean(setting, SETTINGS)} "
+                    f"(settings: {', '.join(SETTINGS)})",
+                )
             )
             continue
         locator.settings[setting] = number
@@ -386,7 +413,7 @@ def _boolean(value: Any, cell: str, problems: list[Problem]) -> bool | None:
         return True
     if text in ("false", "no", "0"):
         return False
-    problems.append(Problem(cell, f"expected TRUE or FALSE, got {value!r}"))
+    problems.append(Problem(cell, f"expected TRUE or FALSE (or yes / no, 1 / 0), got {value!r}"))
     return None
 
 
@@ -426,22 +453,29 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def load_workbook_instance(source: str | Path, model: str | None = None) -> Instance:
-    """Load and validate an instance workbook; problems are reported at their cells."""
+def load_workbook_instance(
+    source: str | Path, model: str | None = None, label: str | None = None
+) -> Instance:
+    """Load and validate an instance workbook; problems are reported at their cells (and under
+    `label`, the file's name by default)."""
     from allocator.io import build_instance
 
-    doc, locator, problems = read_workbook(source)
+    label = label or str(source)
+    doc, locator, problems = read_workbook(source, label)
     try:
-        instance = build_instance(doc, str(source), model=model)
+        instance = build_instance(doc, label, model=model)
     except InputError as exc:
         problems += [_at_cell(locator, p) for p in exc.problems]
     if problems:
-        raise InputError(str(source), problems)
+        raise InputError(label, problems)
     return instance
 
 
 def _at_cell(locator: Locator, problem: Problem) -> Problem:
-    message = problem.message
+    """A problem of the document at its cell; an item named in the message (``nations[1]``) too."""
+    message = re.sub(
+        r"\b(nations|capabilities|offers|tasks)\[\d+\]", lambda m: locator.cell(m.group(0)), problem.message
+    )
     if re.fullmatch(r"tasks\[\d+\]\.requirements", problem.path) and message == "required key missing":
         message = "the task has no rows in the requirements sheet"
     return Problem(locator.cell(problem.path), message)

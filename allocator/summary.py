@@ -4,7 +4,6 @@ against demand per capability."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -51,11 +50,10 @@ class TourLike(Protocol):
 def period_labels(instance: Instance) -> list[str]:
     """A label per period: '2027-01', '2027-02', ... when the horizon starts at a month, else '1'..'T'."""
     horizon = instance.horizon
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", horizon.start or "")
-    if match and horizon.unit == "month":
-        year, month = int(match[1]), int(match[2]) - 1
-        return [f"{year + (month + p) // 12}-{(month + p) % 12 + 1:02d}" for p in range(horizon.periods)]
-    return [str(p) for p in range(1, horizon.periods + 1)]
+    if horizon.first_month is None:
+        return [str(p) for p in range(1, horizon.periods + 1)]
+    year, month = horizon.first_month
+    return [f"{year + (month - 1 + p) // 12}-{(month - 1 + p) % 12 + 1:02d}" for p in range(horizon.periods)]
 
 
 def period_runs(periods: Iterable[int], labels: Sequence[str]) -> str:

@@ -24,6 +24,21 @@ from allocator.instance import (
 MAX_TOUR_VARIABLES = 5_000_000
 
 
+class AnyId(set[str]):
+    """The ids of a section that could not be read (not a list): every reference into it passes,
+    so that one mistake gives one message."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def _known(valid: set[str], declared: set[str] | None) -> set[str]:
+    """The ids references may name: the valid items' and every other the document declares."""
+    if isinstance(declared, AnyId):
+        return declared
+    return valid | (declared or set())
+
+
 def check_duplicates(section: str, items: Sequence[tuple[int, str]]) -> list[Problem]:
     """Ids must be unique within a section; name every repeat and where the id first stood."""
     first_seen: dict[str, int] = {}
@@ -128,7 +143,11 @@ def check_task(
                 problems.append(Problem(f"{where}.lead.nations", f"nation '{nation}' listed twice"))
         if lead.first is not None and lead.first not in lead.nations:
             problems.append(
-                Problem(f"{where}.lead.first", f"'{lead.first}' is not one of the lead's nations")
+                Problem(
+                    f"{where}.lead.first",
+                    f"'{lead.first}' is not one of the lead's nations"
+                    + did_you_mean(lead.first, lead.nations),
+                )
             )
     return problems
 
@@ -246,9 +265,9 @@ def cross_check(
     if spec is not None:
         problems += check_model_spec(*spec)
     declared = declared or {}
-    nation_ids = {n.id for n in nations.values()} | declared.get("nations", set())
-    capability_set = set(capability_ids.values()) | declared.get("capabilities", set())
-    task_ids = {t.id for t in tasks.values()} | declared.get("tasks", set())
+    nation_ids = _known({n.id for n in nations.values()}, declared.get("nations"))
+    capability_set = _known(set(capability_ids.values()), declared.get("capabilities"))
+    task_ids = _known({t.id for t in tasks.values()}, declared.get("tasks"))
     for i, offer in offers.items():
         problems += check_offer(i, offer, horizon, nation_ids, capability_set, task_ids)
     for i, task in tasks.items():

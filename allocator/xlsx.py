@@ -57,13 +57,13 @@ def _fail(label: str, place: str, message: str) -> InputError:
     return InputError(label, [Problem(place, message)])
 
 
-def inspect_workbook(path: str | Path) -> dict[str, int]:
+def inspect_workbook(path: str | Path, label: str | None = None) -> dict[str, int]:
     """Check a workbook file before it is read: the number of rows of each sheet, by sheet name.
 
     Raises :class:`InputError` for a file that is missing, too large, not a workbook, holds a part
     beyond the limits, unsafe or malformed XML, or a sheet with too many rows.
     """
-    label = str(path)
+    label = label or str(path)
     try:
         size = Path(path).stat().st_size
     except FileNotFoundError:

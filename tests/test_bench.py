@@ -241,3 +241,18 @@ def test_run_one_records_the_warnings_of_loading(tmp_path: Path) -> None:
     row = bench.run_one(bench.Run(str(path), "cpsat", 0, 1, 5, 1))
     assert row["verified"] is True
     assert "sheet 'notes' ignored" in row["warnings"]
+
+
+def test_bench_skips_solutions_in_a_folder_and_keeps_its_columns(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    write_instance(load_instance(EXAMPLES / "basic.yaml"), folder / "basic.yaml")
+    (folder / "plan.json").write_text('{"instance": "basic", "status": "unknown", "solver": {}}')
+    result = CliRunner().invoke(
+        main, ["bench", str(folder), "--time-limit", "5", "--out", str(tmp_path / "results.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output and "this is a solution file" in result.output
+    rows = _rows(tmp_path / "results.csv")
+    assert [r["status"] for r in rows] == ["optimal", "skipped"]
+    assert list(rows[0])[: len(bench.COLUMNS)] == list(bench.COLUMNS)

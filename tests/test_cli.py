@@ -250,9 +250,9 @@ def test_summary_gives_shortfall_runs_and_the_priority_weighting(tmp_path: Path)
         weighted = priority[task] * missing
         periods = sorted(s["period"] for s in gaps)
         labels = [f"2027-{p + 4:02d}" if p + 4 <= 12 else f"2028-{p - 8:02d}" for p in periods]
-        assert labels[0] in text and f"│ {missing:g} │ {weighted:g} │" in text, text
-        if periods == list(range(periods[0], periods[-1] + 1)) and len(periods) > 1:
-            assert f"{labels[0]}..{labels[-1]}" in text
+        assert periods == list(range(periods[0], periods[-1] + 1)) and len(periods) > 1, "one run"
+        row = f"│ {task} │ frigate │ {labels[0]}..{labels[-1]} │ {missing:g} unit-periods │ {weighted:g} │"
+        assert row in text, text
     assert (
         sum(priority[s["task"]] * s["units"] for s in plan["shortfalls"]) == plan["objectives"]["shortfall"]
     )
@@ -310,3 +310,45 @@ def test_counts_and_signs_read_well(tmp_path: Path) -> None:
         "1,200 tours",
     )
     assert (_signed(-0.01), _signed(0.04), _signed(1.25), _signed(-6)) == ("0", "0", "+1.2", "-6.0")
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".xlsx"])
+def test_generate_writes_the_format_its_extension_names(tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / f"gen{suffix}"
+    result = run("generate", "--nations", "3", "--tasks", "2", "--periods", "6", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert allocator.load_instance(target).name == "coalition-n3-k2-t6-s0"
+    refused = run(
+        "generate", "--nations", "3", "--tasks", "2", "--periods", "6", "-o", str(tmp_path / "g.txt")
+    )
+    assert refused.exit_code == 2 and "unknown format '.txt'" in refused.output
+    assert not (tmp_path / "g.txt").exists()
+
+
+def test_the_wrong_file_in_the_solution_place_is_named(tmp_path: Path) -> None:
+    workbook = tmp_path / "plan.xlsx"
+    assert run("convert", str(EXAMPLES / "basic.yaml"), str(workbook)).exit_code == 0
+    as_workbook = run("check", str(workbook), str(workbook))
+    assert as_workbook.exit_code == 2 and "a workbook holds an instance, not a solution" in as_workbook.output
+    as_instance = run("check", str(workbook), str(EXAMPLES / "basic.yaml"))
+    assert as_instance.exit_code == 2 and "this is an instance, not a solution" in as_instance.output
+
+
+def test_a_workbook_can_come_through_standard_input(tmp_path: Path) -> None:
+    workbook = tmp_path / "plan.xlsx"
+    assert run("convert", str(EXAMPLES / "basic.yaml"), str(workbook)).exit_code == 0
+    result = CliRunner().invoke(main, ["validate", "-"], input=workbook.read_bytes())
+    assert result.exit_code == 0 and "(basic)" in result.output, result.output
+    broken = CliRunner().invoke(main, ["validate", "-"], input=b"PK\x03\x04 not a workbook")
+    assert broken.exit_code == 2 and "<stdin>" in broken.output and "Traceback" not in broken.output
+
+
+def test_solve_keeps_an_instance_and_says_when_it_writes_nothing(tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    assert run("convert", str(EXAMPLES / "caveats.yaml"), str(other)).exit_code == 0
+    before = other.read_text()
+    refused = run("solve", str(EXAMPLES / "basic.yaml"), "-o", str(other), "-q")
+    assert refused.exit_code == 2 and "holds an instance" in refused.output
+    assert other.read_text() == before
+    unsaved = run("solve", str(EXAMPLES / "basic.yaml"), "--threads", "1")
+    assert "no solution file written (add -o FILE.json to keep the plan)" in unsaved.output

@@ -62,15 +62,36 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "active window",
     ),
     ("min_tour > max_tour", _offer(min_tour=3, max_tour=2), "offers[0].min_tour", "> max_tour"),
-    ("units zero", _offer(units=0), "offers[0].units", "greater than or equal to 1"),
-    ("negative cost", _offer(cost=-1), "offers[0].cost", "greater than or equal to 0"),
+    ("units zero", _offer(units=0), "offers[0].units", "must be at least 1 (got 0)"),
+    ("negative cost", _offer(cost=-1), "offers[0].cost", "must be at least 0 (got -1)"),
     (
         "share zero",
         base_instance(nations=[{"id": "FR", "share": 0}, {"id": "GB"}]),
         "nations[0].share",
-        "greater than 0",
+        "must be more than 0",
     ),
-    ("wrong type", _offer(units="two"), "offers[0].units", "valid integer"),
+    ("wrong type", _offer(units="two"), "offers[0].units", "must be a whole number (got 'two')"),
+    ("a fraction of a unit", _offer(units=1.5), "offers[0].units", "must be a whole number (got 1.5)"),
+    ("a list as text", _offer(tasks="air"), "offers[0].tasks", "must be a list (got 'air')"),
+    ("true as a number", _offer(units=True), "offers[0].units", "must be a number, not true or false"),
+    (
+        "a window of three",
+        _offer(available=[1, 2, 3]),
+        "offers[0].available",
+        "must be a window [first, last]",
+    ),
+    (
+        "horizon as a number",
+        {**base_instance(), "horizon": 6},
+        "horizon",
+        "must be a mapping of keys to values",
+    ),
+    (
+        "a choice in the wrong case",
+        base_instance(model={"fairness": "Units"}),
+        "model.fairness",
+        "must be one of units, personnel, cost (got 'Units'); did you mean 'units'?",
+    ),
     (
         "missing key",
         base_instance(capabilities=[{"id": "fighter"}]),
@@ -78,7 +99,12 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "missing",
     ),
     ("no tasks", base_instance(tasks=[]), "tasks", "empty"),
-    ("bad name", base_instance(name="a name"), "name", "pattern"),
+    (
+        "bad name",
+        base_instance(name="a name"),
+        "name",
+        "may hold only letters, digits and _ . - (got 'a name')",
+    ),
     (
         "min > max nations",
         _task(min_nations=3, max_nations=2),
@@ -130,7 +156,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "absurd horizon",
         base_instance(horizon={"periods": 10_000_000}),
         "horizon.periods",
-        "less than",
+        "must be at most 1000",
     ),
     (
         "too many tours",
@@ -153,7 +179,7 @@ BAD += [
             "nations": [{"id": "FR", "share": 0}, {"id": "GB"}],
         },
         "nations[0].share",
-        "greater than 0",
+        "must be more than 0",
     ),
     (
         "typo in the only offer of a lead nation",
@@ -337,7 +363,7 @@ def test_references_inside_an_item_with_its_own_error_are_reported_too() -> None
     doc["offers"][0].update(nation="Fr", units=0)
     assert all_problems_of(doc) == [
         ("offers[0].nation", "unknown nation 'Fr'; did you mean 'FR'?"),
-        ("offers[0].units", "Input should be greater than or equal to 1 (got 0)"),
+        ("offers[0].units", "must be at least 1 (got 0)"),
     ]
 
 
@@ -345,3 +371,19 @@ def test_a_solution_file_given_as_an_instance_is_named_as_such() -> None:
     assert all_problems_of({"instance": "x", "status": "optimal", "solver": {}}) == [
         ("", "this is a solution file (it has 'status'), not an instance")
     ]
+
+
+def test_a_section_that_is_not_a_list_gives_one_message() -> None:
+    doc = base_instance()
+    doc["nations"] = {"FR": {"share": 1}}
+    assert all_problems_of(doc) == [("nations", "must be a list, got dict")]
+
+
+def test_a_start_that_is_not_a_month_is_a_warning() -> None:
+    with pytest.warns(allocator.InputWarning, match="'March 2027' is not a month written YYYY-MM"):
+        instance = build(base_instance(horizon={"periods": 4, "start": "March 2027"}))
+    assert instance.horizon.first_month is None
+    assert build(base_instance(horizon={"periods": 4, "start": "2027-03"})).horizon.first_month == (2027, 3)
+    assert (
+        build(base_instance(horizon={"periods": 4, "start": "3", "unit": "week"})).horizon.first_month is None
+    )

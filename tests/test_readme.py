@@ -122,7 +122,7 @@ def test_the_readme_has_usage_blocks_to_run() -> None:
     commands = [c.line for b in blocks for c in b.commands]
     assert sum(b.language == "python" for b in blocks) >= 1
     assert any(c.startswith("allocator template") for c in commands)
-    assert any(c.startswith("allocator check plan.xlsx plan.json") for c in commands)
+    assert any(c.startswith("allocator check my-plan.xlsx my-plan.json") for c in commands)
 
 
 @pytest.mark.slow
@@ -131,7 +131,8 @@ def test_readme_usage_blocks_run_in_order(scratch: Path) -> None:
     for block in usage_blocks():
         if not block.needs_gap_data:
             run_block(block, scratch)
-    assert (scratch / "plan.json").exists() and (scratch / "report" / "report.html").exists()
+    assert (scratch / "my-plan.json").exists() and (scratch / "my-report" / "report.html").exists()
+    assert (scratch / "plan.json").exists() and (scratch / "reassurance-report" / "report.html").exists()
 
 
 @pytest.mark.slow

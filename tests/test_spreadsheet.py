@@ -126,12 +126,12 @@ def _problems(path: Path) -> list[str]:
     "sheet, cell, value, expected",
     [
         ("offers", "B3", "XX", "offers!B3: unknown nation 'XX'"),
-        ("offers", "D2", 0, "offers!D2: Input should be greater than or equal to 1"),
-        ("requirements", "C2", "many", "requirements!C2: Input should be a valid integer"),
+        ("offers", "D2", 0, "offers!D2: must be at least 1 (got 0)"),
+        ("requirements", "C2", "many", "requirements!C2: must be a whole number (got 'many')"),
         ("requirements", "A2", "nope", "requirements!A2: unknown task 'nope'"),
         ("leads", "D2", "ZZ", "leads!D2:"),
-        ("tasks", "F2", -1, "tasks!F2: Input should be greater than 0"),
-        ("model", "B3", 0, "model!B3: Input should be greater than or equal to 1"),
+        ("tasks", "F2", -1, "tasks!F2: must be more than 0 (got -1)"),
+        ("model", "B3", 0, "model!B3: must be at least 1 (got 0)"),
         ("offers", "G2", 3, "offers!H2: give both 'available_from' and 'available_to', or neither"),
         ("nations", "F1", "colour", "nations!F1: unknown column 'colour'"),
         ("leads", "E2", "maybe", "leads!E2: expected TRUE or FALSE"),
@@ -190,7 +190,9 @@ def test_solve_reports_workbook_errors_with_exit_2_and_writes_nothing(workbook: 
 # one mistake, one message, at the right cell --------------------------------------------------------
 def test_a_bad_boolean_gives_one_message(workbook: Path) -> None:
     _edit(workbook, "leads", "E2", "maybe")
-    assert _problems(workbook) == [f"{workbook}: leads!E2: expected TRUE or FALSE, got 'maybe'"]
+    assert _problems(workbook) == [
+        f"{workbook}: leads!E2: expected TRUE or FALSE (or yes / no, 1 / 0), got 'maybe'"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -236,3 +238,36 @@ def test_a_missing_sheet_is_reported_as_missing(workbook: Path, sheet: str) -> N
     book.save(workbook)
     problems = _problems(workbook)
     assert len(problems) == 1 and f"{sheet}: sheet '{sheet}' missing" in problems[0], problems
+
+
+def test_a_header_in_the_wrong_case_is_one_message_and_hides_nothing(workbook: Path) -> None:
+    _edit(workbook, "offers", "D1", "Units")
+    _edit(workbook, "offers", "B3", "gb")
+    problems = _problems(workbook)
+    assert any("offers!D1: unknown column 'Units'; did you mean 'units'?" in p for p in problems), problems
+    assert any("offers!B3: unknown nation 'gb'; did you mean 'GB'?" in p for p in problems), problems
+    assert len(problems) == 2, problems  # the units are still read: no 'required key missing' per row
+
+
+def test_settings_and_lead_nations_get_a_suggestion_and_items_their_cell(workbook: Path) -> None:
+    book = load_workbook(workbook)
+    row = next(r for r in range(2, 12) if book["model"][f"A{r}"].value == "shortfall")
+    book["model"][f"A{row}"] = "Shortfall"
+    book["leads"]["D2"] = "fr"
+    book["nations"]["A3"] = "FR"  # a duplicate of row 2
+    book.save(workbook)
+    problems = " | ".join(_problems(workbook))
+    assert f"model!A{row}: unknown setting 'Shortfall'; did you mean 'shortfall'?" in problems
+    assert "leads!D2: 'fr' is not one of the lead's nations; did you mean 'FR'?" in problems
+    assert "nations!A3: duplicate id 'FR' (already used by nations!A2)" in problems
+
+
+def test_a_report_workbook_is_not_an_instance(tmp_path: Path) -> None:
+    from allocator.report import write_report
+
+    instance = load_instance(EXAMPLES / "basic.yaml")
+    write_report(instance, allocator.solve(instance, threads=1, time_limit=10), tmp_path)
+    problems = _problems(tmp_path / "report.xlsx")
+    assert problems == [
+        f"{tmp_path / 'report.xlsx'}: this is a plan report (allocator report), not an instance"
+    ]

@@ -78,6 +78,8 @@ def parse_solution(doc: Any, label: str) -> Solution:
     problems: list[Problem] = []
     if not isinstance(doc, dict):
         raise InputError(label, [Problem("", "a solution must be a JSON object")])
+    if "nations" in doc and "status" not in doc:
+        raise InputError(label, [Problem("", "this is an instance, not a solution (which has 'status')")])
     status = doc.get("status")
     if status not in STATUSES:
         problems.append(Problem("status", f"must be one of {', '.join(STATUSES)}, got {status!r}"))

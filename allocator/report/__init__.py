@@ -2,8 +2,10 @@
 
 ``write_report(instance, solution, out_dir)`` writes into `out_dir`:
 
-- ``report.xlsx``: summary, assignments (one row per tour), leads, coverage (task x period,
-  deployed / required), shortfalls, burden against fair share under units, personnel and cost;
+- ``report.xlsx``: summary (with the input warnings, such as a plan made for other data),
+  assignments (one row per tour), leads, coverage (task and capability x period, deployed /
+  required, and a task's nations / min_nations), shortfalls, burden against fair share under units,
+  personnel and cost;
 - ``rotation-<task>.png`` per task, ``leads.png``, ``coverage.png`` (task x period),
   ``personnel.png`` (nation x period heat map), ``burden.png``;
 - ``report.html``: the summary, every chart (embedded) and the tables; opens without a network.
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from allocator.checker import check, require_same_instance
+from allocator.checker import CheckReport, check, require_same_instance
 from allocator.checker.solution import Solution
+from allocator.errors import InputWarning
 from allocator.instance import Instance
 from allocator.io import write_atomic
 from allocator.report import charts
@@ -37,7 +41,8 @@ __all__ = ["Report", "build_report", "chart_name", "save_report", "write_report"
 
 @dataclass(frozen=True)
 class Report:
-    """A solution's report in memory: tables, charts (PNG bytes by file name), checker verdict."""
+    """A solution's report in memory: tables, charts (PNG bytes by file name), checker verdict,
+    input warnings."""
 
     instance: Instance
     solution: Solution
@@ -48,6 +53,8 @@ class Report:
     label: str
     #: The objectives the checker recomputes from the assignments (none without a plan).
     objectives: dict[str, float] = field(default_factory=dict)
+    #: The input warnings issued while the report was built (a plan made for other data).
+    warnings: tuple[str, ...] = ()
 
     @property
     def shown_objectives(self) -> dict[str, float]:
@@ -105,13 +112,16 @@ NO_PLAN_REASONS = {
 }
 
 
-def build_report(instance: Instance, solution: Any, label: str = "<solution>") -> Report:
-    """Tables and charts of a solution (a SPEC mapping or a SolveResult) of `instance`.
+def build_report(instance: Instance, solution: Any, label: str | None = None) -> Report:
+    """Tables and charts of a solution (a SPEC mapping or a SolveResult) of `instance`, named
+    `label` (by default the instance's name, as ``allocator solve --report`` names it).
 
-    Raises :class:`~allocator.errors.InputError` if the solution belongs to another instance."""
+    Raises :class:`~allocator.errors.InputError` if the solution belongs to another instance; the
+    :class:`~allocator.errors.InputWarning` of a plan made for other data is shown in the report
+    and issued to the caller too."""
+    label = instance.name if label is None else label
     document = solution.to_json() if hasattr(solution, "to_json") else solution
-    parsed = require_same_instance(instance, document, label)  # a plan of another instance: refused
-    verdict = check(instance, document, label)
+    parsed, verdict, warned = _judged(instance, document, label)
     tables = plan_tables(instance, parsed)
     colours = charts.nation_colours(instance, tables)
     images = {chart_name(t.id): charts.rotation_chart(instance, t, tables, colours) for t in instance.tasks}
@@ -120,13 +130,31 @@ def build_report(instance: Instance, solution: Any, label: str = "<solution>") -
     images["personnel.png"] = charts.personnel_heatmap(tables)
     images["burden.png"] = charts.burden_chart(tables, instance.spec.fairness, colours)
     violations = tuple(f"{v.rule}: {v.message}" for v in verdict.violations)
-    return Report(instance, parsed, document, tables, images, violations, label, dict(verdict.objectives))
+    objectives = dict(verdict.objectives)
+    return Report(instance, parsed, document, tables, images, violations, label, objectives, warned)
+
+
+def _judged(instance: Instance, document: Any, label: str) -> tuple[Solution, CheckReport, tuple[str, ...]]:
+    """The parsed solution, the checker's verdict and the texts of the input warnings issued on the
+    way, which are issued again to the caller."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)  # recorded even if issued before
+        parsed = require_same_instance(instance, document, label)  # a plan of another instance: refused
+        verdict = check(instance, document, label)
+    for warning in caught:
+        if issubclass(warning.category, InputWarning):
+            warnings.warn(warning.message, stacklevel=3)  # from the caller of build_report
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    texts = [str(w.message) for w in caught if issubclass(w.category, InputWarning)]
+    return parsed, verdict, tuple(dict.fromkeys(texts))
 
 
 def write_report(
-    instance: Instance, solution: Any, out_dir: str | Path, label: str = "<solution>"
+    instance: Instance, solution: Any, out_dir: str | Path, label: str | None = None
 ) -> list[Path]:
-    """Write the workbook, the charts and the HTML page into `out_dir`; the paths written."""
+    """Write the workbook, the charts and the HTML page into `out_dir`; the paths written. The
+    solution is named `label`, by default the instance's name."""
     return save_report(build_report(instance, solution, label), out_dir)
 
 

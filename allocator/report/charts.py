@@ -6,8 +6,9 @@
 - a nation x period heat map of deployed personnel;
 - burden (bars in the nation's colour) against fair share (black marks) by nation, under each
   measure, the difference written next to each bar;
-- the lead nation of every task with a lead, and coverage at a glance (task x period, one colour
-  per category: met, short, nothing required, task not active).
+- the lead nation of every task with a lead, and coverage at a glance (task and capability x
+  period, a row of nations against min_nations per task with one, one colour per category: met,
+  short, nothing required, task not active).
 
 Every nation has one colour in the whole report (:func:`nation_colours`), from Paul Tol's
 colour-blind-safe schemes; nations shown together get different colours. Ids and names come
@@ -34,7 +35,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from allocator.instance import Instance, Task
-from allocator.report.tables import PlanTables, records
+from allocator.report.tables import NATIONS, PlanTables, records
 from allocator.summary import MEASURES
 
 DPI = 110
@@ -345,14 +346,14 @@ def lead_figure(instance: Instance, tables: PlanTables, colours: dict[str, str])
 
 
 def coverage_categories(tables: PlanTables, instance: Instance | None = None) -> np.ndarray:
-    """Per (task, capability) row and period, the key of its COVERAGE category. Without the
-    instance, tasks are taken as active throughout."""
-    required = tables.required.to_numpy()
-    deployed = tables.deployed.to_numpy()
+    """Per coverage row (task and capability, or a task's nations) and period, the key of its
+    COVERAGE category. Without the instance, tasks are taken as active throughout."""
+    required = tables.coverage_required.to_numpy()
+    deployed = tables.coverage_deployed.to_numpy()
     tasks = {t.id: t for t in instance.tasks} if instance is not None else {}
     periods = np.arange(1, required.shape[1] + 1)
     active = np.ones(required.shape, dtype=bool)
-    for i, (task_id, _) in enumerate(tables.required.index.to_list()):
+    for i, (task_id, _) in enumerate(tables.coverage_required.index.to_list()):
         task = tasks.get(task_id)
         if task is not None and task.active is not None:
             active[i] = (periods >= task.active[0]) & (periods <= task.active[1])
@@ -361,11 +362,12 @@ def coverage_categories(tables: PlanTables, instance: Instance | None = None) ->
 
 
 def coverage_figure(tables: PlanTables, instance: Instance | None = None) -> Figure:
-    """Coverage per task and capability and period, a colour per category (legend on the right),
-    deployed/required written in short cells where it fits."""
+    """Coverage per task and capability (and a task's nations against its min_nations) and period,
+    a colour per category (legend on the right), deployed/required written in short cells where it
+    fits."""
     categories = coverage_categories(tables, instance)
-    required, deployed = tables.required.to_numpy(), tables.deployed.to_numpy()
-    keys: list[tuple[str, str]] = tables.required.index.to_list()
+    required, deployed = tables.coverage_required.to_numpy(), tables.coverage_deployed.to_numpy()
+    keys: list[tuple[str, str]] = tables.coverage_required.index.to_list()
     figure = _figure(11, 1.4 + 0.3 * len(keys))
     axis = figure.subplots()
     rgb = {key: to_rgb(colour) for key, (_, colour) in COVERAGE.items()}
@@ -377,7 +379,7 @@ def coverage_figure(tables: PlanTables, instance: Instance | None = None) -> Fig
         extent=(0.5, categories.shape[1] + 0.5, len(keys) - 0.5, -0.5),
     )
     axis.set_yticks(range(len(keys)))
-    axis.set_yticklabels([plain(f"{task} ({capability})") for task, capability in keys], fontsize=8)
+    axis.set_yticklabels([plain(_coverage_row(task, what)) for task, what in keys], fontsize=8)
     _period_axis(axis, tables.labels)
     short = list(zip(*np.nonzero(categories == "short"), strict=True))
     if len(short) <= 1500:
@@ -398,23 +400,41 @@ def coverage_figure(tables: PlanTables, instance: Instance | None = None) -> Fig
             if key in present
         ],
     )
-    _title(axis, "Coverage by task, capability and period (deployed/required in short cells)")
+    _title(axis, "Coverage by task and period: capabilities and nations (deployed/required in short cells)")
     return figure
 
 
+def _coverage_row(task: str, what: str) -> str:
+    """A coverage row's label: 'air (fighter)', 'air (nations)'."""
+    return f"{task} {what}" if what == NATIONS else f"{task} ({what})"
+
+
 def _fit_in_a_period(axis: Axes, texts: Sequence[Text], sizes: Sequence[float] = (9, 8)) -> None:
-    """Give each text the largest of `sizes` at which it fits in one period's cell; remove it if none."""
+    """Give each text the largest of `sizes` at which it fits in one period's cell; remove it if none.
+
+    Texts differ only in their words, so each distinct text is measured once (a chart may hold a
+    thousand '0/2')."""
     if not texts:
         return
     renderer = axis.figure.canvas.get_renderer()  # type: ignore[attr-defined]
     cell = abs(axis.transData.transform((1, 0))[0] - axis.transData.transform((0, 0))[0])
+    fitting: dict[str, float | None] = {}
     for text in texts:
-        for size in sizes:
-            text.set_fontsize(size)
-            if text.get_window_extent(renderer).width <= 0.9 * cell:
-                break
-        else:
+        words = text.get_text()
+        if words not in fitting:
+            fitting[words] = next(
+                (size for size in sizes if _width(text, size, renderer) <= 0.9 * cell), None
+            )
+        size = fitting[words]
+        if size is None:
             text.remove()
+        else:
+            text.set_fontsize(size)
+
+
+def _width(text: Text, size: float, renderer: Any) -> float:
+    text.set_fontsize(size)
+    return float(text.get_window_extent(renderer).width)
 
 
 # PNG bytes --------------------------------------------------------------------------------------

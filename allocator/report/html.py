@@ -90,11 +90,13 @@ def _rotations(report: Report) -> list[tuple[str, list[dict[str, str]]]]:
 
 
 def _coverage(report: Report) -> list[dict[str, Any]]:
+    """The deployed / required table: a row per task and capability, and per task with min_nations
+    a '(nations)' row (nations deployed / min_nations); short cells red."""
     tables = report.tables
     rows = []
-    keys: list[tuple[str, str]] = tables.required.index.to_list()
+    keys: list[tuple[str, str]] = tables.coverage_required.index.to_list()
     for (task, capability), required, deployed in zip(
-        keys, tables.required.to_numpy(), tables.deployed.to_numpy(), strict=True
+        keys, tables.coverage_required.to_numpy(), tables.coverage_deployed.to_numpy(), strict=True
     ):
         cells = []
         for need, have in zip(required.tolist(), deployed.tolist(), strict=True):
@@ -139,6 +141,7 @@ def render_html(report: Report) -> str:
         verified=verified,
         no_plan=report.no_plan,
         violations=report.violations,
+        warnings=report.warnings,
         leads=Markup(_table(leads)) if leads is not None else None,
         rotations=_rotations(report),
         coverage=_coverage(report),

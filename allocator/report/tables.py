@@ -22,6 +22,10 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+#: The coverage row of a task's multinational minimum, and its `what` in the shortfalls table.
+NATIONS = "(nations)"
+
+
 @dataclass(frozen=True)
 class PlanTables:
     """Every table of a report."""
@@ -34,27 +38,36 @@ class PlanTables:
     burden: pd.DataFrame
     personnel: pd.DataFrame  # index nation, columns periods: personnel deployed
     labels: list[str]
+    #: The coverage view: `required` with a (task, NATIONS) row after the rows of each task with
+    #: min_nations (min_nations in the task's active periods), and `deployed` with the distinct
+    #: nations deployed on the task in that row.
+    coverage_required: pd.DataFrame
+    coverage_deployed: pd.DataFrame
 
     @property
     def coverage(self) -> pd.DataFrame:
-        """'deployed / required' per (task, capability) and period ('' where nothing is required)."""
-        text = self.deployed.astype(int).astype(str) + " / " + self.required.astype(int).astype(str)
-        return text.where(self.required > 0, "")
+        """'deployed / required' per coverage row and period ('' where nothing is required)."""
+        required, deployed = self.coverage_required, self.coverage_deployed
+        text = deployed.astype(int).astype(str) + " / " + required.astype(int).astype(str)
+        return text.where(required > 0, "")
 
 
 def plan_tables(instance: Instance, solution: Solution) -> PlanTables:
     labels = period_labels(instance)
     assignments = _assignments(instance, solution)
     required, deployed = _coverage(instance, assignments)
+    nations_required, nations_deployed = _nations(instance, assignments)
     return PlanTables(
         assignments=assignments,
         leads=_leads(instance, solution, labels),
         required=required,
         deployed=deployed,
-        shortfalls=_shortfalls(instance, assignments, required, deployed),
+        shortfalls=_shortfalls(instance, required, deployed, nations_required, nations_deployed),
         burden=_burden(instance, assignments),
         personnel=_personnel(instance, assignments),
         labels=labels,
+        coverage_required=_by_task(required, nations_required),
+        coverage_deployed=_by_task(deployed, nations_deployed),
     )
 
 
@@ -116,26 +129,52 @@ def _coverage(instance: Instance, assignments: pd.DataFrame) -> tuple[pd.DataFra
     return required, deployed
 
 
+def _nations(instance: Instance, assignments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per task with min_nations, a (task, NATIONS) row: min_nations in its active periods, and the
+    distinct nations with a unit on the task in each period."""
+    T = instance.periods
+    tasks = [task for task in instance.tasks if task.min_nations]
+    need = np.zeros((len(tasks), T), dtype=np.int64)
+    have = np.zeros((len(tasks), T), dtype=np.int64)
+    for i, task in enumerate(tasks):
+        lo, hi = task.active or (1, T)
+        need[i, lo - 1 : hi] = task.min_nations
+        on_task = assignments[assignments["task"] == task.id]
+        present: dict[str, np.ndarray] = {}
+        for nation, start, end in zip(on_task["nation"], on_task["start"], on_task["end"], strict=True):
+            present.setdefault(nation, np.zeros(T, dtype=bool))[start - 1 : end] = True
+        have[i] = np.sum(list(present.values()), axis=0) if present else 0
+    index = pd.MultiIndex.from_tuples([(t.id, NATIONS) for t in tasks], names=["task", "capability"])
+    columns = pd.RangeIndex(1, T + 1, name="period")
+    return pd.DataFrame(need, index=index, columns=columns), pd.DataFrame(have, index=index, columns=columns)
+
+
+def _by_task(by_capability: pd.DataFrame, by_nations: pd.DataFrame) -> pd.DataFrame:
+    """The rows of both frames, each task's capability rows followed by its NATIONS row."""
+    if by_nations.empty:
+        return by_capability
+    combined = pd.concat([by_capability, by_nations])
+    tasks = combined.index.get_level_values("task")
+    first = {task: i for i, task in reversed(list(enumerate(tasks)))}
+    order = sorted(range(len(combined)), key=lambda i: first[tasks[i]])  # stable: capabilities first
+    return combined.iloc[order]
+
+
 def _shortfalls(
-    instance: Instance, assignments: pd.DataFrame, required: pd.DataFrame, deployed: pd.DataFrame
+    instance: Instance,
+    required: pd.DataFrame,
+    deployed: pd.DataFrame,
+    nations_required: pd.DataFrame,
+    nations_deployed: pd.DataFrame,
 ) -> pd.DataFrame:
     """Missing units per (task, capability, period) and missing nations per (task, period)."""
     rows = []
-    missing = (required - deployed).clip(lower=0).to_numpy()
-    keys: list[tuple[str, str]] = required.index.to_list()
-    for (task_id, capability), row in zip(keys, missing, strict=True):
-        for j in np.flatnonzero(row):
-            rows.append({"task": task_id, "what": capability, "period": int(j) + 1, "missing": int(row[j])})
-    for task in instance.tasks:
-        if not task.min_nations:
-            continue
-        lo, hi = task.active or (1, instance.periods)
-        on_task = assignments[assignments["task"] == task.id]
-        for period in range(lo, hi + 1):
-            here = on_task[(on_task["start"] <= period) & (on_task["end"] >= period)]
-            short = task.min_nations - here["nation"].nunique()
-            if short > 0:
-                rows.append({"task": task.id, "what": "(nations)", "period": period, "missing": short})
+    for need, have in ((required, deployed), (nations_required, nations_deployed)):
+        missing = (need - have).clip(lower=0).to_numpy()
+        keys: list[tuple[str, str]] = need.index.to_list()
+        for (task_id, what), row in zip(keys, missing, strict=True):
+            for j in np.flatnonzero(row):
+                rows.append({"task": task_id, "what": what, "period": int(j) + 1, "missing": int(row[j])})
     frame = pd.DataFrame(rows, columns=["task", "what", "period", "missing"])
     return _in_task_order(instance, frame, ["what", "period"])
 

@@ -1,4 +1,5 @@
-"""The report workbook: one sheet per table, short cells in red on the coverage sheet."""
+"""The report workbook: one sheet per table, short cells in red on the coverage sheet (capability
+rows, and a task's '(nations)' row against its min_nations)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ OK_FILL = "E3F2E1"
 
 
 def summary_frame(report: Report) -> pd.DataFrame:
-    """Status, objectives recomputed from the assignments, the solution's claims (labelled so)."""
+    """Status, objectives recomputed from the assignments, the solution's claims (labelled so), the
+    checker's violations and the input warnings."""
     backend = (report.document.get("solver") or {}).get("backend", "")
     rows: list[tuple[str, object]] = [
         ("instance", report.instance.name),
@@ -32,6 +34,7 @@ def summary_frame(report: Report) -> pd.DataFrame:
     rows += [(f"claimed objective: {name}", value) for name, value in report.solution.objectives.items()]
     rows += [(f"solver's bound (claimed): {name}", value) for name, value in report.bounds.items()]
     rows += [("violation", v) for v in report.violations]
+    rows += [("warning", w) for w in report.warnings]
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
@@ -58,6 +61,16 @@ def _sheet(book: Any, name: str, frame: pd.DataFrame) -> Any:
     return sheet
 
 
+def _fill_coverage(sheet: Any, report: Report) -> None:
+    """Every cell where something is required: red when short, green when met."""
+    short, met = PatternFill("solid", fgColor=SHORT_FILL), PatternFill("solid", fgColor=OK_FILL)
+    required = report.tables.coverage_required.to_numpy()
+    deployed = report.tables.coverage_deployed.to_numpy()
+    for i, j in zip(*(required > 0).nonzero(), strict=True):
+        fill = short if deployed[i, j] < required[i, j] else met
+        sheet.cell(row=int(i) + 2, column=int(j) + 3).fill = fill
+
+
 def report_workbook(report: Report) -> bytes:
     """The workbook's bytes."""
     from openpyxl import Workbook
@@ -74,14 +87,7 @@ def report_workbook(report: Report) -> bytes:
     book.remove(book.active)
     for name, frame in sheets.items():
         _sheet(book, name, frame)
-    coverage = book["coverage"]
-    short, met = PatternFill("solid", fgColor=SHORT_FILL), PatternFill("solid", fgColor=OK_FILL)
-    required, deployed = report.tables.required.to_numpy(), report.tables.deployed.to_numpy()
-    for i in range(required.shape[0]):
-        for j in range(required.shape[1]):
-            if required[i, j] > 0:
-                fill = short if deployed[i, j] < required[i, j] else met
-                coverage.cell(row=i + 2, column=j + 3).fill = fill
+    _fill_coverage(book["coverage"], report)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

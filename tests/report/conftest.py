@@ -29,9 +29,10 @@ def reassurance_tables(reassurance: tuple[allocator.Instance, dict[str, Any]]) -
     return plan_tables(instance, parse_solution(document, "<reassurance>"))
 
 
-def small_instance(**model: Any) -> allocator.Instance:
-    """Three nations with equal shares; `air` needs 2 fighters in periods 1-4 and has a lead; `cap`
-    is active in periods 2-4 and needs 1 fighter in periods 3-4 only."""
+def small_instance(min_nations: int = 0, **model: Any) -> allocator.Instance:
+    """Three nations with equal shares; `air` needs 2 fighters in periods 1-4 (and `min_nations`
+    nations, when given) and has a lead; `cap` is active in periods 2-4 and needs 1 fighter in
+    periods 3-4 only."""
     doc = base_instance()
     doc["nations"] = [
         {"id": "GB", "name": "United Kingdom"},
@@ -41,6 +42,8 @@ def small_instance(**model: Any) -> allocator.Instance:
     doc["offers"].append({"id": "IT-a", "nation": "IT", "capability": "fighter", "units": 1, "cost": 1})
     doc["tasks"][0]["requirements"][0]["units"] = 2
     doc["tasks"][0]["lead"] = {"nations": ["FR", "GB"], "term": 2}
+    if min_nations:
+        doc["tasks"][0]["min_nations"] = min_nations
     doc["tasks"].append(
         {
             "id": "cap",
@@ -53,7 +56,8 @@ def small_instance(**model: Any) -> allocator.Instance:
     return build(doc)
 
 
-#: A plan for `small_instance`: `air` is one unit short in periods 1-2, `cap` in period 4.
+#: A plan for `small_instance`: `air` is one unit short in periods 1-2, `cap` in period 4; `air` has
+#: one nation (FR) in periods 1-2 and two (FR, GB) in periods 3-4.
 SMALL_PLAN: dict[str, Any] = {
     "instance": "tiny",
     "status": "feasible",
@@ -70,6 +74,6 @@ SMALL_PLAN: dict[str, Any] = {
 }
 
 
-def small_tables() -> tuple[allocator.Instance, PlanTables]:
-    instance = small_instance()
+def small_tables(min_nations: int = 0) -> tuple[allocator.Instance, PlanTables]:
+    instance = small_instance(min_nations)
     return instance, plan_tables(instance, parse_solution(SMALL_PLAN, "<plan>"))

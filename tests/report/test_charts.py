@@ -215,6 +215,34 @@ def test_coverage_cells_have_their_categorys_colour_and_a_legend() -> None:
     assert seen == {"met", "short", "nothing required", "not active"}  # the plan shows every category
 
 
+@pytest.mark.parametrize(
+    "min_nations, expected",
+    [(2, ["short", "short", "met", "met"]), (1, ["met"] * 4), (0, None)],
+)
+def test_coverage_chart_has_a_nations_row_short_like_capability_rows(
+    min_nations: int, expected: list[str] | None
+) -> None:
+    """`air` has one nation (FR) in periods 1-2, two after: with min_nations 2, its (nations) row is
+    short there, in the short colour with nations/min_nations written; no row without min_nations."""
+    instance, tables = small_tables(min_nations)
+    axis = charts.coverage_figure(tables, instance).axes[0]
+    rows = [label.get_text() for label in axis.get_yticklabels()]
+    assert rows[:3] == ["air (fighter)", *(["air (nations)"] if expected else []), "cap (fighter)"]
+    if expected is None:
+        assert not [row for row in rows if "nations" in row]
+        return
+    i = rows.index("air (nations)")
+    categories = charts.coverage_categories(tables, instance)
+    assert categories[i].tolist() == expected
+    (image,) = axis.images
+    cells = np.asarray(image.get_array())
+    colours = [to_hex(tuple(cells[i, j, :3])) for j in range(4)]
+    assert colours == [charts.COVERAGE[c][1] for c in expected]
+    texts = {(round(t.get_position()[0]), round(t.get_position()[1]), t.get_text()) for t in axis.texts}
+    on_row = {(x, text) for x, y, text in texts if y == i}
+    assert on_row == ({(1, "1/2"), (2, "1/2")} if min_nations == 2 else set())
+
+
 # shortfall shading ------------------------------------------------------------------------------
 
 
@@ -363,11 +391,13 @@ def test_coverage_texts_are_readable_and_inside_their_cell(size: str) -> None:
     axis = figure.axes[0]
     texts = list(axis.texts)
     assert texts
+    figure.canvas.draw()  # once: every text's place is then known
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     for text in texts:
         assert float(text.get_fontsize()) >= 8, text.get_text()
         x, _ = text.get_position()
         left, right = (axis.transData.transform((x + dx, 0))[0] for dx in (-0.5, 0.5))
-        box = _extent(text)
+        box = text.get_window_extent(renderer)
         assert left <= box.x0 and box.x1 <= right, text.get_text()
     if size == "small":
         assert {t.get_fontsize() for t in texts} == {9}  # wide cells: the larger size

@@ -216,3 +216,34 @@ def test_header_names_the_solution_its_backend_and_status(
 ) -> None:
     page = render_html(build_report(small_instance(), document, label))
     assert re.search(r"Solution: ([^<]*?)\.\s*</p>", page).group(1) == caption  # type: ignore[union-attr]
+
+
+# coverage: nations --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "min_nations, expected",
+    [
+        (2, [("1/2", "short"), ("1/2", "short"), ("2/2", "ok"), ("2/2", "ok")]),
+        (1, [("1/1", "ok"), ("1/1", "ok"), ("2/1", "ok"), ("2/1", "ok")]),
+        (0, None),
+    ],
+)
+def test_coverage_table_has_a_nations_row_styled_like_capability_rows(
+    min_nations: int, expected: list[tuple[str, str]] | None
+) -> None:
+    """`air` has one nation (FR) in periods 1-2 and two after; its (nations) row follows its
+    capability rows, nations/min_nations per period, short cells red like the fighters' cells."""
+    page = render_html(build_report(small_instance(min_nations), SMALL_PLAN))
+    (coverage,) = [t for t in _tables(page) if t["class"] == "coverage"]
+    rows = {
+        (row[0][0], row[1][0]): [(text, attrs.get("class")) for text, attrs in row[2:]]
+        for row in coverage["body"]
+    }
+    assert rows[("air", "fighter")] == [("1/2", "short"), ("1/2", "short"), ("2/2", "ok"), ("2/2", "ok")]
+    keys = list(rows)
+    if expected is None:
+        assert keys == [("air", "fighter"), ("cap", "fighter")]
+    else:
+        assert keys == [("air", "fighter"), ("air", "(nations)"), ("cap", "fighter")]
+        assert rows[("air", "(nations)")] == expected

@@ -75,10 +75,12 @@ def test_workbook_coverage_and_shortfalls_match_the_solution(
     sheets = _sheets(out)
     labels = period_labels(instance)
     deployed: Counter[tuple[str, str, int]] = Counter()
-    capability = {o.id: o.capability for o in instance.offers}
+    nations: dict[tuple[str, int], set[str]] = {}
+    offers = {o.id: o for o in instance.offers}
     for a in solution["assignments"]:
         for p in range(a["start"], a["end"] + 1):
-            deployed[a["task"], capability[a["offer"]], p] += 1
+            deployed[a["task"], offers[a["offer"]].capability, p] += 1
+            nations.setdefault((a["task"], p), set()).add(offers[a["offer"]].nation)
     coverage = sheets["coverage"]
     short_cells = set()
     for row in coverage.to_dict("records"):
@@ -86,15 +88,22 @@ def test_workbook_coverage_and_shortfalls_match_the_solution(
             cell = row[label]
             if isinstance(cell, str) and cell:
                 have, need = (int(x) for x in cell.split(" / "))
-                assert have == deployed[row["task"], row["capability"], p], (row["task"], label)
+                if row["capability"] == "(nations)":
+                    assert have == len(nations.get((row["task"], p), ())), (row["task"], label)
+                else:
+                    assert have == deployed[row["task"], row["capability"], p], (row["task"], label)
                 if have < need:
                     short_cells.add((row["task"], row["capability"], p, need - have))
-    units_short = {
+    nation_rows = {row["task"] for row in coverage.to_dict("records") if row["capability"] == "(nations)"}
+    assert nation_rows == {t.id for t in instance.tasks if t.min_nations}
+    expected_short = {
         (s["task"], s["capability"], s["period"], s["units"])
-        for s in solution["shortfalls"]
         if "capability" in s
+        else (s["task"], "(nations)", s["period"], s["nations"])
+        for s in solution["shortfalls"]
     }
-    assert short_cells == units_short
+    assert short_cells == expected_short
+    units_short = {short for short in expected_short if short[1] != "(nations)"}
     sheet = sheets["shortfalls"]
     from_sheet = {
         (r["task"], r["what"], r["period"], r["missing"])
@@ -102,10 +111,10 @@ def test_workbook_coverage_and_shortfalls_match_the_solution(
         if r["what"] != "(nations)"
     }
     assert from_sheet == units_short
-    nations = {
+    missing_nations = {
         (r["task"], r["period"], r["missing"]) for r in sheet.to_dict("records") if r["what"] == "(nations)"
     }
-    assert nations == {
+    assert missing_nations == {
         (s["task"], s["period"], s["nations"]) for s in solution["shortfalls"] if "nations" in s
     }
 
@@ -351,3 +360,130 @@ def test_report_and_solve_report_name_the_solution_alike(tmp_path: Path) -> None
     invoked = CliRunner().invoke(main, ["report", instance, str(plan), "-o", str(tmp_path / "r")])
     assert invoked.exit_code == 0, invoked.output
     assert _caption(tmp_path / "r" / "report.html") == f"{plan} (cpsat, {status})"
+
+
+def test_a_report_without_a_label_names_the_instance(tmp_path: Path) -> None:
+    """Called from Python without a label, the page and the workbook name the instance, as
+    `allocator solve --report` does, never a placeholder."""
+    from tests.report.conftest import SMALL_PLAN, small_instance
+
+    document = {**SMALL_PLAN, "solver": {"backend": "cpsat"}}
+    assert build_report(small_instance(), document).caption == "tiny (cpsat, feasible)"
+    write_report(small_instance(), document, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert _caption(tmp_path / "report.html") == "tiny (cpsat, feasible)"
+    assert "solution&gt;" not in page and "<solution>" not in page
+    summary = pd.read_excel(tmp_path / "report.xlsx", sheet_name="summary").set_index("item")["value"]
+    assert summary["solution"] == "tiny"
+
+
+# coverage: nations --------------------------------------------------------------------------------
+
+
+def _coverage_cells(path: Path) -> dict[tuple[str, str], list[tuple[str, str | None]]]:
+    """The coverage sheet's rows by (task, capability): each period's text and fill colour."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(path)["coverage"]
+    rows = {}
+    for row in sheet.iter_rows(min_row=2):
+        fills = [c.fill.fgColor.rgb if c.fill.fill_type == "solid" else None for c in row[2:]]
+        rows[row[0].value, row[1].value] = [
+            (c.value or "", str(fill)[-6:] if fill else None) for c, fill in zip(row[2:], fills, strict=True)
+        ]
+    return rows
+
+
+@pytest.mark.parametrize("min_nations", [2, 1, 0])
+def test_workbook_coverage_has_a_nations_row_filled_like_capability_rows(
+    tmp_path: Path, min_nations: int
+) -> None:
+    """`air` has one nation (FR) in periods 1-2 and two after: its (nations) row follows its fighters,
+    nations / min_nations, short cells red; no such row without min_nations."""
+    from allocator.report.workbook import OK_FILL, SHORT_FILL
+    from tests.report.conftest import SMALL_PLAN, small_instance
+
+    write_report(small_instance(min_nations), SMALL_PLAN, tmp_path)
+    rows = _coverage_cells(tmp_path / "report.xlsx")
+    short, ok = SHORT_FILL, OK_FILL
+    assert rows["air", "fighter"] == [("1 / 2", short), ("1 / 2", short), ("2 / 2", ok), ("2 / 2", ok)]
+    if not min_nations:
+        assert list(rows) == [("air", "fighter"), ("cap", "fighter")]
+        return
+    assert list(rows) == [("air", "fighter"), ("air", "(nations)"), ("cap", "fighter")]
+    expected = {
+        2: [("1 / 2", short), ("1 / 2", short), ("2 / 2", ok), ("2 / 2", ok)],
+        1: [("1 / 1", ok), ("1 / 1", ok), ("2 / 1", ok), ("2 / 1", ok)],
+    }
+    assert rows["air", "(nations)"] == expected[min_nations]
+
+
+# a plan made for other data ---------------------------------------------------------------------------
+
+
+def _stale(digest: str | None) -> dict[str, Any]:
+    from tests.report.conftest import SMALL_PLAN
+
+    return {**SMALL_PLAN, "solver": {"backend": "cpsat", **({"instance_digest": digest} if digest else {})}}
+
+
+def _page_warnings(page: str) -> list[str]:
+    import re
+
+    found = re.search(r'<ul class="warnings"[^>]*>(.*?)</ul>', page, re.S)
+    return re.findall(r"<li>(.*?)</li>", found.group(1), re.S) if found else []
+
+
+def test_a_plan_made_for_other_data_warns_on_the_page_and_in_the_workbook(tmp_path: Path) -> None:
+    from allocator.errors import InputWarning
+    from tests.report.conftest import small_instance
+
+    with pytest.warns(InputWarning, match="other data") as caught:  # still issued to the caller
+        write_report(small_instance(), _stale("0" * 64), tmp_path, "<b>old</b>.json")
+    assert len([w for w in caught if issubclass(w.category, InputWarning)]) == 1
+    page = (tmp_path / "report.html").read_text()
+    (shown,) = _page_warnings(page)
+    assert (
+        shown.startswith("warning: &lt;b&gt;old&lt;/b&gt;.json: solver.instance_digest: ")
+        and "other data" in shown
+    )
+    assert "<b>old</b>" not in page  # escaped like all text
+    summary = pd.read_excel(tmp_path / "report.xlsx", sheet_name="summary")
+    (value,) = summary[summary["item"] == "warning"]["value"]
+    assert value.startswith("<b>old</b>.json: solver.instance_digest: ") and "other data" in value
+
+
+@pytest.mark.parametrize("digest", [None, "same"])
+def test_a_plan_of_these_data_or_without_a_digest_warns_nowhere(tmp_path: Path, digest: str | None) -> None:
+    import warnings
+
+    from allocator.errors import InputWarning
+    from allocator.io import instance_digest
+    from tests.report.conftest import small_instance
+
+    instance = small_instance()
+    document = _stale(instance_digest(instance) if digest else None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_report(instance, document, tmp_path)
+    assert not [w for w in caught if issubclass(w.category, InputWarning)]
+    page = (tmp_path / "report.html").read_text()
+    assert 'class="warnings"' not in page and not _page_warnings(page)
+    summary = pd.read_excel(tmp_path / "report.xlsx", sheet_name="summary")
+    assert "warning" not in set(summary["item"])
+
+
+def test_allocator_report_prints_the_warning_it_shows(tmp_path: Path) -> None:
+    from tests.conftest import base_instance
+    from tests.report.conftest import SMALL_PLAN
+
+    instance = tmp_path / "tiny.json"
+    instance.write_text(json.dumps(base_instance()))
+    plan = tmp_path / "plan.json"
+    tours = [a for a in SMALL_PLAN["assignments"] if a["offer"] != "IT-a"]
+    plan.write_text(json.dumps({**_stale("0" * 64), "assignments": tours, "leads": []}))
+    invoked = CliRunner().invoke(main, ["report", str(instance), str(plan), "-o", str(tmp_path / "r")])
+    assert invoked.exit_code == 0, invoked.output
+    assert "warning:" in invoked.output and "other data" in invoked.output
+    (shown,) = _page_warnings((tmp_path / "r" / "report.html").read_text())
+    assert "other data" in shown
