@@ -5,23 +5,31 @@
 >>> result = allocator.solve(instance, time_limit=10, threads=1)
 >>> allocator.check(instance, result).ok
 True
+
+The data's path: a file (:mod:`allocator.instance`) -> a validated :class:`Instance` ->
+its linear model (:mod:`allocator.formulation`) -> the levels solved by a backend
+(:mod:`allocator.backends`) -> a :class:`SolveResult` (:mod:`allocator.solution`) -> checked
+(:mod:`allocator.checker`) and reported (:mod:`allocator.report`).
 """
 
 from __future__ import annotations
 
 import logging
 
-from allocator.api import BACKENDS, solve
-from allocator.backends.common import Progress, StopToken
-from allocator.catalog import available_models
+from allocator.api import solve
 from allocator.checker import CheckReport, Violation, check, check_file
 from allocator.errors import InputError, InputWarning, Problem
-from allocator.instance import Instance, ModelSpec
-from allocator.io import build_instance, load_instance, write_instance
-from allocator.result import LevelResult, SolveResult
+from allocator.instance.catalog import available_models
+from allocator.instance.formats import build_instance
+from allocator.instance.load import load_instance, write_instance
+from allocator.instance.model import Instance
+from allocator.instance.spec import ModelSpec
+from allocator.options import BACKENDS, FORMULATIONS, Progress, SolveOptions, Status, StopToken
+from allocator.solution.result import LevelResult, SolveResult
 
 __all__ = [
     "BACKENDS",
+    "FORMULATIONS",
     "CheckReport",
     "InputError",
     "InputWarning",
@@ -30,7 +38,9 @@ __all__ = [
     "ModelSpec",
     "Problem",
     "Progress",
+    "SolveOptions",
     "SolveResult",
+    "Status",
     "StopToken",
     "Violation",
     "available_models",

@@ -1,75 +1,49 @@
-"""The Python API: load, solve, check.  The CLI is a thin layer over these functions."""
+"""The Python API's solve.  The CLI is a thin layer over this and the instance and checker APIs."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from allocator.backends.common import ProgressCallback, StopToken
-from allocator.instance import Instance
-from allocator.io import load_instance
-from allocator.result import SolveResult
+from allocator.backends import backend_for
+from allocator.backends.levels import solve_levels
+from allocator.instance.load import load_instance
+from allocator.instance.model import Instance
+from allocator.options import ProgressCallback, SolveOptions, StopToken
+from allocator.solution.result import SolveResult
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("cpsat", "cbc", "highs")
-
-
-def _backend(name: str) -> Callable[..., SolveResult]:
-    if name == "cpsat":
-        from allocator.backends.cpsat.solver import solve as cpsat_solve
-
-        return cpsat_solve
-    if name in ("cbc", "highs"):
-        from allocator.backends.milp.solver import solve as milp_solve
-
-        return functools.partial(milp_solve, solver_name=name)
-    raise ValueError(f"unknown backend '{name}' (available: {', '.join(BACKENDS)})")
 
 
 def solve(
     instance: Instance | str | Path,
+    options: SolveOptions | None = None,
     *,
-    backend: str = "cpsat",
-    time_limit: float | None = None,
-    threads: int | None = None,
-    seed: int = 0,
     progress: ProgressCallback | None = None,
     stop: StopToken | None = None,
-    log_search: bool = False,
-    formulation: str = "auto",
+    **option_values: Any,
 ) -> SolveResult:
     """Solve an instance (or the file it is in) and return a :class:`SolveResult`.
 
-    `time_limit` (seconds) covers every lexicographic level together; `threads` is the number of
-    search workers (1 gives the same plan on every run); `seed` fixes the solver's randomness;
-    `formulation` is "tours" (a variable per feasible tour), "flow" (deployed and started units per
-    offer, task and period; much smaller on long horizons) or "auto" (flow above 50,000 tours).
-    Ctrl-C (KeyboardInterrupt) or ``stop.stop()`` ends the search and returns the best plan so far.
+    `options` (a :class:`SolveOptions`) says how: backend, time limit, threads, seed, formulation,
+    logging; keyword arguments set single options (``solve(path, time_limit=10, threads=1)``).
+    `progress` is called with each :class:`Progress` event.  Ctrl-C (KeyboardInterrupt) or
+    ``stop.stop()`` ends the search and returns the best plan so far.
     """
+    options = (options or SolveOptions()).replace(**option_values)
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
-    run = _backend(backend)
     stop = stop or StopToken()
+    backend = backend_for(options)
     outcome: dict[str, SolveResult] = {}
     failure: list[BaseException] = []
     done = threading.Event()
 
     def work() -> None:
         try:
-            outcome["result"] = run(
-                instance,
-                time_limit=time_limit,
-                threads=threads,
-                seed=seed,
-                progress=progress,
-                stop=stop,
-                log_search=log_search,
-                formulation=formulation,
-            )
+            outcome["result"] = solve_levels(instance, backend, options, progress, stop)
         except BaseException as exc:  # handed to the caller's thread below
             failure.append(exc)
         finally:

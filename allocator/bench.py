@@ -20,23 +20,25 @@ from typing import Any
 
 import pandas as pd
 
-from allocator.errors import NotAnInstance
-from allocator.importers.gap import read_manifest
-from allocator.io import INSTANCE_FORMATS
+from allocator.api import solve
+from allocator.checker import check
+from allocator.errors import InputWarning, NotAnInstance
+from allocator.instance.load import INSTANCE_FORMATS, load_instance
+from allocator.options import SolveOptions
+from allocator.sources.gap import read_manifest
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Run:
+    """One solve of one instance file: its options (backend, seed, time, threads, formulation),
+    which repeat it is, and where its solution goes."""
+
     path: str
-    backend: str
-    seed: int
-    repeat: int
-    time_limit: float
-    threads: int
+    options: SolveOptions
+    repeat: int = 1
     solutions: str | None = None
-    formulation: str = "auto"
     #: the name of the run's solution files: the file's stem, made unique among the instances
     label: str = ""
 
@@ -103,35 +105,26 @@ def _published(path: Path, cost: float | None) -> tuple[str | None, float | None
 
 def run_one(run: Run) -> dict[str, Any]:
     """Load, solve, verify one instance on one backend (on a Dask worker); one row of results."""
-    import allocator
-
     path = Path(run.path)
     row: dict[str, Any] = {
         "instance": path.stem,
         "path": str(path),
-        "backend": run.backend,
-        "seed": run.seed,
+        "backend": run.options.backend,
+        "seed": run.options.seed,
         "repeat": run.repeat,
     }
     started = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", allocator.InputWarning)
-            instance = allocator.load_instance(path)
+            warnings.simplefilter("always", InputWarning)
+            instance = load_instance(path)
         if caught:
             row["warnings"] = "; ".join(str(w.message) for w in caught)
         row["instance"] = instance.name
         load_time = time.perf_counter() - started
         with _PeakMemory() as memory:
-            result = allocator.solve(
-                instance,
-                backend=run.backend,
-                time_limit=run.time_limit,
-                threads=run.threads,
-                seed=run.seed,
-                formulation=run.formulation,
-            )
-        verified = allocator.check(instance, result).ok if result.has_plan else None
+            result = solve(instance, run.options)
+        verified = check(instance, result).ok if result.has_plan else None
     except NotAnInstance as exc:  # a solution or a report in the folder: not a benchmark run
         row.update(status="skipped", error=str(exc))
         return row
@@ -163,7 +156,7 @@ def run_one(run: Run) -> dict[str, Any]:
         published_value=published,
     )
     if run.solutions and result.has_plan:
-        name = f"{run.label or path.stem}-{run.backend}-s{run.seed}-r{run.repeat}.json"
+        name = f"{run.label or path.stem}-{run.options.backend}-s{run.options.seed}-r{run.repeat}.json"
         result.write(Path(run.solutions) / name)
     return row
 
@@ -274,7 +267,7 @@ def run_all(
     """Run every benchmark run on Dask and return one row per run, in submission order."""
     from dask.distributed import Client, LocalCluster, as_completed
 
-    threads = max((r.threads for r in runs), default=1)
+    threads = max((r.options.threads or 1 for r in runs), default=1)
     if not log.isEnabledFor(logging.INFO):  # Dask's own INFO chatter only with -v
         for name in (
             "distributed",
@@ -342,17 +335,16 @@ COLUMNS = (
 
 def plan_runs(
     instances: list[Path],
+    options: SolveOptions,
     backends: list[str],
     seeds: list[int],
-    repeat: int,
-    time_limit: float,
-    threads: int,
-    solutions: str | None,
-    formulation: str = "auto",
+    repeat: int = 1,
+    solutions: str | None = None,
 ) -> list[Run]:
+    """Every instance x backend x seed x repeat, with `options` for the rest."""
     labels = unique_labels(instances)
     return [
-        Run(str(path), backend, seed, k, time_limit, threads, solutions, formulation, labels[path])
+        Run(str(path), options.replace(backend=backend, seed=seed), k, solutions, labels[path])
         for path in instances
         for backend in backends
         for seed in seeds

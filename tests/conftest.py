@@ -1,10 +1,11 @@
-"""Shared fixtures.  ``--solvers cpsat,cbc,highs`` runs every solver test on each backend named;
+"""Shared fixtures (helpers to import live in :mod:`tests.helpers`).
+
+``--solvers cpsat,cbc,highs`` runs every solver test on each backend named;
 ``--formulations tours,flow`` runs the rule, optimality and agreement tests on each formulation.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,8 @@ from typing import Any
 import pytest
 
 import allocator
-import tests.profiles  # noqa: F401  (loads the Hypothesis profile named by HYPOTHESIS_PROFILE)
+import tests.helpers.profiles  # noqa: F401  (loads the Hypothesis profile named by HYPOTHESIS_PROFILE)
 from allocator import Instance, SolveResult
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "instances" / "examples"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,11 +45,9 @@ def solver_pairs(request: pytest.FixtureRequest) -> list[tuple[str, str]]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    from allocator.backends.structure import FORMULATIONS
-
     for fixture, option, known in (
         ("backend", "solvers", allocator.BACKENDS),
-        ("formulation", "formulations", FORMULATIONS),
+        ("formulation", "formulations", allocator.FORMULATIONS),
     ):
         if fixture in metafunc.fixturenames:
             names = option_list(metafunc.config, option)
@@ -59,27 +55,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             if unknown:
                 raise pytest.UsageError(f"--{option}: unknown value(s) {', '.join(unknown)}")
             metafunc.parametrize(fixture, names)
-
-
-def base_instance(**overrides: Any) -> dict[str, Any]:
-    """A tiny valid instance as a dict: two nations, one fighter task over 4 periods."""
-    doc: dict[str, Any] = {
-        "name": "tiny",
-        "horizon": {"periods": 4},
-        "nations": [{"id": "FR", "share": 1}, {"id": "GB", "share": 1}],
-        "capabilities": [{"id": "fighter", "domain": "air"}],
-        "offers": [
-            {"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 2, "cost": 1},
-            {"id": "GB-a", "nation": "GB", "capability": "fighter", "units": 2, "cost": 2},
-        ],
-        "tasks": [{"id": "air", "requirements": [{"capability": "fighter", "units": 1}]}],
-    }
-    doc.update(copy.deepcopy(overrides))
-    return doc
-
-
-def build(doc: dict[str, Any]) -> Instance:
-    return allocator.build_instance(doc, "<test>")
 
 
 @pytest.fixture
@@ -102,12 +77,11 @@ def solve_checked(backend: str) -> Callable[..., SolveResult]:
 def every_plan_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every plan any test produces through the API (or the CLI in-process) goes through the checker."""
     import allocator.api
-    import allocator.cli
 
     original = allocator.api.solve
 
-    def checked(instance: Any, **kwargs: Any) -> SolveResult:
-        result = original(instance, **kwargs)
+    def checked(instance: Any, *args: Any, **kwargs: Any) -> SolveResult:
+        result = original(instance, *args, **kwargs)
         if result.has_plan:
             loaded = instance if isinstance(instance, Instance) else allocator.load_instance(instance)
             report = allocator.check(loaded, result)
@@ -121,6 +95,6 @@ def every_plan_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def needs_gap_data() -> Path:
     """The shared GAP folder, for a test that reads it: skipped without it, failed when required."""
-    from tests.gapdata import gap_data
+    from tests.helpers.gapdata import gap_data
 
     return gap_data()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import allocator
-from tests.conftest import EXAMPLES, base_instance, build
+from tests.helpers.instances import EXAMPLES, base_instance, build
 
 
 def test_result_object(backend: str, solve_checked: Any) -> None:

@@ -16,9 +16,10 @@ from click.testing import CliRunner
 
 from allocator import bench
 from allocator.cli import main
-from allocator.importers.gap import import_file
-from allocator.io import load_instance, write_instance
-from tests.conftest import EXAMPLES
+from allocator.instance.load import load_instance, write_instance
+from allocator.options import SolveOptions
+from allocator.sources.gap import import_file
+from tests.helpers.instances import EXAMPLES
 
 
 def basic_optimal_cost() -> float:
@@ -35,7 +36,9 @@ def basic_optimal_cost() -> float:
 
 
 def test_run_one_verifies_and_measures(tmp_path: Path) -> None:
-    row = bench.run_one(bench.Run(str(EXAMPLES / "basic.yaml"), "cpsat", 0, 1, 10, 1, str(tmp_path)))
+    row = bench.run_one(
+        bench.Run(str(EXAMPLES / "basic.yaml"), SolveOptions(time_limit=10, threads=1), 1, str(tmp_path))
+    )
     assert row["status"] == "optimal" and row["verified"] is True and row["gap"] == 0.0
     assert row["objective_shortfall"] == 0 and row["objective_fairness"] == 0
     assert row["peak_memory_mib"] > 0 and row["build_time"] >= 0
@@ -44,14 +47,14 @@ def test_run_one_verifies_and_measures(tmp_path: Path) -> None:
 
 
 def test_run_one_passes_the_formulation_on() -> None:
-    run = bench.Run(str(EXAMPLES / "basic.yaml"), "cpsat", 0, 1, 10, 1, formulation="flow")
+    run = bench.Run(str(EXAMPLES / "basic.yaml"), SolveOptions(time_limit=10, threads=1, formulation="flow"))
     row = bench.run_one(run)
     assert row["formulation"] == "flow" and row["verified"] is True
     assert row["objective_cost"] == pytest.approx(basic_optimal_cost())
 
 
 def test_run_one_reports_errors() -> None:
-    row = bench.run_one(bench.Run("/nonexistent.yaml", "cpsat", 0, 1, 10, 1))
+    row = bench.run_one(bench.Run("/nonexistent.yaml", SolveOptions(time_limit=10, threads=1)))
     assert row["status"] == "error" and "no such file" in row["error"]
 
 
@@ -226,7 +229,9 @@ def test_solution_files_of_instances_with_the_same_name_do_not_collide(tmp_path:
     labels = bench.unique_labels(paths)
     assert labels[paths[3]] == "other"
     assert len(set(labels.values())) == len(paths)
-    runs = bench.plan_runs(paths, ["cpsat"], [0], 1, 5, 1, str(tmp_path / "solutions"))
+    runs = bench.plan_runs(
+        paths, SolveOptions(time_limit=5, threads=1), ["cpsat"], [0], 1, str(tmp_path / "solutions")
+    )
     assert [r.label for r in runs] == [labels[p] for p in paths]
 
 
@@ -238,7 +243,7 @@ def test_run_one_records_the_warnings_of_loading(tmp_path: Path) -> None:
     book = load_workbook(path)
     book.create_sheet("notes")
     book.save(path)
-    row = bench.run_one(bench.Run(str(path), "cpsat", 0, 1, 5, 1))
+    row = bench.run_one(bench.Run(str(path), SolveOptions(time_limit=5, threads=1)))
     assert row["verified"] is True
     assert "sheet 'notes' ignored" in row["warnings"]
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import allocator
 from allocator.errors import InputError
-from tests.profiles import examples, property_settings
-from tests.strategies import choice_instances, instances
+from tests.helpers.profiles import examples, property_settings
+from tests.helpers.strategies import choice_instances, instances
 
 SETTINGS = property_settings(examples().properties)
 

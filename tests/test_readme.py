@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers.instances import ROOT
 
 README = ROOT / "README.md"
 #: Seconds a README solve may take here: long enough for a plan of the reassurance scenario.

@@ -17,17 +17,17 @@ import allocator
 from allocator import xlsx
 from allocator.cli import main
 from allocator.errors import InputError
-from allocator.io import load_instance, write_instance
-from allocator.spreadsheet import COLUMNS, instance_rows, workbook_bytes
-from tests.conftest import EXAMPLES, base_instance, build
-from tests.workbooks import (
+from allocator.instance.load import load_instance, write_instance
+from allocator.instance.workbook import COLUMNS, instance_rows, workbook_bytes
+from tests.helpers.instances import EXAMPLES, base_instance, build
+from tests.helpers.workbooks import (
     ENTITY_BOMB,
     formula_cells,
     replace_parts,
     sheet_part,
     sheet_xml,
 )
-from tests.workbooks import (
+from tests.helpers.workbooks import (
     workbook_bytes as raw_workbook,
 )
 
@@ -83,9 +83,9 @@ def test_convert_writes_hostile_names_as_text_and_reads_them_back(tmp_path: Path
 
 
 def test_template_writes_names_as_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import allocator.spreadsheet
+    import allocator.instance.workbook
 
-    monkeypatch.setattr(allocator.spreadsheet, "template_instance", hostile_instance)
+    monkeypatch.setattr(allocator.instance.workbook, "template_instance", hostile_instance)
     target = tmp_path / "plan.xlsx"
     result = _run("template", str(target))
     assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""The independent checker: every rule of SPEC section 3 and every objective, from the solution alone.
+"""The independent checker: every rule of ``docs/rules.md`` and every objective, from the solution alone.
 
 It shares no code with model building; it reads the validated instance and a solution document.
 """
@@ -12,8 +12,9 @@ from typing import Any
 from allocator.checker.rules import CHECKS, Facts, Violation, recompute_objectives
 from allocator.checker.solution import Solution, parse_solution
 from allocator.errors import InputError, Problem, warn_input
-from allocator.instance import Instance
-from allocator.io import instance_digest, load_document
+from allocator.files import load_document
+from allocator.instance.formats import instance_digest
+from allocator.instance.model import Instance
 
 __all__ = ["CheckReport", "Violation", "check", "check_file", "require_same_instance"]
 
@@ -37,7 +38,8 @@ class CheckReport:
 
 
 def check(instance: Instance, solution: Any, label: str = "<solution>") -> CheckReport:
-    """Check a solution (a SPEC section 4 mapping, or a SolveResult) against an instance."""
+    """Check a solution (a solution document as ``docs/solution-format.md`` has it, or a
+    SolveResult) against an instance."""
     if hasattr(solution, "to_json"):
         solution = solution.to_json()
     return evaluate(instance, parse_solution(solution, label))

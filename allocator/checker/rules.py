@@ -1,4 +1,4 @@
-"""One function per rule of SPEC section 3, each returning its violations in words.
+"""One function per rule of ``docs/rules.md``, each returning its violations in words.
 
 Deliberately independent of model building: plain dictionaries over the solution's tours.
 """
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from allocator.checker.solution import Solution, Tour
-from allocator.instance import Instance, Offer, Task
+from allocator.instance.model import Instance
+from allocator.instance.parts import Offer, Task
 
 
 @dataclass(frozen=True)
@@ -345,7 +346,7 @@ def recompute_shortfalls(f: Facts) -> list[dict[str, Any]]:
 
 
 def recompute_objectives(f: Facts) -> dict[str, float]:
-    """Every objective of SPEC section 2, from the tours alone."""
+    """Every objective of ``docs/objectives.md``, from the tours alone."""
     spec = f.instance.spec
     priority = {t.id: t.priority for t in f.instance.tasks}
     shortfall = sum(

@@ -1,4 +1,4 @@
-"""Reading a solution document (SPEC section 4) for the checker, structure only."""
+"""Reading a solution document (``docs/solution-format.md``) for the checker, structure only."""
 
 from __future__ import annotations
 

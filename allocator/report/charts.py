@@ -34,9 +34,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 
-from allocator.instance import Instance, Task
+from allocator.instance.model import Instance
+from allocator.instance.parts import Task
 from allocator.report.tables import NATIONS, PlanTables, records
-from allocator.summary import MEASURES
+from allocator.solution.summary import MEASURES
 
 DPI = 110
 

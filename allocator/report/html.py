@@ -12,10 +12,10 @@ from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
 from allocator.report.charts import MEASURE_LABELS, chart_name, nation_colours, signed
-from allocator.summary import MEASURES
+from allocator.solution.summary import MEASURES
 
 if TYPE_CHECKING:
-    from allocator.report import Report
+    from allocator.report.document import Report
 
 DOMAIN_ORDER = ("command", "air", "maritime", "training")
 

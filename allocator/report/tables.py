@@ -1,7 +1,7 @@
 """The plan as tables (pandas), computed from the instance and a solution's assignments.
 
 Every number here is recomputed from the assignments and leads; nothing is taken from the
-solver's own summary, so a report of any SPEC solution file says what that plan does.
+solver's own summary, so a report of any solution file says what that plan does.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from allocator.checker.solution import Solution
-from allocator.instance import Instance
-from allocator.summary import assignments_table, burdens, period_labels
+from allocator.instance.model import Instance
+from allocator.solution.summary import assignments_table, burdens, period_labels
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from openpyxl.styles import Font, PatternFill
 from allocator.xlsx import append_rows
 
 if TYPE_CHECKING:
-    from allocator.report import Report
+    from allocator.report.document import Report
 
 SHORT_FILL = "F8D0D0"
 OK_FILL = "E3F2E1"

@@ -10,8 +10,8 @@ import pulp
 import pytest
 
 import allocator
-from allocator.backends.milp import solver as milp
-from tests.conftest import EXAMPLES, ROOT
+from allocator.backends import milp
+from tests.helpers.instances import EXAMPLES
 
 
 @pytest.mark.parametrize("name", ["cbc", "highs"])
@@ -54,65 +54,9 @@ def test_cbc_failure_after_first_level_keeps_the_plan(monkeypatch: pytest.Monkey
     assert all(lv.value is not None and lv.bound is not None for lv in result.levels)
 
 
-@pytest.mark.parametrize("solver", ["cbc", "highs"])
-def test_later_level_called_infeasible_keeps_the_plan(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, solver: str
-) -> None:
-    """A level after the first cannot be infeasible (the plan in hand meets every bound so far):
-    such a claim is a solver fault, so the plan stands and the later levels still run."""
-    real = {"cbc": milp._solve_cbc, "highs": milp._solve_highs}[solver]
-    calls = {"n": 0}
-
-    def second_infeasible(*args: Any, **kwargs: Any) -> milp.LevelOutcome:
-        calls["n"] += 1
-        return milp.LevelOutcome("infeasible", None) if calls["n"] == 2 else real(*args, **kwargs)
-
-    monkeypatch.setattr(milp, {"cbc": "_solve_cbc", "highs": "_solve_highs"}[solver], second_infeasible)
-    result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend=solver, threads=1)
-    assert result.status == "feasible" and result.assignments
-    assert [lv.status for lv in result.levels] == ["optimal", "feasible", "optimal", "optimal"]
-    assert allocator.check(allocator.load_instance(EXAMPLES / "lead-rotation.yaml"), result).ok
-    assert "which the plan in hand disproves" in caplog.text
-
-
-def test_cbc_failure_without_plan_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(milp, "_solve_cbc", _failing_cbc(lambda warm: True))
-    with pytest.raises(pulp.PulpSolverError):
-        allocator.solve(EXAMPLES / "basic.yaml", backend="cbc", threads=1)
-
-
 def test_unknown_milp_solver() -> None:
     with pytest.raises(ValueError, match="unknown MILP solver"):
-        milp.solve(allocator.load_instance(EXAMPLES / "basic.yaml"), solver_name="glpk")
-
-
-def test_hard_demand_with_the_cut_is_one_equality() -> None:
-    """GAP-like models (one period, hard demand, cost): deployed = required, as a direct model has it."""
-    from tests.conftest import base_instance, build
-
-    doc = base_instance(horizon={"periods": 1}, model={"shortfall": "hard", "objectives": ["cost"]})
-    built = milp.build(build(doc))
-    (demand,) = built.groups.members["demand[air:fighter@1]"]
-    assert built.problem.get_constraint_by_name(demand).sense == pulp.LpConstraintEQ
-    assert not any(name.startswith("demand-cap[") for name in built.groups.members)
-    soft_model = {"shortfall": "soft", "objectives": ["shortfall", "cost"]}
-    soft = milp.build(build(base_instance(horizon={"periods": 1}, model=soft_model)))
-    (row,) = soft.groups.members["demand[air:fighter@1]"]
-    assert soft.problem.get_constraint_by_name(row).sense == pulp.LpConstraintGE
-    assert "demand-cap[air:fighter@1]" in soft.groups.members
-
-
-@pytest.mark.parametrize("path", [EXAMPLES / "basic.yaml", ROOT / "instances" / "reassurance.yaml"])
-def test_solver_sees_columns_in_creation_order_and_demand_rows_first(path: Path) -> None:
-    """PuLP hands columns over sorted by name: names keep the structure's order (tours first, the
-    anchor last), and the demand rows come first, as in a hand-written assignment model."""
-    built = milp.build(allocator.load_instance(path))
-    v = built.variables
-    assert built.problem.variables() == [*v.z, *v.extra]
-    assert v.extra[-1] is built.anchor
-    members = built.groups.members
-    demand_rows = [row for group, rows in members.items() if group.startswith("demand[") for row in rows]
-    assert list(built.problem.constraints)[: len(demand_rows)] == demand_rows
+        milp.MilpBackend(allocator.SolveOptions(), "glpk")
 
 
 def test_warm_values_lie_within_bounds_and_integers_are_whole() -> None:
@@ -120,7 +64,7 @@ def test_warm_values_lie_within_bounds_and_integers_are_whole() -> None:
     (found by the brute-force test: a fairness deviation of -1.9e-11 with lowBound 0)."""
     import pulp
 
-    from allocator.backends.milp.solver import warm_value
+    from allocator.backends.milp import warm_value
 
     deviation = pulp.LpVariable("d", lowBound=0)
     deviation.varValue = -1.87584093030655e-11

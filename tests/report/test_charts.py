@@ -18,8 +18,8 @@ import allocator
 from allocator.checker.solution import parse_solution
 from allocator.report import build_report, charts
 from allocator.report.tables import PlanTables, plan_tables
-from tests.conftest import base_instance, build
-from tests.report.conftest import REASSURANCE, SMALL_PLAN, small_tables
+from tests.helpers.instances import base_instance, build
+from tests.helpers.reports import REASSURANCE, SMALL_PLAN, small_tables
 
 #: Paul Tol's qualitative schemes (bright, vibrant, muted, light, high-contrast, pale, dark).
 TOL = {

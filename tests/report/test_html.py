@@ -11,7 +11,7 @@ import pytest
 import allocator
 from allocator.report import build_report
 from allocator.report.html import render_html
-from tests.report.conftest import SMALL_PLAN, small_instance
+from tests.helpers.reports import SMALL_PLAN, small_instance
 
 NUMBER = re.compile(r"^[-+−]?\d{1,3}(,\d{3})*(\.\d+)?$")
 

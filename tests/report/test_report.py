@@ -17,8 +17,8 @@ import allocator
 from allocator.cli import main
 from allocator.report import build_report, chart_name, write_report
 from allocator.report.tables import period_labels
-from tests.conftest import EXAMPLES
-from tests.report.conftest import REASSURANCE
+from tests.helpers.instances import EXAMPLES
+from tests.helpers.reports import REASSURANCE
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +271,7 @@ def test_html_page_in_headless_chromium(
 
 
 def test_workbook_summary_shows_recomputed_objectives_and_claimed_status(tmp_path: Path) -> None:
-    from tests.report.conftest import SMALL_PLAN, small_instance
+    from tests.helpers.reports import SMALL_PLAN, small_instance
 
     document = {
         **SMALL_PLAN,
@@ -294,7 +294,7 @@ def test_workbook_summary_shows_recomputed_objectives_and_claimed_status(tmp_pat
 
 def _named(name: str, tasks: list[str]) -> tuple[allocator.Instance, dict[str, Any]]:
     """An instance `name` with one fighter task per id in `tasks`, and an empty plan of it."""
-    from tests.conftest import base_instance, build
+    from tests.helpers.instances import base_instance, build
 
     doc = base_instance(name=name)
     doc["tasks"] = [{"id": t, "requirements": [{"capability": "fighter", "units": 1}]} for t in tasks]
@@ -365,7 +365,7 @@ def test_report_and_solve_report_name_the_solution_alike(tmp_path: Path) -> None
 def test_a_report_without_a_label_names_the_instance(tmp_path: Path) -> None:
     """Called from Python without a label, the page and the workbook name the instance, as
     `allocator solve --report` does, never a placeholder."""
-    from tests.report.conftest import SMALL_PLAN, small_instance
+    from tests.helpers.reports import SMALL_PLAN, small_instance
 
     document = {**SMALL_PLAN, "solver": {"backend": "cpsat"}}
     assert build_report(small_instance(), document).caption == "tiny (cpsat, feasible)"
@@ -401,7 +401,7 @@ def test_workbook_coverage_has_a_nations_row_filled_like_capability_rows(
     """`air` has one nation (FR) in periods 1-2 and two after: its (nations) row follows its fighters,
     nations / min_nations, short cells red; no such row without min_nations."""
     from allocator.report.workbook import OK_FILL, SHORT_FILL
-    from tests.report.conftest import SMALL_PLAN, small_instance
+    from tests.helpers.reports import SMALL_PLAN, small_instance
 
     write_report(small_instance(min_nations), SMALL_PLAN, tmp_path)
     rows = _coverage_cells(tmp_path / "report.xlsx")
@@ -422,7 +422,7 @@ def test_workbook_coverage_has_a_nations_row_filled_like_capability_rows(
 
 
 def _stale(digest: str | None) -> dict[str, Any]:
-    from tests.report.conftest import SMALL_PLAN
+    from tests.helpers.reports import SMALL_PLAN
 
     return {**SMALL_PLAN, "solver": {"backend": "cpsat", **({"instance_digest": digest} if digest else {})}}
 
@@ -436,7 +436,7 @@ def _page_warnings(page: str) -> list[str]:
 
 def test_a_plan_made_for_other_data_warns_on_the_page_and_in_the_workbook(tmp_path: Path) -> None:
     from allocator.errors import InputWarning
-    from tests.report.conftest import small_instance
+    from tests.helpers.reports import small_instance
 
     with pytest.warns(InputWarning, match="other data") as caught:  # still issued to the caller
         write_report(small_instance(), _stale("0" * 64), tmp_path, "<b>old</b>.json")
@@ -458,8 +458,8 @@ def test_a_plan_of_these_data_or_without_a_digest_warns_nowhere(tmp_path: Path, 
     import warnings
 
     from allocator.errors import InputWarning
-    from allocator.io import instance_digest
-    from tests.report.conftest import small_instance
+    from allocator.instance.formats import instance_digest
+    from tests.helpers.reports import small_instance
 
     instance = small_instance()
     document = _stale(instance_digest(instance) if digest else None)
@@ -474,8 +474,8 @@ def test_a_plan_of_these_data_or_without_a_digest_warns_nowhere(tmp_path: Path, 
 
 
 def test_allocator_report_prints_the_warning_it_shows(tmp_path: Path) -> None:
-    from tests.conftest import base_instance
-    from tests.report.conftest import SMALL_PLAN
+    from tests.helpers.instances import base_instance
+    from tests.helpers.reports import SMALL_PLAN
 
     instance = tmp_path / "tiny.json"
     instance.write_text(json.dumps(base_instance()))

@@ -8,7 +8,7 @@ import pytest
 
 from allocator.checker.solution import parse_solution
 from allocator.report.tables import period_labels, plan_tables
-from tests.conftest import base_instance, build
+from tests.helpers.instances import base_instance, build
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,5 @@
+"""``python -m allocator``: the command line, as the ``allocator`` script."""
+
+from allocator.cli import main
+
+main()

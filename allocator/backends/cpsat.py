@@ -1,0 +1,191 @@
+"""The CP-SAT backend: the linear model as a CP-SAT model, a level as one search.
+
+What differs from a MILP: enforcement literals instead of big-M rows, a hint instead of a MIP
+start, incumbents reported as they come, and a soft deadline per level (see :class:`_Incumbents`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from ortools.sat.python import cp_model
+
+from allocator.backends.interface import Level, LevelOutcome
+from allocator.formulation.linear import LinearModel, Row, Terms
+from allocator.options import Progress, SolveOptions, Status
+
+log = logging.getLogger(__name__)
+
+#: The subsolvers CP-SAT runs when it has exactly two workers.
+TWO_WORKERS = ("max_lp", "default_lp")
+#: ... on models with at most this many columns (measured: up to 9k helps; 65k flow, 190k tours hurt).
+LP_WORKERS_MAX_VARIABLES = 50_000
+
+STATUS = {
+    cp_model.OPTIMAL: Status.OPTIMAL,
+    cp_model.FEASIBLE: Status.FEASIBLE,
+    cp_model.INFEASIBLE: Status.INFEASIBLE,
+    cp_model.UNKNOWN: Status.UNKNOWN,
+}
+
+
+class CpSatBackend:
+    """OR-Tools CP-SAT behind the level loop."""
+
+    name = "cpsat"
+
+    def __init__(self, options: SolveOptions):
+        self.options = options
+        self.model = cp_model.CpModel()
+        self.vars: list[cp_model.IntVar] = []
+        self.boolean: list[bool] = []
+        self.columns = 0
+
+    def load(self, model: LinearModel) -> None:
+        self.model.name = model.name
+        self.columns = model.columns
+        for v in model.variables:
+            self.boolean.append(v.boolean)
+            self.vars.append(
+                self.model.new_bool_var(v.label) if v.boolean else self.model.new_int_var(0, v.up, v.label)
+            )
+        for row in model.rows:
+            self._add_row(row)
+
+    def _expr(self, terms: Terms) -> cp_model.LinearExprT:
+        return cp_model.LinearExpr.weighted_sum([self.vars[i] for i, _ in terms], [c for _, c in terms])
+
+    def _add_row(self, row: Row) -> None:
+        if not row.terms:
+            if not row.holds_without_terms():
+                self.model.add_bool_or([])  # nothing can meet this rule instance
+            return
+        literals = [self.vars[i] for i, c in row.terms if c == 1 and self.boolean[i]]
+        if len(literals) == len(row.terms) and row.when is None and row.rhs == 1 and row.sense != ">=":
+            if row.sense == "==":
+                self.model.add_exactly_one(literals)
+            else:
+                self.model.add_at_most_one(literals)
+            return
+        expr = self._expr(row.terms)
+        constraint = {
+            "<=": lambda: self.model.add(expr <= row.rhs),
+            ">=": lambda: self.model.add(expr >= row.rhs),
+            "==": lambda: self.model.add(expr == row.rhs),
+        }[row.sense]()
+        if row.when is not None:
+            variable, value = row.when
+            literal = self.vars[variable]
+            constraint.only_enforce_if(literal if value else ~literal)
+
+    def add_bound(self, terms: Terms, rhs: int) -> None:
+        self.model.add(self._expr(terms) <= rhs)
+
+    def _parameters(self, solver: cp_model.CpSolver, level: Level) -> None:
+        params = solver.parameters
+        threads = self.options.threads
+        params.num_workers = threads or 0
+        if (threads or os.cpu_count()) == 2 and self.columns <= LP_WORKERS_MAX_VARIABLES:
+            # CP-SAT's default pair of workers has no LP-heavy search; these two prove shortfall
+            # levels and GAP bounds much faster here, but on very large models the LP costs memory
+            # and plan quality (BENCHMARKS.md, "CP-SAT with two workers")
+            params.subsolvers.extend(TWO_WORKERS)
+        params.random_seed = self.options.seed
+        params.catch_sigint_signal = False
+        params.log_search_progress = self.options.log_search
+        if level.remaining is not None:
+            # the hard limit is all the time left; the level's share is a soft deadline
+            params.max_time_in_seconds = max(level.remaining, 0.01)
+
+    def solve_level(self, level: Level) -> LevelOutcome:
+        self.model.minimize(self._expr(level.terms))
+        if level.warm is not None:
+            self.model.clear_hints()
+            for variable, value in zip(self.vars, level.warm, strict=True):
+                self.model.add_hint(variable, round(value))
+        solver = cp_model.CpSolver()
+        self._parameters(solver, level)
+        soft_deadline = None if level.budget is None else time.perf_counter() + level.budget
+        if level.progress is not None:
+            report = level.progress
+            solver.best_bound_callback = lambda bound: report(
+                Progress(
+                    level.key,
+                    level.number,
+                    level.levels,
+                    None,
+                    bound / level.scale,
+                    time.perf_counter() - level.started,
+                )
+            )
+        incumbents = _Incumbents(level, soft_deadline)
+        timer = _soft_stop(solver, incumbents, soft_deadline)
+        level.stop.register(solver.stop_search)
+        try:
+            code = solver.solve(self.model, incumbents)
+        finally:
+            level.stop.unregister(solver.stop_search)
+            if timer is not None:
+                timer.cancel()
+        if code == cp_model.MODEL_INVALID:
+            raise RuntimeError(f"CP-SAT rejected the model: {self.model.validate()}")
+        status = STATUS[code]
+        if not status.has_plan:
+            return LevelOutcome(
+                status, None, solver.best_objective_bound if status == Status.UNKNOWN else None
+            )
+        return LevelOutcome(
+            status, [float(v) for v in solver.response_proto.solution], solver.best_objective_bound
+        )
+
+
+class _Incumbents(cp_model.CpSolverSolutionCallback):
+    """Reports each new incumbent of a level, and enforces the level's soft deadline.
+
+    At the soft deadline the search stops if the level has a solution; without one it goes on to
+    the hard limit and stops at its first solution: a plan matters more than time for later levels.
+    """
+
+    def __init__(self, level: Level, soft_deadline: float | None):
+        super().__init__()
+        self.level = level
+        self.soft_deadline = soft_deadline
+        self.found = threading.Event()
+
+    def on_solution_callback(self) -> None:
+        self.found.set()
+        if self.soft_deadline is not None and time.perf_counter() >= self.soft_deadline:
+            self.stop_search()
+        level = self.level
+        if level.progress is None:
+            return
+        level.progress(
+            Progress(
+                level.key,
+                level.number,
+                level.levels,
+                self.objective_value / level.scale,
+                self.best_objective_bound / level.scale,
+                time.perf_counter() - level.started,
+            )
+        )
+
+
+def _soft_stop(
+    solver: cp_model.CpSolver, incumbents: _Incumbents, deadline: float | None
+) -> threading.Timer | None:
+    """At the soft deadline, stop the search if the level already has a solution."""
+    if deadline is None:
+        return None
+
+    def fire() -> None:
+        if incumbents.found.is_set():
+            solver.stop_search()
+
+    timer = threading.Timer(max(0.0, deadline - time.perf_counter()), fire)
+    timer.daemon = True
+    timer.start()
+    return timer

@@ -1,0 +1,236 @@
+"""The lexicographic levels, solved in turn by any backend: one loop for all of them.
+
+Each level minimises its (weighted) objective with every earlier level bounded at its value and
+the previous level's solution as a warm start; one time limit covers the whole solve, a level
+getting half of what is left (the last level all of it).  The plan is read from the final
+solution and its objectives recomputed from the plan itself (``docs/objectives.md``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from allocator.backends.interface import Backend, Level, LevelOutcome
+from allocator.formulation.build import formulate
+from allocator.formulation.linear import LinearModel, Terms
+from allocator.formulation.scales import weighted_coefficients
+from allocator.instance.index import Index, Tour
+from allocator.instance.model import Instance
+from allocator.options import Progress, ProgressCallback, SolveOptions, Status, StopToken
+from allocator.solution.plan import LeadTerm, clean, colour_units, deployed, objective_values, shortfalls
+from allocator.solution.result import LevelResult, SolveResult
+
+log = logging.getLogger(__name__)
+
+
+#: A level given less time than this is not sent to the solver when a plan is in hand: loading a
+#: large model alone takes longer, and CBC fails outright with a limit of a few milliseconds.
+MIN_LEVEL_SECONDS = 0.05
+
+
+def remaining_time(time_limit: float | None, started: float) -> float | None:
+    """Search time left of `time_limit` (None: no limit), keeping back a little for writing the plan.
+
+    The limit bounds the whole solve; turning the last solution into a plan (tours, unit numbers,
+    shortfalls) takes a fraction of a second on the largest instances, so the search stops 1% of
+    the limit (at most 1 s) early.
+    """
+    if time_limit is None:
+        return None
+    reserve = min(1.0, 0.01 * time_limit)
+    return max(0.0, time_limit - reserve - (time.perf_counter() - started))
+
+
+def level_budget(remaining: float | None, levels_left: int) -> float | None:
+    """Time for the next level: half of what is left, all of it for the last level."""
+    if remaining is None:
+        return None
+    return remaining if levels_left <= 1 else remaining / 2
+
+
+def level_value(
+    index: Index, counts: Mapping[Tour, int], fairness: str, level: tuple[tuple[str, float], ...]
+) -> float:
+    """A level's value computed from the plan itself (exact even where slack variables are loose)."""
+    values = objective_values(index, counts, fairness, shortfalls(index, deployed(index, counts)))
+    return clean(sum(weight * values[name] for name, weight in level))
+
+
+def overall_status(levels: list[LevelResult], has_plan: bool, infeasible: bool, complete: bool) -> Status:
+    if infeasible:
+        return Status.INFEASIBLE
+    if not has_plan:
+        return Status.UNKNOWN
+    if complete and all(lv.status == Status.OPTIMAL for lv in levels):
+        return Status.OPTIMAL
+    return Status.FEASIBLE
+
+
+def _in_final_plan(
+    level: LevelResult, spec_level: tuple[tuple[str, float], ...], objectives: Mapping[str, float]
+) -> LevelResult:
+    """A level's value in the final plan (later levels may improve an earlier level within its bound)."""
+    if level.value is None:
+        return level
+    value = clean(sum(weight * objectives[name] for name, weight in spec_level))
+    bound = None if level.bound is None else min(level.bound, value)
+    return dataclasses.replace(level, value=value, bound=bound)
+
+
+def assemble_result(
+    index: Index,
+    backend: str,
+    status: Status,
+    counts: Mapping[Tour, int] | None,
+    leads: Mapping[tuple[int, int], int] | None,
+    levels: list[LevelResult],
+    build_time: float,
+    wall_time: float,
+    interrupted: bool,
+    formulation: str = "tours",
+) -> SolveResult:
+    """A :class:`SolveResult` from tour counts and lead choices ((task, term) -> nation)."""
+    instance = index.instance
+    plan: dict[str, Any] = {}
+    if counts is not None and Status(status).has_plan:
+        counts = {tour: n for tour, n in counts.items() if n > 0}
+        gaps = shortfalls(index, deployed(index, counts))
+        objectives = objective_values(index, counts, instance.spec.fairness, gaps)
+        levels = [
+            _in_final_plan(level, spec_level, objectives)
+            for level, spec_level in zip(levels, instance.spec.levels, strict=False)
+        ]
+        lead_terms = [
+            LeadTerm(index.tasks[t].id, index.nations[n].id, *index.terms[t][k])
+            for (t, k), n in sorted((leads or {}).items())
+        ]
+        plan = {
+            "objectives": objectives,
+            "assignments": tuple(colour_units(index, counts)),
+            "leads": tuple(lead_terms),
+            "shortfalls": tuple(gaps),
+        }
+    return SolveResult(
+        instance.name,
+        status,
+        backend,
+        levels=tuple(levels),
+        build_time=build_time,
+        wall_time=wall_time,
+        interrupted=interrupted,
+        formulation=formulation,
+        problem=instance,
+        **plan,
+    )
+
+
+def level_terms(model: LinearModel, level: tuple[tuple[str, float], ...]) -> tuple[Terms, int]:
+    """A level's objective as integer terms over the model, and the level's scale."""
+    objectives = model.objectives
+    coeffs, scale = weighted_coefficients(level, {name: objectives[name].scale for name, _ in level})
+    terms = [(i, coeffs[name] * c) for name, _ in level for i, c in objectives[name].terms]
+    return terms, scale
+
+
+def solve_levels(
+    instance: Instance,
+    backend: Backend,
+    options: SolveOptions,
+    progress: ProgressCallback | None = None,
+    stop: StopToken | None = None,
+) -> SolveResult:
+    """Solve every lexicographic level of the instance's model with `backend`."""
+    started = time.perf_counter()
+    stop = stop or StopToken()
+    formulation = formulate(instance, options.formulation)
+    model = formulation.model
+    backend.load(model)
+    build_time = time.perf_counter() - started
+    log.info(
+        "built the %s model (%s formulation): %d columns, %d variables, %d rows in %.2fs",
+        backend.name,
+        model.formulation,
+        model.columns,
+        len(model.variables),
+        len(model.rows),
+        build_time,
+    )
+    spec = instance.spec
+    index = formulation.index
+    levels: list[LevelResult] = []
+    values: list[float] | None = None
+    infeasible = False
+    for number, level in enumerate(spec.levels, start=1):
+        if stop.stopped:
+            break
+        key = spec.level_key(level)
+        terms, scale = level_terms(model, level)
+        remaining = remaining_time(options.time_limit, started)
+        budget = level_budget(remaining, len(spec.levels) - number + 1)
+        level_started = time.perf_counter()
+        if values is not None and remaining is not None and remaining < MIN_LEVEL_SECONDS:
+            outcome = LevelOutcome(Status.UNKNOWN)  # no time left: the plan in hand stands
+        else:
+            task = Level(
+                key,
+                number,
+                len(spec.levels),
+                terms,
+                scale,
+                budget,
+                remaining,
+                values,
+                started,
+                progress,
+                stop,
+            )
+            outcome = backend.solve_level(task)
+        elapsed = time.perf_counter() - level_started
+        log.info("level %d (%s): %s in %.2fs", number, key, outcome.status, elapsed)
+        if outcome.status == Status.INFEASIBLE and values is not None:
+            # the plan in hand meets every earlier level's bound, so this claim is a solver fault
+            log.warning(
+                "%s reported level %d (%s) infeasible, which the plan in hand disproves; keeping that plan",
+                backend.name,
+                number,
+                key,
+            )
+            outcome = LevelOutcome(Status.UNKNOWN)
+        if outcome.status == Status.INFEASIBLE or (outcome.values is None and values is None):
+            infeasible = outcome.status == Status.INFEASIBLE
+            levels.append(LevelResult(key, outcome.status, None, None, elapsed))
+            break
+        status = outcome.status if outcome.values is not None else Status.FEASIBLE
+        values = outcome.values if outcome.values is not None else values
+        assert values is not None
+        value = level_value(index, formulation.tour_counts(values), spec.fairness, level)
+        if status == Status.OPTIMAL:
+            bound = value
+        elif outcome.bound is not None:
+            bound = min(outcome.bound / scale, value)
+        else:
+            bound = 0.0  # every objective is non-negative: the trivial bound
+        levels.append(LevelResult(key, status, value, bound, elapsed))
+        if progress is not None:
+            progress(Progress(key, number, len(spec.levels), value, bound, time.perf_counter() - started))
+        if terms:  # an objective without variables needs no bound
+            backend.add_bound(terms, round(value * scale))
+    complete = len(levels) == len(spec.levels)
+    counts = formulation.tour_counts(values) if values is not None else None
+    leads = model.leads(values) if values is not None else None
+    return assemble_result(
+        index,
+        backend.name,
+        overall_status(levels, values is not None, infeasible, complete),
+        counts,
+        leads,
+        levels,
+        build_time,
+        time.perf_counter() - started,
+        interrupted=stop.stopped,
+        formulation=model.formulation,
+    )

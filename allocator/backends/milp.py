@@ -1,0 +1,338 @@
+"""The MILP backend: the linear model through PuLP, solved by HiGHS or CBC.
+
+What differs from CP-SAT: rows held only while a 0/1 variable has a value are written with a big-M,
+the previous level's solution is a MIP start, and each solver has its own quirks (below).  Column
+names sort in creation order (``x00000012_y``): PuLP hands columns to the solver sorted by name, so
+the solver sees them in the model's order, columns first, as a hand-written model would give them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cbcbox
+import pulp
+
+from allocator.backends.interface import Level, LevelOutcome
+from allocator.formulation.linear import LinearModel, Row, Terms
+from allocator.options import SolveOptions, Status, StopToken
+
+log = logging.getLogger(__name__)
+
+#: A level given less time than this is not sent to CBC: it fails outright with a limit of a few
+#: milliseconds.
+MIN_SOLVER_SECONDS = 0.05
+SOLVERS = ("cbc", "highs")
+
+
+class MilpBackend:
+    """PuLP with HiGHS (through highspy) or CBC (the cbcbox binary) behind the level loop."""
+
+    def __init__(self, options: SolveOptions, solver: str = "highs"):
+        if solver not in SOLVERS:
+            raise ValueError(f"unknown MILP solver '{solver}'")
+        self.name = solver
+        self.options = options
+        self.problem = pulp.LpProblem("allocator", pulp.LpMinimize)
+        self.vars: list[pulp.LpVariable] = []
+        self.anchor: pulp.LpVariable | None = None
+        self.count = 0
+
+    def _variable(self, kind: str, up: float | None, cat: str) -> pulp.LpVariable:
+        var = self.problem.add_variable(f"x{len(self.vars):08d}_{kind}", lowBound=0, upBound=up, cat=cat)
+        self.vars.append(var)
+        return var
+
+    def _expr(self, terms: Terms) -> pulp.LpAffineExpression:
+        return pulp.LpAffineExpression([(self.vars[i], c) for i, c in terms])
+
+    def _constraint(self, constraint: pulp.LpConstraint) -> None:
+        constraint.name = f"c{self.count}"
+        self.count += 1
+        self.problem.addConstraint(constraint)
+
+    def load(self, model: LinearModel) -> None:
+        self.problem.name = re.sub(r"[^A-Za-z0-9_]", "_", model.name)
+        for v in model.variables:
+            cat = pulp.LpBinary if v.boolean else pulp.LpInteger if v.integral else pulp.LpContinuous
+            self._variable(v.kind, v.up, cat)
+        for row in model.rows:
+            self._add_row(row)
+        # an anchor, fixed at 0 and last, keeps the problem and every objective non-empty: PuLP's MPS
+        # writer emits an invalid file for CBC when the objective has no terms
+        self.anchor = self._variable("anchor", 0, pulp.LpContinuous)
+        self._constraint(pulp.LpAffineExpression([(self.anchor, 1)]) <= 0)
+
+    def _add_row(self, row: Row) -> None:
+        if not row.terms:
+            if not row.holds_without_terms():
+                # a fresh integer variable in [0, 0] that must be >= 1: CBC then reports "Integer
+                # infeasible" even without another integer variable (else "Status unknown")
+                never = self._variable("never", 0, pulp.LpInteger)
+                self._constraint(pulp.LpAffineExpression([(never, 1)]) >= 1)
+            return
+        expr = self._expr(row.terms)
+        if row.when is not None:
+            expr, rhs = _big_m(row, expr, self.vars[row.when[0]])
+        else:
+            rhs = row.rhs
+        if row.sense == "<=":
+            self._constraint(expr <= rhs)
+        elif row.sense == ">=":
+            self._constraint(expr >= rhs)
+        else:
+            self._constraint(expr == rhs)
+
+    def add_bound(self, terms: Terms, rhs: int) -> None:
+        self._constraint(self._expr(terms) <= rhs + 0.5)
+
+    def solve_level(self, level: Level) -> LevelOutcome:
+        assert self.anchor is not None
+        self.problem.objective = pulp.LpAffineExpression(
+            [(self.anchor, 1), *((self.vars[i], c) for i, c in level.terms)]
+        )
+        opts = self.options
+        warm = None
+        if level.warm is not None:
+            warm = {var.name: value for var, value in zip(self.vars, level.warm, strict=True)}
+        if self.name == "highs":
+            outcome = _solve_highs(
+                self.problem, level.budget, opts.threads, opts.seed, warm, level.stop, opts.log_search
+            )
+        else:
+            if warm is not None:
+                for var in self.vars:
+                    var.setInitialValue(warm[var.name])
+            outcome = _solve_cbc_safely(
+                self.problem,
+                level.budget,
+                opts.threads,
+                opts.seed,
+                warm is not None,
+                opts.log_search,
+                have_plan=warm is not None,
+                started=time.perf_counter(),
+            )
+        if not outcome.status.has_plan:
+            return outcome
+        return LevelOutcome(outcome.status, [warm_value(var) for var in self.vars], outcome.bound)
+
+
+def _big_m(
+    row: Row, expr: pulp.LpAffineExpression, switch: pulp.LpVariable
+) -> tuple[pulp.LpAffineExpression, int]:
+    """A row held only while `switch` has a value, for non-negative terms:
+    `sum >= rhs` while 1 is `sum - rhs x switch >= 0`; `sum <= rhs` while 0 is
+    `sum - (largest - rhs) x switch <= rhs`."""
+    assert row.when is not None
+    value = row.when[1]
+    if row.sense == ">=" and value == 1:
+        return expr - row.rhs * switch, 0
+    if row.sense == "<=" and value == 0 and row.largest is not None:
+        return expr - (row.largest - row.rhs) * switch, row.rhs
+    raise ValueError(f"no big-M form for row {row.name} ({row.sense} while {value})")
+
+
+@contextlib.contextmanager
+def _quiet_stdout(quiet: bool) -> Iterator[None]:
+    """Silence native writes to standard output (HiGHS prints a banner when constructed)."""
+    if not quiet:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class _HiGHS(pulp.HiGHS):
+    """PuLP's HiGHS interface with a warm start (the previous level's values) and a stop hook."""
+
+    def __init__(self, warm: dict[str, float] | None, stop: StopToken, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.warm = warm
+        self.stop = stop
+
+    def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:
+        with _quiet_stdout(not self.msg):
+            super().createAndConfigureSolver(lp)
+        lp.solverModel.HandleUserInterrupt = True  # without it, cancelSolve() is ignored
+
+    def buildSolverModel(self, lp: pulp.LpProblem) -> None:
+        super().buildSolverModel(lp)
+        if self.warm:
+            import highspy
+
+            solution = highspy.HighsSolution()
+            solution.col_value = [self.warm.get(var.name, 0.0) for var in lp.variables()]
+            solution.value_valid = True
+            lp.solverModel.setSolution(solution)
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        cancel = lp.solverModel.cancelSolve
+        self.stop.register(cancel)
+        try:
+            lp.solverModel.run()
+        finally:
+            self.stop.unregister(cancel)
+
+
+def warm_value(var: pulp.LpVariable) -> float:
+    """A solution value fit to start the next level: integers rounded, and within the variable's
+    bounds (a solver may return -1.9e-11 for a variable bounded below by 0, which PuLP refuses)."""
+    value = var.varValue or 0.0
+    if var.cat == pulp.LpInteger:
+        value = float(round(value))
+    if var.lowBound is not None:
+        value = max(value, var.lowBound)
+    if var.upBound is not None:
+        value = min(value, var.upBound)
+    return value
+
+
+def _solve_highs(
+    problem: pulp.LpProblem,
+    budget: float | None,
+    threads: int | None,
+    seed: int,
+    warm: dict[str, float] | None,
+    stop: StopToken,
+    verbose: bool,
+) -> LevelOutcome:
+    started = time.perf_counter()
+    solver = _HiGHS(
+        warm, stop, msg=verbose, timeLimit=budget, threads=threads, gapRel=0.0, gapAbs=0.99, random_seed=seed
+    )
+    problem.solve(solver)
+    if warm and _returned_the_warm_start(problem.solverModel) and not stop.stopped:
+        # HiGHS 1.16 can hand back the solution given by setSolution instead of the better one it
+        # found (seen when presolve solves the whole level); its objective value tells
+        log.warning(
+            "HiGHS returned its warm start instead of its solution; solving the level again without it"
+        )
+        left = None if budget is None else max(MIN_SOLVER_SECONDS, budget - (time.perf_counter() - started))
+        return _solve_highs(problem, left, threads, seed, None, stop, verbose)
+    info = problem.solverModel.getInfo()
+    if problem.status == pulp.LpStatusInfeasible:
+        return LevelOutcome(Status.INFEASIBLE)
+    if info.primal_solution_status != 2:  # no feasible solution
+        return LevelOutcome(Status.UNKNOWN, None, info.mip_dual_bound)
+    optimal = problem.solverModel.getModelStatus() == problem.solverModel.getModelStatus().kOptimal
+    return LevelOutcome(Status.OPTIMAL if optimal else Status.FEASIBLE, None, info.mip_dual_bound)
+
+
+def _returned_the_warm_start(model: Any) -> bool:
+    """Whether the solution HiGHS returns disagrees with the objective value it reports."""
+    info = model.getInfo()
+    if info.primal_solution_status != 2:
+        return False
+    lp = model.getLp()
+    values = model.getSolution().col_value
+    value = lp.offset_ + sum(c * x for c, x in zip(lp.col_cost_, values, strict=True))
+    return abs(value - info.objective_function_value) > 1e-6 * max(1.0, abs(value))
+
+
+# CBC's default bound propagation since cbcbox 2.935 ("milpbt", also "fixpoint") can report a
+# feasible model infeasible ("FBBT divergence detected"); the singleton bounds of older CBCs stay
+_CBC_BOUND_PROPAGATION = "boundPropLevel singletons"
+
+
+@functools.cache
+def _cbc_options() -> tuple[str, ...]:
+    """Options for this CBC binary: the safe bound propagation where the binary knows the setting."""
+    try:
+        answer = subprocess.run(
+            [cbcbox.cbc_bin_path(), "-"],
+            input="boundPropLevel\nquit\n",
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return (_CBC_BOUND_PROPAGATION,) if "has value" in answer else ()
+
+
+_CBC_BOUND = re.compile(r"(?:Lower bound:|best possible)\s*(-?[\d.]+(?:e[-+]?\d+)?)", re.IGNORECASE)
+
+
+def _solve_cbc(
+    problem: pulp.LpProblem, budget: float | None, threads: int | None, seed: int, warm: bool, verbose: bool
+) -> LevelOutcome:
+    with tempfile.TemporaryDirectory(prefix="allocator-cbc-") as folder:
+        log_path = Path(folder) / "cbc.log"
+        solver = pulp.COIN_CMD(
+            path=cbcbox.cbc_bin_path(),
+            msg=False,
+            timeLimit=budget,
+            threads=threads if threads and threads > 1 else None,  # -threads 1 can stall CBC 2.10
+            gapRel=0.0,
+            gapAbs=0.99,
+            warmStart=warm,
+            options=[f"randomCbcSeed {seed + 1}", *_cbc_options()],
+            logPath=str(log_path),
+        )
+        solver.tmpDir = folder  # PuLP's .mps/.mst/.sol files go here and vanish with it, even on errors
+        try:
+            problem.solve(solver)
+        finally:
+            text = log_path.read_text(errors="replace") if log_path.exists() else ""
+            if sys.exc_info()[0] is not None:
+                log.warning("CBC failed; the end of its log:\n%s", "\n".join(text.splitlines()[-15:]))
+    if verbose:
+        log.info("CBC log:\n%s", text)
+    bounds = [float(m) for m in _CBC_BOUND.findall(text)]
+    bound = bounds[-1] if bounds else None
+    if problem.status == pulp.LpStatusInfeasible:
+        return LevelOutcome(Status.INFEASIBLE)
+    if problem.sol_status == pulp.LpSolutionOptimal:
+        return LevelOutcome(Status.OPTIMAL)
+    if problem.sol_status == pulp.LpSolutionIntegerFeasible:
+        return LevelOutcome(Status.FEASIBLE, None, bound)
+    return LevelOutcome(Status.UNKNOWN, None, bound)
+
+
+def _solve_cbc_safely(
+    problem: pulp.LpProblem,
+    budget: float | None,
+    threads: int | None,
+    seed: int,
+    warm: bool,
+    verbose: bool,
+    have_plan: bool,
+    started: float,
+) -> LevelOutcome:
+    """CBC, retried once without the MIP start if it fails with one (CBC 2.10 can crash in
+    setBestSolution on a MIP start); with a plan in hand, a failure keeps that plan."""
+    try:
+        return _solve_cbc(problem, budget, threads, seed, warm, verbose)
+    except pulp.PulpSolverError as exc:
+        failure: Exception = exc
+    if warm:
+        log.warning("CBC failed with a MIP start; retrying without it")
+        left = None if budget is None else budget - (time.perf_counter() - started)
+        if left is None or left >= MIN_SOLVER_SECONDS:
+            try:
+                return _solve_cbc(problem, left, threads, seed, False, verbose)
+            except pulp.PulpSolverError as exc:
+                failure = exc
+    if not have_plan:
+        raise failure
+    log.warning("CBC failed; keeping the plan in hand: %s", failure)
+    return LevelOutcome(Status.UNKNOWN)

@@ -1,1 +1,0 @@
-"""The MILP backend: the same model as a mixed-integer program through PuLP (CBC, HiGHS)."""

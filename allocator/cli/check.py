@@ -1,0 +1,33 @@
+"""``allocator check``: verify a solution against every rule, independently of the solver."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.markup import escape
+
+from allocator.checker import check_file
+from allocator.cli.common import EXIT_FAIL, EXIT_OK, guarded, load, out
+
+
+@click.command()
+@click.argument("instance", type=str)
+@click.argument("solution", type=str)
+@click.pass_context
+def check(ctx: click.Context, instance: str, solution: str) -> None:
+    """Verify SOLUTION against every rule of INSTANCE and recompute its objectives."""
+    with guarded(ctx.obj["debug"]):
+        loaded = load(instance)
+        report = check_file(loaded, solution)
+    if report.ok:
+        recomputed = ", ".join(f"{k} {v:g}" for k, v in report.objectives.items())
+        out.print(
+            f"[green]ok[/green]: {escape(solution)} satisfies every rule ({report.status})"
+            + (f"; objectives: {recomputed}" if recomputed else "")
+        )
+        sys.exit(EXIT_OK)
+    out.print(f"[red]{len(report.violations)} violation(s)[/red] in {escape(solution)}:")
+    for violation in report.violations:
+        out.print(f"  {violation.rule}: {violation.message}", markup=False)
+    sys.exit(EXIT_FAIL)

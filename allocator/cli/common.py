@@ -1,0 +1,131 @@
+"""What every command shares: consoles, exit codes, bad input as messages, common options."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from allocator.errors import InputError, InputWarning, Problem
+from allocator.instance.load import load_instance
+from allocator.instance.model import Instance
+from allocator.options import FORMULATIONS
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_UNKNOWN = 0, 1, 2, 3, 4
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+for _console in (out, err):
+    if not _console.is_terminal:  # into a file or a pipe: tables as wide as they need
+        _console.width = max(_console.width, 160)
+
+
+def fail_input(exc: InputError) -> None:
+    for problem in exc.problems:
+        err.print(f"[red]error:[/red] {escape(problem.render(exc.source))}")
+    sys.exit(EXIT_INPUT)
+
+
+@contextmanager
+def guarded(debug: bool, quiet: bool = False) -> Iterator[None]:
+    """Bad input: exit 2 with the message; anything unexpected: exit 1 without a traceback.
+    Warnings raised inside (an ignored sheet, a plan made for other data) are printed as
+    ``warning: ...`` lines, whether the command succeeds or not; none with `quiet`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        try:
+            yield
+        except InputError as exc:
+            print_warnings(caught, quiet)
+            fail_input(exc)
+        except (SystemExit, click.exceptions.Exit, click.ClickException):
+            print_warnings(caught, quiet)
+            raise
+        except Exception as exc:  # the last line of defence of the command line
+            print_warnings(caught, quiet)
+            if debug:
+                raise
+            what = escape(f"{type(exc).__name__}: {exc}")
+            err.print(f"[red]internal error:[/red] {what} (run with --debug for details)")
+            sys.exit(EXIT_FAIL)
+        print_warnings(caught, quiet)
+
+
+def print_warnings(caught: list[warnings.WarningMessage], quiet: bool) -> None:
+    seen = set()
+    for warning in caught:
+        text = str(warning.message)
+        ours = issubclass(warning.category, InputWarning) or "allocator" in Path(warning.filename).parts
+        if quiet or text in seen or not ours:
+            continue
+        seen.add(text)
+        warn(text)
+    caught.clear()
+
+
+def load(path: str, model: str | None = None) -> Instance:
+    return load_instance(path, model=model)
+
+
+def warn(text: str) -> None:
+    err.print(f"[yellow]warning:[/yellow] {escape(text)}")
+
+
+def refuse_existing(path: str, force: bool) -> None:
+    """Refuse to replace an existing file unless --force: it may be a planner's filled-in workbook."""
+    if Path(path).exists() and not force:
+        raise InputError(path, [Problem("", "exists; add --force to replace it")])
+
+
+force_option = click.option(
+    "--force", is_flag=True, help="Replace the file written if it exists (refused otherwise)."
+)
+
+
+formulation_option = click.option(
+    "--formulation",
+    type=click.Choice(FORMULATIONS),
+    default="auto",
+    show_default=True,
+    help="tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
+    "auto: flow above 50,000 tours.",
+)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def time_limit_option(help: str) -> Callable[[F], F]:
+    """The `--time-limit S` option (seconds, default 60)."""
+    return click.option(
+        "--time-limit",
+        type=click.FloatRange(min=0, min_open=True),
+        default=60.0,
+        show_default=True,
+        help=help,
+    )
+
+
+def output_folder_option(help: str) -> Callable[[F], F]:
+    """The required `-o/--output DIR` option of commands that write a folder."""
+    return click.option(
+        "-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True, help=help
+    )
+
+
+def count(n: int, noun: str) -> str:
+    """'1 nation', '3 nations'."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def signed(value: float) -> str:
+    """A difference with its sign, one decimal, never '-0.0'."""
+    rounded = round(value, 1) + 0.0
+    return "0" if rounded == 0 else f"{rounded:+.1f}"

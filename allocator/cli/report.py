@@ -1,0 +1,47 @@
+"""``allocator report``: a workbook, rotation charts and one HTML page for a solution."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from allocator.cli.common import EXIT_OK, err, guarded, load, out, output_folder_option
+from allocator.errors import InputError, Problem
+from allocator.files import load_document
+from allocator.instance.model import Instance
+from allocator.report import build_report, save_report
+
+
+def write_report(instance: Instance, solution: Any, folder: str, label: str, quiet: bool) -> tuple[str, ...]:
+    """Write the report; the checker's violations of the plan (the report lists them too)."""
+    if Path(folder).exists() and not Path(folder).is_dir():
+        raise InputError(folder, [Problem("", "exists and is not a folder")])
+    report = build_report(instance, solution, label)
+    written = save_report(report, folder)
+    if not quiet:
+        page = escape(str(Path(folder) / "report.html"))
+        out.print(f"report written to {escape(folder)}: {len(written)} files, open {page}")
+    return report.violations
+
+
+@click.command()
+@click.argument("instance", type=str)
+@click.argument("solution", type=str)
+@output_folder_option(
+    "Folder for the report (created if needed); report files already there are replaced, and an earlier "
+    "report's files this one does not write are removed (other files are left alone)."
+)
+@click.pass_context
+def report(ctx: click.Context, instance: str, solution: str, out_dir: str) -> None:
+    """Write the report of SOLUTION: a workbook, rotation charts and one HTML page (into -o DIR)."""
+    with guarded(ctx.obj["debug"]):
+        loaded = load(instance)
+        document, label = load_document(solution)
+        violations = write_report(loaded, document, out_dir, label, quiet=False)
+    if violations:
+        err.print(f"[yellow]the checker finds {len(violations)} violation(s); the report lists them[/yellow]")
+    sys.exit(EXIT_OK)

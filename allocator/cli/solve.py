@@ -1,0 +1,230 @@
+"""``allocator solve``: solve an instance, print a summary, write the solution and a report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from allocator import api
+from allocator.cli.common import (
+    err,
+    formulation_option,
+    guarded,
+    load,
+    out,
+    signed,
+    time_limit_option,
+)
+from allocator.cli.report import write_report
+from allocator.errors import InputError, Problem
+from allocator.instance.catalog import available_models
+from allocator.instance.model import Instance
+from allocator.options import BACKENDS, Progress, SolveOptions
+from allocator.solution.result import SolveResult
+from allocator.solution.summary import burden_table, shortfall_table
+
+
+def _progress_printer(live: Any, levels: int) -> Callable[[Progress], None]:
+    state: dict[str, Any] = {}
+
+    def update(p: Progress) -> None:
+        if p.level_number != state.get("level"):
+            state.clear()
+            state["level"] = p.level_number
+        if p.incumbent is not None:
+            state["incumbent"] = p.incumbent
+        if p.bound is not None:
+            state["bound"] = p.bound
+        inc = state.get("incumbent")
+        bnd = state.get("bound")
+        live.update(
+            f"level {p.level_number}/{levels} [bold]{p.level}[/bold]  "
+            f"incumbent {'-' if inc is None else f'{inc:g}'}  bound {'-' if bnd is None else f'{bnd:g}'}  "
+            f"{p.elapsed:.1f}s"
+        )
+
+    return update
+
+
+def _print_summary(instance: Instance, result: SolveResult) -> None:
+    colour = {"optimal": "green", "feasible": "yellow"}.get(result.status, "red")
+    out.print(
+        f"[bold]{instance.name}[/bold]: [{colour}]{result.status}[/{colour}] "
+        f"({result.backend}, {result.wall_time:.2f}s, model built in {result.build_time:.2f}s)"
+        + ("  [yellow]interrupted[/yellow]" if result.interrupted else "")
+    )
+    levels = Table(title="Objectives (lexicographic levels)", title_justify="left")
+    for column in ("level", "status", "value", "bound", "time (s)"):
+        levels.add_column(column, justify="left" if column in ("level", "status") else "right")
+    for lv in result.levels:
+        levels.add_row(
+            lv.key,
+            lv.status,
+            "-" if lv.value is None else f"{lv.value:g}",
+            "-" if lv.bound is None else f"{lv.bound:g}",
+            f"{lv.wall_time:.2f}",
+        )
+    out.print(levels)
+    if not result.has_plan:
+        return
+    out.print("All objectives of the plan: " + ", ".join(f"{k} {v:g}" for k, v in result.objectives.items()))
+    _print_shortfalls(instance, result)
+    _print_burden(instance, result)
+
+
+def _print_shortfalls(instance: Instance, result: SolveResult) -> None:
+    gaps = shortfall_table(instance, result.shortfalls)
+    if gaps.empty:
+        out.print("[green]No shortfall: every requirement and multinational minimum is met.[/green]")
+        return
+    title = "Shortfalls (the shortfall objective is the sum of the priority-weighted column)"
+    table = Table(title=title, title_justify="left")
+    for column in ("task", "capability", "periods short", "missing", "× priority"):
+        table.add_column(column, justify="right" if column[0] in "m×" else "left")
+    for gap in gaps.to_dict("records"):
+        unit = "nation-periods" if gap["what"] == "(nations)" else "unit-periods"
+        missing = f"{gap['missing']:g} {unit}"
+        table.add_row(
+            escape(gap["task"]), escape(gap["what"]), gap["periods"], missing, f"{gap['weighted']:g}"
+        )
+    out.print(table)
+
+
+def _print_burden(instance: Instance, result: SolveResult) -> None:
+    burden = burden_table(instance, result.assignments)
+    table = Table(title=f"Burden against fair share ({burden.attrs['measure']})", title_justify="left")
+    for column in ("nation", "burden", "fair share", "difference"):
+        table.add_column(column, justify="left" if column == "nation" else "right")
+    for row in burden.to_dict("records"):
+        difference = float(row["difference"])
+        style = "red" if difference > 0.5 else ("cyan" if difference < -0.5 else "")
+        table.add_row(
+            escape(str(row["nation"])),
+            f"{row['burden']:g}",
+            f"{row['fair_share']:.1f}",
+            f"[{style}]{signed(difference)}[/{style}]" if style else signed(difference),
+        )
+    out.print(table)
+
+
+@click.command()
+@click.argument("instance", type=str)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the solution JSON here (a .json file; replaced if it exists).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="cpsat",
+    show_default=True,
+    help="cpsat: OR-Tools CP-SAT; highs, cbc: the MILP through PuLP.",
+)
+@time_limit_option("Seconds for the whole solve, all levels together.")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Search workers (default: all cores); 1 gives the same plan on every run.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="The solver's random seed (with --threads 1: same plan).",
+)
+@click.option(
+    "--model",
+    "model_name",
+    type=str,
+    default=None,
+    help=f"A named model, overriding the instance's ({', '.join(available_models())}).",
+)
+@formulation_option
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
+    help="Also write the plan report (workbook, charts, HTML page) into this folder; report files "
+    "already there are replaced, and an earlier report's files this one does not write are removed "
+    "(other files are left alone).",
+)
+@click.option("--log-search", is_flag=True, help="Print the solver's own search log.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
+@click.pass_context
+def solve(
+    ctx: click.Context,
+    instance: str,
+    output: str | None,
+    backend: str,
+    time_limit: float,
+    threads: int | None,
+    seed: int,
+    model_name: str | None,
+    formulation: str,
+    report_dir: str | None,
+    log_search: bool,
+    quiet: bool,
+) -> None:
+    """Solve INSTANCE (YAML, JSON or .xlsx workbook; - for standard input)."""
+    with guarded(ctx.obj["debug"], quiet):
+        if output:
+            _solution_target(output, instance)
+        loaded = load(instance, model_name)
+        levels = len(loaded.spec.levels)
+        options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search)
+        started = time.perf_counter()
+        if err.is_terminal and not quiet:
+            with err.status("building the model ...") as live:
+                result = api.solve(loaded, options, progress=_progress_printer(live, levels))
+        else:
+            result = api.solve(loaded, options)
+        logging.getLogger(__name__).info("solved in %.2fs", time.perf_counter() - started)
+        if output:
+            result.write(output)
+        if not quiet:
+            _print_summary(loaded, result)
+            if output:
+                out.print(f"solution written to {escape(output)}")
+            else:
+                out.print("no solution file written (add -o FILE.json to keep the plan)")
+        if report_dir and result.has_plan:
+            write_report(loaded, result, report_dir, loaded.name, quiet)
+        elif report_dir:
+            err.print(f"[yellow]no plan ({result.status}): no report written[/yellow]")
+    sys.exit(result.exit_code)
+
+
+def _solution_target(output: str, instance: str) -> None:
+    """A solution file must not replace the instance, nor land in a file named as an instance."""
+    target = Path(output)
+    if instance != "-" and target.exists() and target.resolve() == Path(instance).resolve():
+        raise InputError(
+            output, [Problem("", "is the instance file itself; name another file for the solution")]
+        )
+    if target.suffix.lower() in (".xlsx", ".yaml", ".yml"):
+        raise InputError(output, [Problem("", "the solution is JSON: name a .json file")])
+    if target.is_file() and _holds_an_instance(target):
+        raise InputError(output, [Problem("", "holds an instance; name another file for the solution")])
+
+
+def _holds_an_instance(path: Path) -> bool:
+    """True for a JSON file whose top level has `nations` (an instance, not a plan)."""
+    try:
+        with path.open(encoding="utf-8") as stream:
+            document = json.loads(stream.read(8 * 2**20))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and "nations" in document

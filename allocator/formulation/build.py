@@ -1,0 +1,34 @@
+"""The whole linear model of an instance: columns, rule rows and objectives, in a fixed order."""
+
+from __future__ import annotations
+
+from allocator.formulation.linear import LinearModel
+from allocator.formulation.objectives import OBJECTIVES
+from allocator.formulation.rules import BUILDERS, Formulation, lead_terms, presence_keys
+from allocator.formulation.structure import Structure
+from allocator.instance.index import Index
+from allocator.instance.model import Instance
+
+
+def formulate(instance: Instance, formulation: str = "auto") -> Formulation:
+    """The instance's model under a formulation ("tours", "flow" or "auto"), built deterministically:
+    column variables, presence and lead indicators, then each rule's rows, then the objectives the
+    instance's model names."""
+    index = Index.of(instance)
+    structure = Structure.of(instance, formulation)
+    model = LinearModel(instance.name, structure.formulation, len(structure.columns))
+    for i in range(len(structure.columns)):
+        model.add_variable("z", "", structure.upper_bound(i))
+    for n, t, p in presence_keys(structure):
+        label = f"presence[{index.nations[n].id}>{index.tasks[t].id}@{p}]"
+        model.presence[n, t, p] = model.add_variable("y", label, 1)
+    for (t, k), nations in lead_terms(index).items():
+        for n in nations:
+            label = f"lead[{index.tasks[t].id}#{k}={index.nations[n].id}]"
+            model.lead[t, k, n] = model.add_variable("l", label, 1)
+    f = Formulation(index, structure, instance.spec, model)
+    for builder in BUILDERS:
+        model.rows.extend(builder(f))
+    for name in instance.spec.objective_names:
+        model.objectives[name] = OBJECTIVES[name](f)
+    return f

@@ -1,0 +1,83 @@
+"""The objectives as integer terms over the linear model (``docs/objectives.md``).
+
+Objective value = (sum of terms) / scale, the scale making every float parameter an integer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from allocator.formulation.linear import Objective, Row, Terms
+from allocator.formulation.rules import Formulation
+from allocator.formulation.scales import scaled
+
+
+def shortfall(f: Formulation) -> Objective:
+    """sum over tasks and active periods of priority x (missing units + missing nations)."""
+    priority = [scaled(t.priority, f.structure.scales.priority) for t in f.index.tasks]
+    terms = [(u, priority[t]) for (t, _c, _p), u in f.short_units.items()]
+    terms += [(m, priority[t]) for (t, _p), m in f.short_nations.items()]
+    return Objective(terms, f.structure.scales.priority)
+
+
+def deployments(f: Formulation) -> Objective:
+    """The number of tours started."""
+    return Objective([(i, c.tours) for i, c in enumerate(f.structure.columns) if c.tours], 1)
+
+
+def cost(f: Formulation) -> Objective:
+    """sum of cost over deployed unit-periods."""
+    scale = f.structure.scales.cost
+    weights = [scaled(f.index.offers[c.offer].cost, scale) * c.periods for c in f.structure.columns]
+    return Objective([(i, w) for i, w in enumerate(weights) if w], scale)
+
+
+def burden_terms(f: Formulation, measure: str) -> list[Terms]:
+    """Per nation: (column position, burden weight) under a fairness measure (integer-scaled)."""
+    scale = f.structure.scales.measure(measure)
+    weights = [scaled(f.index.measure(o, measure), scale) for o in range(len(f.index.offers))]
+    out: list[Terms] = [[] for _ in f.index.nations]
+    for i, c in enumerate(f.structure.columns):
+        if w := weights[c.offer] * c.periods:
+            out[f.index.offer_nation[c.offer]].append((i, w))
+    return out
+
+
+def fairness(f: Formulation) -> Objective:
+    """sum over nations of |burden_n - share_n / S x B|, B the sum of burdens.
+
+    Scaled by S' (integer shares) and the measure's scale m:
+    S' m f = sum_n dev_n with dev_n >= |S' b_n - s'_n B| for integer burdens b_n, B.
+    """
+    measure = f.spec.fairness
+    model, s = f.model, f.structure
+    share = [scaled(n.share, s.scales.share) for n in f.index.nations]
+    total_share = sum(share)
+    nations = f.index.nations
+    per_nation = burden_terms(f, measure)
+    upper = [sum(w * s.upper_bound(i) for i, w in terms) for terms in per_nation]
+    burden = []
+    for n, terms in enumerate(per_nation):
+        b = model.add_variable("b", f"burden[{nations[n].id}]", upper[n], integral=False)
+        model.rows.append(Row(None, [*terms, (b, -1)], "==", 0))
+        burden.append(b)
+    total = model.add_variable("B", "burden-total", sum(upper), integral=False)
+    model.rows.append(Row(None, [*((b, 1) for b in burden), (total, -1)], "==", 0))
+    deviations = []
+    for n, b in enumerate(burden):
+        dev = model.add_variable(
+            "d", f"fairness-deviation[{nations[n].id}]", total_share * sum(upper), integral=False
+        )
+        model.rows.append(Row(None, [(dev, 1), (b, -total_share), (total, share[n])], ">=", 0))
+        model.rows.append(Row(None, [(dev, 1), (b, total_share), (total, -share[n])], ">=", 0))
+        deviations.append(dev)
+    return Objective([(d, 1) for d in deviations], total_share * s.scales.measure(measure))
+
+
+#: Every objective a model may name -> its builder.
+OBJECTIVES: dict[str, Callable[[Formulation], Objective]] = {
+    "shortfall": shortfall,
+    "fairness": fairness,
+    "deployments": deployments,
+    "cost": cost,
+}

@@ -1,0 +1,67 @@
+"""The building blocks of every instance model: the immutable base class, ids, text and limits.
+
+The limits are documented in ``docs/instance-format.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+#: Largest horizon accepted: far above any plausible plan (10 years of weeks), far below
+#: what would exhaust memory.
+MAX_PERIODS = 1000
+#: Largest number of identical units in one offer.
+MAX_UNITS = 100_000
+
+MONTH = re.compile(r"(\d{4})-(0?[1-9]|1[0-2])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("control characters (tab, newline, escape, ...) are not allowed in an id")
+    return value
+
+
+def _no_control_in_text(value: str) -> str:
+    if _CONTROL_IN_TEXT.search(value):
+        raise ValueError("control characters (other than tab and newline) are not allowed")
+    return value
+
+
+#: An id: 1 to 200 characters, none of them a control character (ids reach terminals and workbooks).
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)]
+#: Free text (names, labels): at most 2,000 characters, no control characters but tab and newline.
+Text = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_control_in_text)]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
+Window = tuple[int, int]
+
+
+class Frozen(BaseModel):
+    """Base: immutable, unknown keys rejected, no true/false where a number belongs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _numeric(field.annotation):
+            raise ValueError("must be a number, not true or false")
+        return value
+
+
+def _numeric(annotation: object) -> bool:
+    """int, float, or either of them or None."""
+    return annotation in (int, float) or set(get_args(annotation)) in ({int, type(None)}, {float, type(None)})

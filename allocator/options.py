@@ -1,0 +1,112 @@
+"""How a solve runs: one options object for the API, the command line and the benchmarks, the
+status of a result, progress events and a token that stops a running search."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: The backends: CP-SAT, and the MILP solvers CBC and HiGHS through PuLP.
+BACKENDS = ("cpsat", "cbc", "highs")
+#: Formulations: "tours" (a variable per feasible tour), "flow" (deployed and started units per
+#: offer, task and period) and "auto" (flow above 50,000 feasible tours).
+FORMULATIONS = ("auto", "tours", "flow")
+
+
+class Status(enum.StrEnum):
+    """The outcome of a solve or of one level (a string: ``Status.OPTIMAL == "optimal"``)."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    UNKNOWN = "unknown"
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Everything that shapes a solve but the instance.
+
+    `time_limit` (seconds, None for none) covers every lexicographic level together; `threads` is
+    the number of search workers (None: every core; 1 gives the same plan on every run); `seed`
+    fixes the solvers' randomness; `formulation` is one of :data:`FORMULATIONS`; `log_search`
+    writes the solver's own log through :mod:`logging`.
+    """
+
+    backend: str = "cpsat"
+    time_limit: float | None = None
+    threads: int | None = None
+    seed: int = 0
+    formulation: str = "auto"
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend '{self.backend}' (available: {', '.join(BACKENDS)})")
+        if self.formulation not in FORMULATIONS:
+            raise ValueError(
+                f"unknown formulation '{self.formulation}' (available: {', '.join(FORMULATIONS)})"
+            )
+        if self.time_limit is not None and not self.time_limit >= 0:
+            raise ValueError(f"time_limit must be at least 0 seconds, got {self.time_limit}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
+
+    def replace(self, **changes: Any) -> SolveOptions:
+        """A copy with some options changed (checked as on construction)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event: the level being solved, its incumbent and bound, time since start."""
+
+    level: str
+    level_number: int
+    levels: int
+    incumbent: float | None
+    bound: float | None
+    elapsed: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class StopToken:
+    """Asks a running solve to stop and keep its best plan (Ctrl-C, a GUI button, a deadline)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._handlers: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def stopped(self) -> bool:
+        return self._event.is_set()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._event.set()
+            handlers = list(self._handlers)
+        for handler in handlers:
+            handler()
+
+    def register(self, handler: Callable[[], None]) -> None:
+        """Call `handler` on stop (at once if already stopped)."""
+        with self._lock:
+            self._handlers.append(handler)
+            stopped = self._event.is_set()
+        if stopped:
+            handler()
+
+    def unregister(self, handler: Callable[[], None]) -> None:
+        with self._lock:
+            if handler in self._handlers:
+                self._handlers.remove(handler)

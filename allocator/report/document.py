@@ -1,0 +1,129 @@
+"""A solution's report in memory: the tables, the charts and the checker's verdict."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import allocator.report.charts as charts
+from allocator.checker import CheckReport, check, require_same_instance
+from allocator.checker.solution import Solution
+from allocator.errors import InputWarning
+from allocator.instance.model import Instance
+from allocator.report.charts import chart_name
+from allocator.report.tables import PlanTables, plan_tables
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A solution's report in memory: tables, charts (PNG bytes by file name), checker verdict,
+    input warnings."""
+
+    instance: Instance
+    solution: Solution
+    document: dict[str, Any]
+    tables: PlanTables
+    charts: dict[str, bytes]
+    violations: tuple[str, ...]
+    label: str
+    #: The objectives the checker recomputes from the assignments (none without a plan).
+    objectives: dict[str, float] = field(default_factory=dict)
+    #: The input warnings issued while the report was built (a plan made for other data).
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def shown_objectives(self) -> dict[str, float]:
+        """The recomputed objectives the summary shows: the model's in level order, then any other
+        the solution claims."""
+        names = dict.fromkeys([*self.instance.spec.objective_names, *self.solution.objectives])
+        return {name: self.objectives[name] for name in names if name in self.objectives}
+
+    @property
+    def claimed_objectives(self) -> dict[str, float]:
+        """The objectives the solution claims where they differ from the recomputed ones."""
+        return {
+            name: value
+            for name, value in self.solution.objectives.items()
+            if name in self.objectives and not _close(value, self.objectives[name])
+        }
+
+    @property
+    def status_text(self) -> str:
+        """The solution's status; marked as claimed, not verified, when the checker finds violations."""
+        count = len(self.violations)
+        if not count:
+            return self.solution.status
+        return f"{self.solution.status} (claimed; the checker finds {count} violation{'s' * (count != 1)})"
+
+    @property
+    def bounds(self) -> dict[str, float]:
+        """The solver's proven bounds, as the solution claims them (by level key)."""
+        return dict((self.document.get("solver") or {}).get("bounds") or {})
+
+    @property
+    def caption(self) -> str:
+        """The solution named for the page's header: its label, then backend and status."""
+        backend = str((self.document.get("solver") or {}).get("backend") or "")
+        label = self.label.removesuffix(f" ({backend})") if backend else self.label  # solve's label
+        return f"{label} ({', '.join(filter(None, (backend, self.solution.status)))})"
+
+    @property
+    def no_plan(self) -> str | None:
+        """Why the report shows nothing deployed, when the solution holds no plan."""
+        if self.solution.has_plan:
+            return None
+        reason = NO_PLAN_REASONS.get(self.solution.status, f"the status is '{self.solution.status}'")
+        return f"No plan: {reason}. The coverage and gaps below show the demand with nothing deployed."
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+#: Why a solution holds no plan, by status (`infeasible` and `unknown`).
+NO_PLAN_REASONS = {
+    "infeasible": "the solver proved that no plan satisfies the hard rules",
+    "unknown": "no solution was found within the time limit",
+}
+
+
+def build_report(instance: Instance, solution: Any, label: str | None = None) -> Report:
+    """Tables and charts of a solution (a solution document or a SolveResult) of `instance`, named
+    `label` (by default the instance's name, as ``allocator solve --report`` names it).
+
+    Raises :class:`~allocator.errors.InputError` if the solution belongs to another instance; the
+    :class:`~allocator.errors.InputWarning` of a plan made for other data is shown in the report
+    and issued to the caller too."""
+    label = instance.name if label is None else label
+    document = solution.to_json() if hasattr(solution, "to_json") else solution
+    parsed, verdict, warned = _judged(instance, document, label)
+    tables = plan_tables(instance, parsed)
+    colours = charts.nation_colours(instance, tables)
+    images = {chart_name(t.id): charts.rotation_chart(instance, t, tables, colours) for t in instance.tasks}
+    images["leads.png"] = charts.lead_chart(instance, tables, colours)
+    images["coverage.png"] = charts.coverage_chart(tables, instance)
+    images["personnel.png"] = charts.personnel_heatmap(tables)
+    images["burden.png"] = charts.burden_chart(tables, instance.spec.fairness, colours)
+    violations = tuple(f"{v.rule}: {v.message}" for v in verdict.violations)
+    objectives = dict(verdict.objectives)
+    return Report(instance, parsed, document, tables, images, violations, label, objectives, warned)
+
+
+def _judged(instance: Instance, document: Any, label: str) -> tuple[Solution, CheckReport, tuple[str, ...]]:
+    """The parsed solution, the checker's verdict and the texts of the input warnings issued on the
+    way, which are issued again to the caller."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)  # recorded even if issued before
+        parsed = require_same_instance(instance, document, label)  # a plan of another instance: refused
+        verdict = check(instance, document, label)
+    for warning in caught:
+        if issubclass(warning.category, InputWarning):
+            warnings.warn(warning.message, stacklevel=3)  # from the caller of build_report
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    texts = [str(w.message) for w in caught if issubclass(w.category, InputWarning)]
+    return parsed, verdict, tuple(dict.fromkeys(texts))

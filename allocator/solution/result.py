@@ -1,0 +1,122 @@
+"""The result of a solve: status, objectives, bounds, the plan and timings (``docs/solution-format.md``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocator.files import write_atomic
+from allocator.instance.formats import instance_digest
+from allocator.instance.model import Instance
+from allocator.options import Status
+from allocator.solution.plan import Assignment, LeadTerm, Shortfall
+from allocator.solution.summary import assignments_table
+
+#: Exit codes of `allocator solve` by status (``docs/exit-codes.md``).
+EXIT_CODES: dict[Status, int] = {
+    Status.OPTIMAL: 0,
+    Status.FEASIBLE: 0,
+    Status.INFEASIBLE: 3,
+    Status.UNKNOWN: 4,
+}
+
+
+@dataclass(frozen=True)
+class LevelResult:
+    """One lexicographic level: its key, value, proven lower bound, status and time.
+
+    `key` names the level's objectives joined by '+'; `value` is the level's value in the final
+    plan, `bound` the best lower bound proven given the levels before it (None: none), and
+    `wall_time` the seconds spent on the level."""
+
+    key: str
+    status: Status
+    value: float | None
+    bound: float | None
+    wall_time: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "objective": self.key,
+            "status": self.status,
+            "value": self.value,
+            "bound": self.bound,
+            "wall_time": round(self.wall_time, 3),
+        }
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What :func:`allocator.solve` returns; ``to_json()`` gives the solution format of
+    ``docs/solution-format.md``."""
+
+    instance: str
+    status: Status
+    backend: str
+    objectives: dict[str, float] = field(default_factory=dict)
+    levels: tuple[LevelResult, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+    leads: tuple[LeadTerm, ...] = ()
+    shortfalls: tuple[Shortfall, ...] = ()
+    build_time: float = 0.0
+    wall_time: float = 0.0
+    interrupted: bool = False
+    #: the model's formulation: "tours" or "flow" (see models/README.md)
+    formulation: str = "tours"
+    #: the instance solved (not written to the solution file); gives the frames their labels
+    problem: Instance | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the result holds a plan (status optimal or feasible)."""
+        return Status(self.status).has_plan
+
+    @property
+    def bounds(self) -> dict[str, float]:
+        """Best proven lower bound of each level solved, given the levels before it."""
+        return {lv.key: lv.bound for lv in self.levels if lv.bound is not None}
+
+    @property
+    def exit_code(self) -> int:
+        """The exit code `allocator solve` ends with for this result."""
+        return EXIT_CODES[Status(self.status)]
+
+    def assignments_frame(self) -> pd.DataFrame:
+        """The tours as a DataFrame, as the report's `assignments` sheet has them: nation, offer,
+        unit, capability, task, start, end, from and to (period labels such as 2027-03), periods,
+        personnel (per period deployed) and cost (of the whole tour)."""
+        if self.problem is None:
+            raise ValueError("this result does not hold its instance: use summary.assignments_table")
+        return assignments_table(self.problem, self.assignments)
+
+    def to_json(self) -> dict[str, Any]:
+        solver: dict[str, Any] = {
+            "backend": self.backend,
+            "wall_time": round(self.wall_time, 3),
+            "bounds": self.bounds,
+            "build_time": round(self.build_time, 3),
+            "formulation": self.formulation,
+            "levels": [lv.to_json() for lv in self.levels],
+            "interrupted": self.interrupted,
+        }
+        if self.problem is not None:
+            solver["instance_digest"] = instance_digest(self.problem)
+        out: dict[str, Any] = {"instance": self.instance, "status": self.status}
+        if self.has_plan:
+            out["objectives"] = self.objectives
+            out["assignments"] = [vars(a) for a in self.assignments]
+            out["leads"] = [vars(lead) for lead in self.leads]
+            out["shortfalls"] = [s.to_json() for s in self.shortfalls]
+        out["solver"] = solver
+        return out
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2) + "\n"
+
+    def write(self, path: str | Path) -> None:
+        """Write the solution JSON atomically (temporary file, then rename)."""
+        write_atomic(path, self.dumps())

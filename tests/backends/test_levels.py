@@ -1,0 +1,92 @@
+"""The one level loop, for every backend: a later level's false infeasibility, no time left,
+stopping, and the options object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import allocator
+from allocator.backends import backend_for
+from allocator.backends.interface import Level, LevelOutcome
+from allocator.options import Status
+from tests.helpers.instances import EXAMPLES
+
+
+def _backend_class(backend: str) -> type:
+    return type(backend_for(allocator.SolveOptions(backend=backend)))
+
+
+def test_later_level_called_infeasible_keeps_the_plan(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, backend: str
+) -> None:
+    """A level after the first cannot be infeasible (the plan in hand meets every bound so far):
+    such a claim is a solver fault, so the plan stands and the later levels still run."""
+    cls = _backend_class(backend)
+    real = cls.solve_level
+    calls = {"n": 0}
+
+    def second_infeasible(self: Any, level: Level) -> LevelOutcome:
+        calls["n"] += 1
+        return LevelOutcome(Status.INFEASIBLE) if calls["n"] == 2 else real(self, level)
+
+    monkeypatch.setattr(cls, "solve_level", second_infeasible)
+    result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend=backend, threads=1)
+    assert result.status == "feasible" and result.assignments
+    assert [lv.status for lv in result.levels] == ["optimal", "feasible", "optimal", "optimal"]
+    assert result.levels[1].bound == 0.0  # no bound known: the trivial one
+    assert "which the plan in hand disproves" in caplog.text
+
+
+def test_first_level_infeasible_is_the_answer(backend: str) -> None:
+    doc = allocator.load_instance(EXAMPLES / "basic.yaml")
+    hard = doc.replace(model=doc.model.model_copy(update={"shortfall": "hard"}))
+    tasks = list(hard.tasks)
+    req = tasks[0].requirements[0].model_copy(update={"units": 10_000})
+    tasks[0] = tasks[0].model_copy(update={"requirements": (req,)})
+    result = allocator.solve(hard.replace(tasks=tuple(tasks)), backend=backend, threads=1, time_limit=20)
+    assert result.status == Status.INFEASIBLE and result.exit_code == 3
+    assert [lv.status for lv in result.levels] == ["infeasible"]
+
+
+def test_no_plan_in_time_is_unknown(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    cls = _backend_class(backend)
+    monkeypatch.setattr(cls, "solve_level", lambda self, level: LevelOutcome(Status.UNKNOWN, None, 3.0))
+    result = allocator.solve(EXAMPLES / "basic.yaml", backend=backend, threads=1)
+    assert result.status == Status.UNKNOWN and not result.assignments
+    assert [(lv.status, lv.value) for lv in result.levels] == [("unknown", None)]
+
+
+def test_a_stopped_solve_keeps_its_plan(backend: str) -> None:
+    stop = allocator.StopToken()
+    seen: list[allocator.Progress] = []
+
+    def progress(event: allocator.Progress) -> None:
+        seen.append(event)
+        if event.incumbent is not None and event.level_number == 1:
+            stop.stop()
+
+    result = allocator.solve(
+        EXAMPLES / "lead-rotation.yaml", backend=backend, threads=1, progress=progress, stop=stop
+    )
+    assert result.interrupted and result.has_plan and seen
+    assert len(result.levels) < 4
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="unknown backend 'gurobi'"):
+        allocator.SolveOptions(backend="gurobi")
+    with pytest.raises(ValueError, match="unknown formulation"):
+        allocator.SolveOptions(formulation="columns")
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        allocator.SolveOptions(threads=0)
+    options = allocator.SolveOptions(time_limit=5)
+    assert options.replace(seed=3) == allocator.SolveOptions(time_limit=5, seed=3)
+    with pytest.raises(ValueError, match="unknown backend"):
+        allocator.solve(EXAMPLES / "basic.yaml", backend="glpk")
+
+
+def test_status_is_a_string() -> None:
+    assert Status.OPTIMAL == "optimal" and f"{Status.INFEASIBLE}" == "infeasible"
+    assert Status.FEASIBLE.has_plan and not Status.UNKNOWN.has_plan

@@ -1,0 +1,355 @@
+"""The command line: exit codes of SPEC section 5, messages, files written or not."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import allocator
+from allocator.cli import main
+from tests.helpers.instances import EXAMPLES, ROOT, base_instance
+
+REASSURANCE = ROOT / "instances" / "reassurance.yaml"
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def write(tmp_path: Path, doc: dict[str, Any], name: str = "i.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def test_solve_writes_and_check_accepts(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = run("solve", str(EXAMPLES / "lead-rotation.yaml"), "-o", str(out), "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "optimal" in result.output and "Burden against fair share" in result.output
+    plan = json.loads(out.read_text())
+    assert plan["status"] == "optimal" and plan["leads"][0]["nation"] == "FR"
+    checked = run("check", str(EXAMPLES / "lead-rotation.yaml"), str(out))
+    assert checked.exit_code == 0 and "ok" in checked.output
+
+
+def test_check_finds_violation_exit_1(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    assert run("solve", str(EXAMPLES / "basic.yaml"), "-o", str(out), "-q").exit_code == 0
+    plan = json.loads(out.read_text())
+    plan["assignments"].append(dict(plan["assignments"][0]))
+    out.write_text(json.dumps(plan))
+    result = run("check", str(EXAMPLES / "basic.yaml"), str(out))
+    assert result.exit_code == 1
+    assert "unit-capacity" in result.output
+
+
+def test_bad_instance_exit_2_nothing_written(tmp_path: Path) -> None:
+    doc = base_instance()
+    doc["offers"][0]["nation"] = "XX"
+    path = write(tmp_path, doc)
+    out = tmp_path / "plan.json"
+    result = run("solve", path, "-o", str(out))
+    assert result.exit_code == 2
+    assert f"{path}: offers[0].nation: unknown nation 'XX'" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_validate(tmp_path: Path) -> None:
+    assert run("validate", str(EXAMPLES / "basic.yaml")).exit_code == 0
+    assert run("validate", str(tmp_path / "missing.yaml")).exit_code == 2
+
+
+def test_usage_error_exit_2() -> None:
+    assert run("solve").exit_code == 2
+    assert run("solve", str(EXAMPLES / "basic.yaml"), "--backend", "gurobi").exit_code == 2
+    assert run("solve", str(EXAMPLES / "basic.yaml"), "--model", "nope").exit_code == 2
+
+
+def test_malformed_solution_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "sol.json"
+    bad.write_text('{"status": "optimal", "assignments": [{"offer": 1}]}')
+    result = run("check", str(EXAMPLES / "basic.yaml"), str(bad))
+    assert result.exit_code == 2 and "assignments[0].offer" in result.output
+
+
+def test_infeasible_exit_3(tmp_path: Path) -> None:
+    doc = base_instance(
+        model="min-cost",
+        tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 5}]}],
+    )
+    out = tmp_path / "plan.json"
+    result = run("solve", write(tmp_path, doc), "-o", str(out))
+    assert result.exit_code == 3
+    written = json.loads(out.read_text())
+    assert written["status"] == "infeasible" and "assignments" not in written
+
+
+def test_no_solution_in_time_exit_4(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = run("solve", str(REASSURANCE), "-o", str(out), "--time-limit", "0.001", "--threads", "1")
+    assert result.exit_code == 4, result.output
+    assert json.loads(out.read_text())["status"] == "unknown"
+
+
+def test_model_option_changes_the_model(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    assert (
+        run("solve", str(EXAMPLES / "basic.yaml"), "--model", "min-cost", "-o", str(out), "-q").exit_code == 0
+    )
+    assert list(json.loads(out.read_text())["solver"]["bounds"]) == ["cost"]
+
+
+def test_formulation_option_is_recorded(tmp_path: Path, formulation: str) -> None:
+    out = tmp_path / "plan.json"
+    args = ("solve", str(EXAMPLES / "basic.yaml"), "--formulation", formulation, "-o", str(out), "-q")
+    assert run(*args).exit_code == 0
+    assert json.loads(out.read_text())["solver"]["formulation"] == formulation
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_best_plan(tmp_path: Path, backend: str) -> None:
+    """Ctrl-C during a long solve (SIGINT to the process group, as a terminal sends it): the search
+    stops, the best plan is written, marked interrupted, and passes the check."""
+    if backend == "cbc":
+        pytest.skip("CBC runs as a subprocess PuLP owns: a stop takes effect only at the end of a level")
+    out = tmp_path / "plan.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "allocator.cli",
+            "solve",
+            str(REASSURANCE),
+            "-o",
+            str(out),
+            "--time-limit",
+            "120",
+            "--threads",
+            "2",
+            "-q",
+            "--backend",
+            backend,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    time.sleep(12)
+    os.killpg(proc.pid, signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr.decode()
+    assert time.monotonic() - started < 30, "the search did not stop promptly"
+    plan = json.loads(out.read_text())
+    assert plan["solver"]["interrupted"] is True and plan["status"] == "feasible"
+    checked = run("check", str(REASSURANCE), str(out))
+    assert checked.exit_code == 0, checked.output
+
+
+# files the user named are not replaced by surprise ------------------------------------------------------
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["template", "{target}"],
+        ["convert", str(EXAMPLES / "basic.yaml"), "{target}"],
+        ["generate", "--nations", "3", "--tasks", "2", "--periods", "6", "-o", "{target}"],
+    ],
+    ids=["template", "convert", "generate"],
+)
+def test_an_existing_file_is_kept_unless_force(tmp_path: Path, command: list[str]) -> None:
+    target = tmp_path / ("plan.yaml" if command[0] == "generate" else "plan.xlsx")
+    target.write_bytes(b"a planner's filled-in workbook")
+    args = [a.replace("{target}", str(target)) for a in command]
+    refused = run(*args)
+    assert refused.exit_code == 2, refused.output
+    assert f"{target}: exists; add --force to replace it" in " ".join(refused.output.split())
+    assert target.read_bytes() == b"a planner's filled-in workbook"
+    forced = run(*args, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert allocator.load_instance(target).name
+
+
+def test_solve_never_writes_its_solution_over_an_instance(tmp_path: Path) -> None:
+    workbook = tmp_path / "plan.xlsx"
+    assert run("convert", str(EXAMPLES / "basic.yaml"), str(workbook)).exit_code == 0
+    before = workbook.read_bytes()
+    same = run("solve", str(workbook), "-o", str(workbook), "-q")
+    assert same.exit_code == 2 and "is the instance file itself" in same.output
+    other = run("solve", str(EXAMPLES / "basic.yaml"), "-o", str(tmp_path / "other.xlsx"), "-q")
+    assert other.exit_code == 2 and "name a .json file" in other.output
+    assert workbook.read_bytes() == before and not (tmp_path / "other.xlsx").exists()
+
+
+# a plan of another instance -------------------------------------------------------------------------
+def test_check_and_report_refuse_another_instances_plan(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    assert run("solve", str(REASSURANCE), "-o", str(plan), "--time-limit", "5", "-q").exit_code == 0
+    checked = run("check", str(EXAMPLES / "basic.yaml"), str(plan))
+    assert checked.exit_code == 2, checked.output
+    lines = checked.output.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "the solution is for instance 'reassurance-2027', not 'basic'" in lines[0]
+    reported = run("report", str(EXAMPLES / "basic.yaml"), str(plan), "-o", str(tmp_path / "report"))
+    assert reported.exit_code == 2, reported.output
+    assert "not 'basic'" in reported.output
+    assert not (tmp_path / "report").exists()
+
+
+# validate: supply against demand ----------------------------------------------------------------------
+def test_validate_shows_supply_against_demand_and_warns_where_short(tmp_path: Path) -> None:
+    doc = base_instance(horizon={"periods": 6, "start": "2027-01"}, offers=[])
+    doc["tasks"][0]["requirements"].append({"capability": "fighter", "units": 2, "periods": [3, 4]})
+    empty = write(tmp_path, doc)
+    result = run("validate", empty)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Supply against demand" in text
+    assert "fighter │ 3 │ 0 │ 3 in 2027-01..2027-06" in text, text
+    assert "warning:" in text and "capability 'fighter': 3 unit(s) more are required than offered" in text
+
+    doc["offers"] = [{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 2}]
+    result = run("validate", write(tmp_path, doc))
+    text = " ".join(result.output.split())
+    assert "fighter │ 3 │ 2 │ 1 in 2027-03..2027-04" in text, text
+    doc["offers"][0]["units"] = 3
+    result = run("validate", write(tmp_path, doc))
+    assert "warning" not in result.output and result.exit_code == 0
+
+
+# the solve summary -------------------------------------------------------------------------------------
+def test_summary_gives_shortfall_runs_and_the_priority_weighting(tmp_path: Path) -> None:
+    doc = yaml.safe_load((EXAMPLES / "shortfall.yaml").read_text())
+    doc["horizon"]["start"] = "2027-05"
+    path = write(tmp_path, doc)
+    out = tmp_path / "plan.json"
+    result = run("solve", path, "--threads", "1", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text())
+    instance = allocator.load_instance(path)
+    priority = {t.id: t.priority for t in instance.tasks}
+    text = " ".join(result.output.split())
+    assert "priority-weighted" in text
+    for task in ("escort", "patrol"):
+        gaps = [s for s in plan["shortfalls"] if s["task"] == task]
+        if not gaps:
+            continue
+        missing = sum(s["units"] for s in gaps)
+        weighted = priority[task] * missing
+        periods = sorted(s["period"] for s in gaps)
+        labels = [f"2027-{p + 4:02d}" if p + 4 <= 12 else f"2028-{p - 8:02d}" for p in periods]
+        assert periods == list(range(periods[0], periods[-1] + 1)) and len(periods) > 1, "one run"
+        row = f"│ {task} │ frigate │ {labels[0]}..{labels[-1]} │ {missing:g} unit-periods │ {weighted:g} │"
+        assert row in text, text
+    assert (
+        sum(priority[s["task"]] * s["units"] for s in plan["shortfalls"]) == plan["objectives"]["shortfall"]
+    )
+
+
+def test_markup_in_ids_is_printed_as_typed(tmp_path: Path) -> None:
+    doc = base_instance()
+    doc["nations"][0]["id"] = "[/bold]FR[red]"
+    doc["offers"][0]["nation"] = "[/bold]FR[red]"
+    result = run("solve", write(tmp_path, doc), "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "[/bold]FR[red]" in result.output
+    doc["offers"][0]["nation"] = "[/x]"
+    bad = run("validate", write(tmp_path, doc))
+    assert bad.exit_code == 2 and "unknown nation '[/x]'" in bad.output
+
+
+def test_a_plan_for_edited_data_of_the_same_name_is_checked_with_a_warning(tmp_path: Path) -> None:
+    doc = yaml.safe_load((EXAMPLES / "basic.yaml").read_text())
+    path = write(tmp_path, doc)
+    plan = tmp_path / "plan.json"
+    assert run("solve", path, "-o", str(plan), "-q").exit_code == 0
+    assert "warning" not in run("check", path, str(plan)).output
+    doc["nations"][0]["share"] = 3
+    edited = run("check", write(tmp_path, doc), str(plan))
+    text = " ".join(edited.output.split())
+    assert "warning:" in text and "made for other data of instance 'basic'" in text
+    assert edited.exit_code in (0, 1)  # judged against the data given
+
+
+def test_warnings_are_printed_when_loading_fails_and_hidden_by_quiet(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    workbook = tmp_path / "plan.xlsx"
+    assert run("convert", str(EXAMPLES / "basic.yaml"), str(workbook)).exit_code == 0
+    book = load_workbook(workbook)
+    book.create_sheet("notes")
+    book["offers"]["B2"] = "XX"
+    book.save(workbook)
+    failed = run("validate", str(workbook))
+    assert failed.exit_code == 2
+    assert "sheet 'notes' ignored" in failed.output and "unknown nation 'XX'" in failed.output
+    book["offers"]["B2"] = "FR"
+    book.save(workbook)
+    quiet = run("solve", str(workbook), "-q", "--threads", "1")
+    assert quiet.exit_code == 0 and quiet.output == ""
+
+
+def test_counts_and_signs_read_well(tmp_path: Path) -> None:
+    from allocator.cli.common import count as _count
+    from allocator.cli.common import signed as _signed
+
+    assert (_count(1, "nation"), _count(3, "task"), _count(1200, "tour")) == (
+        "1 nation",
+        "3 tasks",
+        "1,200 tours",
+    )
+    assert (_signed(-0.01), _signed(0.04), _signed(1.25), _signed(-6)) == ("0", "0", "+1.2", "-6.0")
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".xlsx"])
+def test_generate_writes_the_format_its_extension_names(tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / f"gen{suffix}"
+    result = run("generate", "--nations", "3", "--tasks", "2", "--periods", "6", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert allocator.load_instance(target).name == "coalition-n3-k2-t6-s0"
+    refused = run(
+        "generate", "--nations", "3", "--tasks", "2", "--periods", "6", "-o", str(tmp_path / "g.txt")
+    )
+    assert refused.exit_code == 2 and "unknown format '.txt'" in refused.output
+    assert not (tmp_path / "g.txt").exists()
+
+
+def test_the_wrong_file_in_the_solution_place_is_named(tmp_path: Path) -> None:
+    workbook = tmp_path / "plan.xlsx"
+    assert run("convert", str(EXAMPLES / "basic.yaml"), str(workbook)).exit_code == 0
+    as_workbook = run("check", str(workbook), str(workbook))
+    assert as_workbook.exit_code == 2 and "a workbook holds an instance, not a solution" in as_workbook.output
+    as_instance = run("check", str(workbook), str(EXAMPLES / "basic.yaml"))
+    assert as_instance.exit_code == 2 and "this is an instance, not a solution" in as_instance.output
+
+
+def test_a_workbook_can_come_through_standard_input(tmp_path: Path) -> None:
+    workbook = tmp_path / "plan.xlsx"
+    assert run("convert", str(EXAMPLES / "basic.yaml"), str(workbook)).exit_code == 0
+    result = CliRunner().invoke(main, ["validate", "-"], input=workbook.read_bytes())
+    assert result.exit_code == 0 and "(basic)" in result.output, result.output
+    broken = CliRunner().invoke(main, ["validate", "-"], input=b"PK\x03\x04 not a workbook")
+    assert broken.exit_code == 2 and "<stdin>" in broken.output and "Traceback" not in broken.output
+
+
+def test_solve_keeps_an_instance_and_says_when_it_writes_nothing(tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    assert run("convert", str(EXAMPLES / "caveats.yaml"), str(other)).exit_code == 0
+    before = other.read_text()
+    refused = run("solve", str(EXAMPLES / "basic.yaml"), "-o", str(other), "-q")
+    assert refused.exit_code == 2 and "holds an instance" in refused.output
+    assert other.read_text() == before
+    unsaved = run("solve", str(EXAMPLES / "basic.yaml"), "--threads", "1")
+    assert "no solution file written (add -o FILE.json to keep the plan)" in unsaved.output

@@ -1,0 +1,28 @@
+"""Named models: shipped, valid, and as documented."""
+
+from __future__ import annotations
+
+import pytest
+
+from allocator.instance.catalog import available_models, resolve_model
+from allocator.instance.validation import check_model_spec
+
+
+def test_required_models_exist() -> None:
+    assert {"coverage-first", "min-cost", "fair-share"} <= set(available_models())
+
+
+@pytest.mark.parametrize("name", sorted(available_models()))
+def test_models_are_valid(name: str) -> None:
+    assert check_model_spec(available_models()[name], name) == []
+
+
+def test_default_is_coverage_first() -> None:
+    spec = resolve_model(None)
+    assert spec.objectives == ("shortfall", "fairness", "deployments", "cost")
+    assert spec.shortfall == "soft" and spec.fairness == "units"
+
+
+def test_min_cost_is_hard() -> None:
+    spec = resolve_model("min-cost")
+    assert spec.shortfall == "hard" and spec.objectives == ("cost",)

@@ -1,0 +1,390 @@
+"""Loading instances: formats, standard input, and one test per validation error (path named)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import allocator
+from allocator.errors import InputError
+from allocator.files import parse_document, write_atomic
+from allocator.instance.load import load_instance
+from tests.helpers.instances import EXAMPLES, base_instance, build
+
+
+def problems_of(doc: Any) -> dict[str, str]:
+    with pytest.raises(InputError) as info:
+        allocator.build_instance(doc, "bad.yaml")
+    return {p.path: p.message for p in info.value.problems}
+
+
+def _offer(**changes: Any) -> dict[str, Any]:
+    offer = {"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1}
+    offer.update(changes)
+    return base_instance(offers=[offer])
+
+
+def _task(**changes: Any) -> dict[str, Any]:
+    task = {"id": "air", "requirements": [{"capability": "fighter", "units": 1}]}
+    task.update(changes)
+    return base_instance(tasks=[task])
+
+
+BAD: list[tuple[str, dict[str, Any], str, str]] = [
+    ("unknown nation", _offer(nation="XX"), "offers[0].nation", "unknown nation 'XX'"),
+    ("unknown capability", _offer(capability="jet"), "offers[0].capability", "unknown capability"),
+    ("unknown task in caveat", _offer(tasks=["nope"]), "offers[0].tasks[0]", "unknown task 'nope'"),
+    ("typo key with hint", _offer(max_tours=3), "offers[0].max_tours", "did you mean 'max_tour'"),
+    ("top-level typo", {**base_instance(), "nation": []}, "nation", "did you mean 'nations'"),
+    (
+        "duplicate id",
+        base_instance(nations=[{"id": "FR"}, {"id": "GB"}, {"id": "FR"}]),
+        "nations[2].id",
+        "duplicate id",
+    ),
+    ("reversed window", _offer(available=[3, 1]), "offers[0].available", "reversed"),
+    (
+        "window outside horizon",
+        _offer(available=[1, 9]),
+        "offers[0].available[1]",  # the end that lies outside
+        "outside the horizon",
+    ),
+    ("task window outside", _task(active=[0, 4]), "tasks[0].active[0]", "outside the horizon"),
+    (
+        "requirement outside active",
+        _task(active=[2, 3], requirements=[{"capability": "fighter", "units": 1, "periods": [1, 3]}]),
+        "tasks[0].requirements[0].periods[0]",
+        "active window",
+    ),
+    ("min_tour > max_tour", _offer(min_tour=3, max_tour=2), "offers[0].min_tour", "> max_tour"),
+    ("units zero", _offer(units=0), "offers[0].units", "must be at least 1 (got 0)"),
+    ("negative cost", _offer(cost=-1), "offers[0].cost", "must be at least 0 (got -1)"),
+    (
+        "share zero",
+        base_instance(nations=[{"id": "FR", "share": 0}, {"id": "GB"}]),
+        "nations[0].share",
+        "must be more than 0",
+    ),
+    ("wrong type", _offer(units="two"), "offers[0].units", "must be a whole number (got 'two')"),
+    ("a fraction of a unit", _offer(units=1.5), "offers[0].units", "must be a whole number (got 1.5)"),
+    ("a list as text", _offer(tasks="air"), "offers[0].tasks", "must be a list (got 'air')"),
+    ("true as a number", _offer(units=True), "offers[0].units", "must be a number, not true or false"),
+    (
+        "a window of three",
+        _offer(available=[1, 2, 3]),
+        "offers[0].available",
+        "must be a window [first, last]",
+    ),
+    (
+        "horizon as a number",
+        {**base_instance(), "horizon": 6},
+        "horizon",
+        "must be a mapping of keys to values",
+    ),
+    (
+        "a choice in the wrong case",
+        base_instance(model={"fairness": "Units"}),
+        "model.fairness",
+        "must be one of units, personnel, cost (got 'Units'); did you mean 'units'?",
+    ),
+    (
+        "missing key",
+        base_instance(capabilities=[{"id": "fighter"}]),
+        "capabilities[0].domain",
+        "missing",
+    ),
+    ("no tasks", base_instance(tasks=[]), "tasks", "empty"),
+    (
+        "bad name",
+        base_instance(name="a name"),
+        "name",
+        "may hold only letters, digits and _ . - (got 'a name')",
+    ),
+    (
+        "min > max nations",
+        _task(min_nations=3, max_nations=2),
+        "tasks[0].min_nations",
+        "> max_nations",
+    ),
+    (
+        "lead unknown nation",
+        _task(lead={"nations": ["XX"], "term": 2}),
+        "tasks[0].lead.nations[0]",
+        "unknown nation",
+    ),
+    (
+        "lead first not eligible",
+        _task(lead={"nations": ["FR"], "term": 2, "first": "GB"}),
+        "tasks[0].lead.first",
+        "not one of",
+    ),
+    (
+        "lead nation cannot serve",
+        {
+            **_task(lead={"nations": ["FR", "GB"], "term": 2}),
+            "offers": [{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1}],
+        },
+        "tasks[0].lead.nations[1]",
+        "no offer that could serve",
+    ),
+    ("unknown model", base_instance(model="cheapest"), "model", "unknown model"),
+    (
+        "unknown objective",
+        base_instance(model={"objectives": ["speed"]}),
+        "model.objectives[0]",
+        "unknown objective",
+    ),
+    (
+        "changes without baseline",
+        base_instance(model={"objectives": ["changes"]}),
+        "model.objectives[0]",
+        "baseline",
+    ),
+    (
+        "objective twice",
+        base_instance(model={"objectives": ["cost", {"cost": 1, "shortfall": 1}]}),
+        "model.objectives[1]",
+        "twice",
+    ),
+    ("bad shortfall mode", base_instance(model={"shortfall": "firm"}), "model.shortfall", "soft"),
+    (
+        "absurd horizon",
+        base_instance(horizon={"periods": 10_000_000}),
+        "horizon.periods",
+        "must be at most 1000",
+    ),
+    (
+        "too many tours",
+        base_instance(
+            horizon={"periods": 1000},
+            offers=[{"id": f"o{i}", "nation": "FR", "capability": "fighter", "units": 1} for i in range(10)],
+        ),
+        "offers",
+        "too large",
+    ),
+]
+
+
+BAD += [
+    # one mistake, one message: an item with a structural problem is still known to references
+    (
+        "share zero, nation referenced",
+        {
+            **_task(lead={"nations": ["FR", "GB"], "term": 2, "first": "FR"}),
+            "nations": [{"id": "FR", "share": 0}, {"id": "GB"}],
+        },
+        "nations[0].share",
+        "must be more than 0",
+    ),
+    (
+        "typo in the only offer of a lead nation",
+        {
+            **_task(lead={"nations": ["FR"], "term": 2}),
+            "offers": [{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1, "max_tours": 2}],
+        },
+        "offers[0].max_tours",
+        "did you mean 'max_tour'",
+    ),
+    (
+        "unknown nation, close",
+        _offer(nation="Fr"),
+        "offers[0].nation",
+        "unknown nation 'Fr'; did you mean 'FR'?",
+    ),
+    (
+        "unknown capability, close",
+        _offer(capability="fighters"),
+        "offers[0].capability",
+        "did you mean 'fighter'?",
+    ),
+    ("unknown task, close", _offer(tasks=["Air"]), "offers[0].tasks[0]", "did you mean 'air'?"),
+    (
+        "lead nation, close",
+        _task(lead={"nations": ["gb"], "term": 2}),
+        "tasks[0].lead.nations[0]",
+        "did you mean 'GB'?",
+    ),
+]
+
+
+BAD += [
+    (
+        "escape sequence in a name",
+        base_instance(nations=[{"id": "FR", "name": "Fr\x1b[2Jance"}, {"id": "GB"}]),
+        "nations[0].name",
+        "control characters",
+    ),
+    ("newline in an id", _offer(id="FR\na"), "offers[0].id", "control characters"),
+]
+
+
+def all_problems_of(doc: Any) -> list[tuple[str, str]]:
+    with pytest.raises(InputError) as info:
+        allocator.build_instance(doc, "bad.yaml")
+    return [(p.path, p.message) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(("what", "doc", "path", "fragment"), BAD, ids=[b[0] for b in BAD])
+def test_bad_instance_names_the_place_once(what: str, doc: dict[str, Any], path: str, fragment: str) -> None:
+    """Each mistake gives exactly one message, at its place."""
+    problems = all_problems_of(doc)
+    assert [place for place, _ in problems] == [path], (
+        f"{what}: expected one problem at {path}, got {problems}"
+    )
+    assert fragment in problems[0][1]
+
+
+def test_all_problems_reported_at_once() -> None:
+    doc = base_instance(name="bad name", nations=[{"id": "FR", "share": -1}, {"id": "GB"}])
+    doc["offers"][0]["nation"] = "XX"
+    doc["offers"][1]["max_tours"] = 2
+    assert {"name", "nations[0].share", "offers[0].nation", "offers[1].max_tours"} <= set(problems_of(doc))
+
+
+def test_not_a_mapping() -> None:
+    assert "" in problems_of([1, 2])
+
+
+@pytest.mark.parametrize("text", ["name: [unclosed", "a: b: c"])
+def test_invalid_yaml_reports_line(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_instance(path)
+    assert "invalid YAML" in info.value.render() and "line 1" in info.value.render()
+
+
+def test_invalid_json_reports_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"name": "x",\n  oops}')
+    with pytest.raises(InputError, match="line 2"):
+        load_instance(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_instance("/nonexistent/instance.yaml")
+
+
+def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(InputError, match="invalid YAML"):
+        load_instance(path)
+
+
+def test_norway_stays_a_country_code() -> None:
+    doc = yaml.safe_dump(base_instance(nations=[{"id": "FR"}, {"id": "GB"}, {"id": "NO"}]))
+    instance = allocator.build_instance(parse_document(doc.replace("'NO'", "NO"), "x.yaml"), "x")
+    assert [n.id for n in instance.nations] == ["FR", "GB", "NO"]
+
+
+def test_json_and_yaml_load_alike(tmp_path: Path) -> None:
+    doc = base_instance()
+    (tmp_path / "i.json").write_text(json.dumps(doc))
+    (tmp_path / "i.yaml").write_text(yaml.safe_dump(doc))
+    assert load_instance(tmp_path / "i.json") == load_instance(tmp_path / "i.yaml")
+
+
+def test_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(base_instance())))
+    assert load_instance("-").name == "tiny"
+
+
+def test_instance_is_immutable() -> None:
+    instance = build(base_instance())
+    with pytest.raises(Exception, match="frozen"):
+        instance.name = "other"  # type: ignore[misc]
+
+
+def test_model_override_and_default() -> None:
+    assert build(base_instance()).spec.name == "coverage-first"
+    doc = base_instance(model="fair-share")
+    assert allocator.build_instance(doc, "x", model="min-cost").spec.shortfall == "hard"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_examples_load(path: Path) -> None:
+    assert load_instance(path).name == path.stem
+
+
+def test_write_atomic_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    write_atomic(target, "one")
+    write_atomic(target, "two")
+    assert target.read_text() == "two"
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_write_atomic_keeps_old_file_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def boom(*_: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        write_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_write_atomic_gives_the_usual_file_mode(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "plan.json", b"{}")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "plan.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_written_yaml_is_tidy_and_loads_back(tmp_path: Path) -> None:
+    from allocator.instance.load import write_instance
+
+    instance = load_instance(EXAMPLES / "basic.yaml")
+    write_instance(instance, tmp_path / "copy.yaml")
+    text = (tmp_path / "copy.yaml").read_text()
+    assert ".0\n" not in text  # whole numbers stay whole
+    assert "\nmodel: coverage-first\n" in text  # a catalogued model by its name
+    assert load_instance(tmp_path / "copy.yaml") == instance
+
+
+def test_references_inside_an_item_with_its_own_error_are_reported_too() -> None:
+    """Every problem at once: an offer with units 0 and an unknown nation gives both."""
+    doc = base_instance()
+    doc["offers"][0].update(nation="Fr", units=0)
+    assert all_problems_of(doc) == [
+        ("offers[0].nation", "unknown nation 'Fr'; did you mean 'FR'?"),
+        ("offers[0].units", "must be at least 1 (got 0)"),
+    ]
+
+
+def test_a_solution_file_given_as_an_instance_is_named_as_such() -> None:
+    assert all_problems_of({"instance": "x", "status": "optimal", "solver": {}}) == [
+        ("", "this is a solution file (it has 'status'), not an instance")
+    ]
+
+
+def test_a_section_that_is_not_a_list_gives_one_message() -> None:
+    doc = base_instance()
+    doc["nations"] = {"FR": {"share": 1}}
+    assert all_problems_of(doc) == [("nations", "must be a list, got dict")]
+
+
+def test_a_start_that_is_not_a_month_is_a_warning() -> None:
+    with pytest.warns(allocator.InputWarning, match="'March 2027' is not a month written YYYY-MM"):
+        instance = build(base_instance(horizon={"periods": 4, "start": "March 2027"}))
+    assert instance.horizon.first_month is None
+    assert build(base_instance(horizon={"periods": 4, "start": "2027-03"})).horizon.first_month == (2027, 3)
+    assert (
+        build(base_instance(horizon={"periods": 4, "start": "3", "unit": "week"})).horizon.first_month is None
+    )

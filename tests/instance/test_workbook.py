@@ -1,0 +1,273 @@
+"""Workbook instances: lossless round trips, the template, and errors named by sheet, row and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+import allocator
+from allocator.cli import main
+from allocator.errors import InputError
+from allocator.instance.load import load_instance, write_instance
+from allocator.instance.workbook import COLUMNS, format_objectives, parse_objectives, template_instance
+from tests.helpers.instances import EXAMPLES, ROOT
+
+SOURCES = [*sorted(EXAMPLES.glob("*.yaml")), ROOT / "instances" / "reassurance.yaml"]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_every_format_round_trips_without_loss(source: Path, tmp_path: Path) -> None:
+    """YAML -> XLSX -> JSON -> YAML -> XLSX: the same instance at every step."""
+    original = load_instance(source)
+    current = source
+    for step, suffix in enumerate((".xlsx", ".json", ".yaml", ".xlsx")):
+        target = tmp_path / f"step{step}{suffix}"
+        write_instance(load_instance(current), target)
+        assert load_instance(target) == original, f"{current.suffix} -> {suffix} changed the instance"
+        current = target
+
+
+def test_convert_command_round_trips(tmp_path: Path) -> None:
+    runner = CliRunner()
+    source = EXAMPLES / "lead-rotation.yaml"
+    first = runner.invoke(main, ["convert", str(source), str(tmp_path / "plan.xlsx")])
+    back = runner.invoke(main, ["convert", str(tmp_path / "plan.xlsx"), str(tmp_path / "plan.json")])
+    assert first.exit_code == 0 and back.exit_code == 0, first.output + back.output
+    assert load_instance(tmp_path / "plan.json") == load_instance(source)
+
+
+def test_convert_refuses_unknown_formats_and_writes_nothing(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["convert", str(EXAMPLES / "basic.yaml"), str(tmp_path / "plan.txt")])
+    assert result.exit_code == 2
+    assert "unknown format '.txt'" in result.output
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "text, levels",
+    [
+        ("shortfall, fairness, deployments, cost", ["shortfall", "fairness", "deployments", "cost"]),
+        ("2*shortfall + cost, deployments", [{"shortfall": 2, "cost": 1}, "deployments"]),
+        ("0.5*fairness + 1.25*cost", [{"fairness": 0.5, "cost": 1.25}]),
+    ],
+)
+def test_objectives_cell_reads_and_writes(text: str, levels: list[Any]) -> None:
+    assert parse_objectives(text) == levels
+    assert parse_objectives(format_objectives(levels)) == levels
+
+
+def test_unreadable_objectives_are_refused() -> None:
+    assert parse_objectives("shortfall, 2**cost") is None
+    assert parse_objectives("shortfall,, cost") is None
+
+
+# the template -------------------------------------------------------------------------------------
+def test_template_has_every_sheet_an_example_row_and_drop_downs(tmp_path: Path) -> None:
+    target = tmp_path / "plan.xlsx"
+    result = CliRunner().invoke(main, ["template", str(target)])
+    assert result.exit_code == 0, result.output
+    book = load_workbook(target)
+    assert book.sheetnames == list(COLUMNS)
+    for name, columns in COLUMNS.items():
+        sheet = book[name]
+        assert tuple(c.value for c in sheet[1]) == columns
+        assert sheet.max_row >= 2, f"sheet {name} has no example row"
+    lists = {
+        (name, str(v.sqref).split(":")[0][0]): v.formula1
+        for name in COLUMNS
+        for v in book[name].data_validations.dataValidation
+    }
+    assert lists["offers", "B"] == "=nations!$A$2:$A$2000"  # offers.nation
+    assert lists["offers", "C"] == "=capabilities!$A$2:$A$2000"  # offers.capability
+    assert lists["requirements", "A"] == "=tasks!$A$2:$A$2000"
+    assert lists["capabilities", "B"] == '"air,maritime,training,command"'
+    assert load_instance(target) == template_instance()
+
+
+def test_template_solves_as_it_is(tmp_path: Path) -> None:
+    target = tmp_path / "plan.xlsx"
+    CliRunner().invoke(main, ["template", str(target)])
+    result = allocator.solve(target, threads=1, time_limit=10)
+    assert result.status == "optimal"
+    assert result.objectives["shortfall"] == 0
+
+
+def test_template_must_be_a_workbook(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["template", str(tmp_path / "plan.yaml")])
+    assert result.exit_code == 2
+    assert not list(tmp_path.iterdir())
+
+
+# errors at their cells ------------------------------------------------------------------------------
+@pytest.fixture
+def workbook(tmp_path: Path) -> Path:
+    target = tmp_path / "plan.xlsx"
+    write_instance(load_instance(EXAMPLES / "lead-rotation.yaml"), target)
+    return target
+
+
+def _edit(path: Path, sheet: str, cell: str, value: Any) -> None:
+    book = load_workbook(path)
+    book[sheet][cell] = value
+    book.save(path)
+
+
+def _problems(path: Path) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        load_instance(path)
+    return [problem.render(caught.value.source) for problem in caught.value.problems]
+
+
+@pytest.mark.parametrize(
+    "sheet, cell, value, expected",
+    [
+        ("offers", "B3", "XX", "offers!B3: unknown nation 'XX'"),
+        ("offers", "D2", 0, "offers!D2: must be at least 1 (got 0)"),
+        ("requirements", "C2", "many", "requirements!C2: must be a whole number (got 'many')"),
+        ("requirements", "A2", "nope", "requirements!A2: unknown task 'nope'"),
+        ("leads", "D2", "ZZ", "leads!D2:"),
+        ("tasks", "F2", -1, "tasks!F2: must be more than 0 (got -1)"),
+        ("model", "B3", 0, "model!B3: must be at least 1 (got 0)"),
+        ("offers", "G2", 3, "offers!H2: give both 'available_from' and 'available_to', or neither"),
+        ("nations", "F1", "colour", "nations!F1: unknown column 'colour'"),
+        ("leads", "E2", "maybe", "leads!E2: expected TRUE or FALSE"),
+    ],
+)
+def test_problems_name_sheet_row_and_column(
+    workbook: Path, sheet: str, cell: str, value: Any, expected: str
+) -> None:
+    if cell == "G2":  # a window with only its first end: clear the second
+        _edit(workbook, sheet, "H2", None)
+    _edit(workbook, sheet, cell, value)
+    problems = _problems(workbook)
+    assert any(expected in p for p in problems), problems
+    assert all(p.startswith(str(workbook)) for p in problems)
+
+
+def test_a_start_month_excel_stored_as_a_date_reads_as_year_month(workbook: Path) -> None:
+    import datetime
+
+    book = load_workbook(workbook)
+    row = next(r for r in range(2, 12) if book["model"][f"A{r}"].value == "start")
+    book["model"][f"B{row}"] = datetime.datetime(2027, 3, 1)
+    book.save(workbook)
+    assert load_instance(workbook).horizon.start == "2027-03"
+
+
+def test_a_task_without_requirement_rows_is_named(workbook: Path) -> None:
+    book = load_workbook(workbook)
+    book["requirements"].delete_rows(2, book["requirements"].max_row)
+    book.save(workbook)
+    assert any("tasks!A2: the task has no rows in the requirements sheet" in p for p in _problems(workbook))
+
+
+def test_missing_sheet_and_not_a_workbook(workbook: Path, tmp_path: Path) -> None:
+    book = load_workbook(workbook)
+    del book["offers"], book["tasks"]
+    book.save(workbook)
+    assert any("sheet 'tasks' missing" in p for p in _problems(workbook))
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("name: x\n")
+    assert any("not an Excel workbook" in p for p in _problems(fake))
+
+
+def test_solve_reports_workbook_errors_with_exit_2_and_writes_nothing(workbook: Path, tmp_path: Path) -> None:
+    _edit(workbook, "offers", "B3", "XX")
+    output = tmp_path / "solution.json"
+    result = CliRunner().invoke(
+        main, ["solve", str(workbook), "-o", str(output), "--report", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2
+    assert "offers!B3: unknown nation 'XX'" in result.output
+    assert "Traceback" not in result.output
+    assert not output.exists() and not (tmp_path / "r").exists()
+
+
+# one mistake, one message, at the right cell --------------------------------------------------------
+def test_a_bad_boolean_gives_one_message(workbook: Path) -> None:
+    _edit(workbook, "leads", "E2", "maybe")
+    assert _problems(workbook) == [
+        f"{workbook}: leads!E2: expected TRUE or FALSE (or yes / no, 1 / 0), got 'maybe'"
+    ]
+
+
+@pytest.mark.parametrize(
+    "cell, value, expected",
+    [
+        ("H2", 99, "offers!H2: window [1, 99] lies outside the horizon [1, 12]"),  # available_to
+        ("G2", 0, "offers!G2: window [0, 12] lies outside the horizon [1, 12]"),  # available_from
+        ("G2", 13, "offers!G2:H2: window [13, 12] is reversed"),
+    ],
+)
+def test_a_window_error_names_the_cell_at_fault(workbook: Path, cell: str, value: int, expected: str) -> None:
+    _edit(workbook, "offers", "H2", 12)
+    _edit(workbook, "offers", "G2", 1)
+    _edit(workbook, "offers", cell, value)
+    problems = _problems(workbook)
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_unknown_ids_in_a_workbook_get_a_suggestion(workbook: Path) -> None:
+    _edit(workbook, "offers", "B3", "gb")
+    _edit(workbook, "requirements", "A2", "MNHQ")
+    problems = _problems(workbook)
+    assert any("offers!B3: unknown nation 'gb'; did you mean 'GB'?" in p for p in problems), problems
+    assert any("requirements!A2: unknown task 'MNHQ'; did you mean 'mnhq'?" in p for p in problems), problems
+
+
+def test_an_extra_sheet_is_a_warning_not_an_error(workbook: Path) -> None:
+    book = load_workbook(workbook)
+    book.create_sheet("notes")["A1"] = "call Rome about the frigate"
+    book.save(workbook)
+    with pytest.warns(allocator.InputWarning, match="sheet 'notes' ignored"):
+        instance = load_instance(workbook)
+    assert instance == load_instance(EXAMPLES / "lead-rotation.yaml")
+    result = CliRunner().invoke(main, ["validate", str(workbook)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {workbook}: notes: sheet 'notes' ignored" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("sheet", list(COLUMNS))
+def test_a_missing_sheet_is_reported_as_missing(workbook: Path, sheet: str) -> None:
+    book = load_workbook(workbook)
+    del book[sheet]
+    book.save(workbook)
+    problems = _problems(workbook)
+    assert len(problems) == 1 and f"{sheet}: sheet '{sheet}' missing" in problems[0], problems
+
+
+def test_a_header_in_the_wrong_case_is_one_message_and_hides_nothing(workbook: Path) -> None:
+    _edit(workbook, "offers", "D1", "Units")
+    _edit(workbook, "offers", "B3", "gb")
+    problems = _problems(workbook)
+    assert any("offers!D1: unknown column 'Units'; did you mean 'units'?" in p for p in problems), problems
+    assert any("offers!B3: unknown nation 'gb'; did you mean 'GB'?" in p for p in problems), problems
+    assert len(problems) == 2, problems  # the units are still read: no 'required key missing' per row
+
+
+def test_settings_and_lead_nations_get_a_suggestion_and_items_their_cell(workbook: Path) -> None:
+    book = load_workbook(workbook)
+    row = next(r for r in range(2, 12) if book["model"][f"A{r}"].value == "shortfall")
+    book["model"][f"A{row}"] = "Shortfall"
+    book["leads"]["D2"] = "fr"
+    book["nations"]["A3"] = "FR"  # a duplicate of row 2
+    book.save(workbook)
+    problems = " | ".join(_problems(workbook))
+    assert f"model!A{row}: unknown setting 'Shortfall'; did you mean 'shortfall'?" in problems
+    assert "leads!D2: 'fr' is not one of the lead's nations; did you mean 'FR'?" in problems
+    assert "nations!A3: duplicate id 'FR' (already used by nations!A2)" in problems
+
+
+def test_a_report_workbook_is_not_an_instance(tmp_path: Path) -> None:
+    from allocator.report import write_report
+
+    instance = load_instance(EXAMPLES / "basic.yaml")
+    write_report(instance, allocator.solve(instance, threads=1, time_limit=10), tmp_path)
+    problems = _problems(tmp_path / "report.xlsx")
+    assert problems == [
+        f"{tmp_path / 'report.xlsx'}: this is a plan report (allocator report), not an instance"
+    ]
