@@ -24,7 +24,7 @@ from allocator.api import solve
 from allocator.checker import check
 from allocator.errors import InputWarning, NotAnInstance
 from allocator.instance.load import INSTANCE_FORMATS, load_instance
-from allocator.options import SolveOptions
+from allocator.options import SolveOptions, Status
 from allocator.sources.gap import read_manifest
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def run_one(run: Run) -> dict[str, Any]:
     except Exception as exc:  # one failing run must not stop a benchmark
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         return row
-    unproven = next((lv for lv in result.levels if lv.status != "optimal"), None)
+    unproven = next((lv for lv in result.levels if lv.status != Status.OPTIMAL), None)
     last = result.levels[-1] if result.levels else None
     level = unproven or last
     gap = None
@@ -196,7 +196,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
                 "backend": backend,
                 "runs": len(group),
                 "verified": int(group["verified"].eq(True).sum()) if "verified" in group else 0,
-                "optimal": int((group["status"] == "optimal").sum()),
+                "optimal": int((group["status"] == Status.OPTIMAL).sum()),
                 "errors": int((group["status"] == "error").sum()),
                 "sgm_time_s": round(
                     shifted_geometric_mean(group.get("wall_time", pd.Series(dtype=float))), 3
@@ -216,7 +216,7 @@ def performance_profile(frame: pd.DataFrame, target: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    times = frame.assign(t=frame["wall_time"].where(frame["status"] == "optimal"))
+    times = frame.assign(t=frame["wall_time"].where(frame["status"] == Status.OPTIMAL))
     table = times.pivot_table(
         index=["instance", "seed", "repeat"], columns="backend", values="t", aggfunc="first", dropna=False
     )

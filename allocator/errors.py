@@ -32,7 +32,11 @@ def format_path(loc: Sequence[str | int]) -> str:
 
 
 class InputError(Exception):
-    """Bad input (exit code 2): one or more problems found in one file."""
+    """Bad input (exit code 2): one or more problems found in one file.
+
+    `source` names the file (``<stdin>``, ``<instance>`` for an instance built in code) and
+    `problems` lists every :class:`Problem` found, each with its place and what is wrong.
+    """
 
     def __init__(self, source: str, problems: Iterable[Problem]):
         self.source = source
@@ -40,6 +44,7 @@ class InputError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """One line per problem: ``FILE: PLACE: what is wrong``."""
         return "\n".join(problem.render(self.source) for problem in self.problems)
 
 

@@ -66,7 +66,9 @@ class SolveOptions:
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress event: the level being solved, its incumbent and bound, time since start."""
+    """A progress event: the `level` being solved (its key), its `level_number` of `levels`, the
+    new `incumbent` value or better `bound` (None where an event has none), and `elapsed` seconds
+    since the solve started."""
 
     level: str
     level_number: int
@@ -89,9 +91,11 @@ class StopToken:
 
     @property
     def stopped(self) -> bool:
+        """Whether a stop was asked for."""
         return self._event.is_set()
 
     def stop(self) -> None:
+        """Ask the solve to stop; it returns its best plan so far (thread-safe, idempotent)."""
         with self._lock:
             self._event.set()
             handlers = list(self._handlers)
@@ -107,6 +111,7 @@ class StopToken:
             handler()
 
     def unregister(self, handler: Callable[[], None]) -> None:
+        """Forget a handler given to :meth:`register`."""
         with self._lock:
             if handler in self._handlers:
                 self._handlers.remove(handler)

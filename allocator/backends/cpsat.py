@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 
 from ortools.sat.python import cp_model
 
@@ -44,16 +45,21 @@ class CpSatBackend:
         self.boolean: list[bool] = []
         self.columns = 0
 
-    def load(self, model: LinearModel) -> None:
+    def load(self, model: LinearModel, rows: Iterable[Row]) -> None:
         self.model.name = model.name
         self.columns = model.columns
-        for v in model.variables:
+        for row in rows:
+            self._add_variables(model)
+            self._add_row(row)
+        self._add_variables(model)
+
+    def _add_variables(self, model: LinearModel) -> None:
+        """The variables `model` has that this CP-SAT model does not have yet."""
+        for v in model.variables[len(self.vars) :]:
             self.boolean.append(v.boolean)
             self.vars.append(
                 self.model.new_bool_var(v.label) if v.boolean else self.model.new_int_var(0, v.up, v.label)
             )
-        for row in model.rows:
-            self._add_row(row)
 
     def _expr(self, terms: Terms) -> cp_model.LinearExprT:
         return cp_model.LinearExpr.weighted_sum([self.vars[i] for i, _ in terms], [c for _, c in terms])

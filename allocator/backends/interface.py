@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from allocator.formulation.linear import LinearModel, Terms
+from allocator.formulation.linear import LinearModel, Row, Terms
 from allocator.options import ProgressCallback, Status, StopToken
 
 
@@ -47,8 +48,9 @@ class Backend(Protocol):
     #: the name in solutions and on the command line: "cpsat", "cbc" or "highs"
     name: str
 
-    def load(self, model: LinearModel) -> None:
-        """Build the solver's model: every variable and row of `model`."""
+    def load(self, model: LinearModel, rows: Iterable[Row]) -> None:
+        """Build the solver's model: every variable of `model` and every row of `rows` (before
+        each row, the variables `model` has gained since the last one)."""
 
     def solve_level(self, level: Level) -> LevelOutcome:
         """Minimise the level's terms within its time, starting from `level.warm` where given."""

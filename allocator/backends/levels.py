@@ -17,6 +17,7 @@ from typing import Any
 from allocator.backends.interface import Backend, Level, LevelOutcome
 from allocator.formulation.build import formulate
 from allocator.formulation.linear import LinearModel, Terms
+from allocator.formulation.rules import Formulation
 from allocator.formulation.scales import weighted_coefficients
 from allocator.instance.index import Index, Tour
 from allocator.instance.model import Instance
@@ -145,10 +146,9 @@ def solve_levels(
 ) -> SolveResult:
     """Solve every lexicographic level of the instance's model with `backend`."""
     started = time.perf_counter()
-    stop = stop or StopToken()
     formulation = formulate(instance, options.formulation)
     model = formulation.model
-    backend.load(model)
+    backend.load(model, formulation.rows())
     build_time = time.perf_counter() - started
     log.info(
         "built the %s model (%s formulation): %d columns, %d variables, %d rows in %.2fs",
@@ -156,81 +156,116 @@ def solve_levels(
         model.formulation,
         model.columns,
         len(model.variables),
-        len(model.rows),
+        model.row_count,
         build_time,
     )
-    spec = instance.spec
-    index = formulation.index
-    levels: list[LevelResult] = []
-    values: list[float] | None = None
-    infeasible = False
-    for number, level in enumerate(spec.levels, start=1):
-        if stop.stopped:
+    run = _Levels(formulation, backend, options, started, progress, stop or StopToken())
+    for number, level in enumerate(instance.spec.levels, start=1):
+        if run.stop.stopped or not run.solve(number, level):
             break
-        key = spec.level_key(level)
-        terms, scale = level_terms(model, level)
-        remaining = remaining_time(options.time_limit, started)
-        budget = level_budget(remaining, len(spec.levels) - number + 1)
+    return run.result(build_time)
+
+
+class _Levels:
+    """The state of one solve's levels: the plan in hand (variable values) and each level's result."""
+
+    def __init__(
+        self,
+        formulation: Formulation,
+        backend: Backend,
+        options: SolveOptions,
+        started: float,
+        progress: ProgressCallback | None,
+        stop: StopToken,
+    ):
+        self.formulation, self.backend, self.options = formulation, backend, options
+        self.started, self.progress, self.stop = started, progress, stop
+        self.spec = formulation.spec
+        self.levels: list[LevelResult] = []
+        self.values: list[float] | None = None
+        self.infeasible = False
+
+    def solve(self, number: int, level: tuple[tuple[str, float], ...]) -> bool:
+        """Solve one level and bound it at its value; False when no later level can run."""
+        key = self.spec.level_key(level)
+        terms, scale = level_terms(self.formulation.model, level)
         level_started = time.perf_counter()
-        if values is not None and remaining is not None and remaining < MIN_LEVEL_SECONDS:
-            outcome = LevelOutcome(Status.UNKNOWN)  # no time left: the plan in hand stands
-        else:
-            task = Level(
+        outcome = self._outcome(
+            Level(
                 key,
                 number,
-                len(spec.levels),
+                len(self.spec.levels),
                 terms,
                 scale,
-                budget,
-                remaining,
-                values,
-                started,
-                progress,
-                stop,
+                *self._time(number),
+                self.values,
+                self.started,
+                self.progress,
+                self.stop,
             )
-            outcome = backend.solve_level(task)
+        )
         elapsed = time.perf_counter() - level_started
         log.info("level %d (%s): %s in %.2fs", number, key, outcome.status, elapsed)
-        if outcome.status == Status.INFEASIBLE and values is not None:
-            # the plan in hand meets every earlier level's bound, so this claim is a solver fault
+        if outcome.values is None and self.values is None:  # infeasible, or no plan in time
+            self.infeasible = outcome.status == Status.INFEASIBLE
+            self.levels.append(LevelResult(key, outcome.status, None, None, elapsed))
+            return False
+        status = outcome.status if outcome.values is not None else Status.FEASIBLE
+        if outcome.values is not None:
+            self.values = outcome.values
+        assert self.values is not None
+        counts = self.formulation.tour_counts(self.values)
+        value = level_value(self.formulation.index, counts, self.spec.fairness, level)
+        bound = _bound(status, outcome.bound, scale, value)
+        self.levels.append(LevelResult(key, status, value, bound, elapsed))
+        if self.progress is not None:
+            elapsed_all = time.perf_counter() - self.started
+            self.progress(Progress(key, number, len(self.spec.levels), value, bound, elapsed_all))
+        if terms:  # an objective without variables needs no bound
+            self.backend.add_bound(terms, round(value * scale))
+        return True
+
+    def _time(self, number: int) -> tuple[float | None, float | None]:
+        """(the level's share of the time, all the time left)."""
+        remaining = remaining_time(self.options.time_limit, self.started)
+        return level_budget(remaining, len(self.spec.levels) - number + 1), remaining
+
+    def _outcome(self, level: Level) -> LevelOutcome:
+        """The backend's outcome, but the plan in hand stands when no time is left or when a
+        solver calls a later level infeasible (that plan meets every earlier bound: a fault)."""
+        if self.values is not None and level.remaining is not None and level.remaining < MIN_LEVEL_SECONDS:
+            return LevelOutcome(Status.UNKNOWN)
+        outcome = self.backend.solve_level(level)
+        if outcome.status == Status.INFEASIBLE and self.values is not None:
             log.warning(
                 "%s reported level %d (%s) infeasible, which the plan in hand disproves; keeping that plan",
-                backend.name,
-                number,
-                key,
+                self.backend.name,
+                level.number,
+                level.key,
             )
-            outcome = LevelOutcome(Status.UNKNOWN)
-        if outcome.status == Status.INFEASIBLE or (outcome.values is None and values is None):
-            infeasible = outcome.status == Status.INFEASIBLE
-            levels.append(LevelResult(key, outcome.status, None, None, elapsed))
-            break
-        status = outcome.status if outcome.values is not None else Status.FEASIBLE
-        values = outcome.values if outcome.values is not None else values
-        assert values is not None
-        value = level_value(index, formulation.tour_counts(values), spec.fairness, level)
-        if status == Status.OPTIMAL:
-            bound = value
-        elif outcome.bound is not None:
-            bound = min(outcome.bound / scale, value)
-        else:
-            bound = 0.0  # every objective is non-negative: the trivial bound
-        levels.append(LevelResult(key, status, value, bound, elapsed))
-        if progress is not None:
-            progress(Progress(key, number, len(spec.levels), value, bound, time.perf_counter() - started))
-        if terms:  # an objective without variables needs no bound
-            backend.add_bound(terms, round(value * scale))
-    complete = len(levels) == len(spec.levels)
-    counts = formulation.tour_counts(values) if values is not None else None
-    leads = model.leads(values) if values is not None else None
-    return assemble_result(
-        index,
-        backend.name,
-        overall_status(levels, values is not None, infeasible, complete),
-        counts,
-        leads,
-        levels,
-        build_time,
-        time.perf_counter() - started,
-        interrupted=stop.stopped,
-        formulation=model.formulation,
-    )
+            return LevelOutcome(Status.UNKNOWN)
+        return outcome
+
+    def result(self, build_time: float) -> SolveResult:
+        values = self.values
+        complete = len(self.levels) == len(self.spec.levels)
+        return assemble_result(
+            self.formulation.index,
+            self.backend.name,
+            overall_status(self.levels, values is not None, self.infeasible, complete),
+            self.formulation.tour_counts(values) if values is not None else None,
+            self.formulation.model.leads(values) if values is not None else None,
+            self.levels,
+            build_time,
+            time.perf_counter() - self.started,
+            interrupted=self.stop.stopped,
+            formulation=self.formulation.model.formulation,
+        )
+
+
+def _bound(status: Status, bound: float | None, scale: int, value: float) -> float:
+    """A level's proven lower bound: its value when optimal, the solver's bound (never above the
+    value), or 0, the trivial bound of every (non-negative) objective."""
+    if status == Status.OPTIMAL:
+        return value
+    return 0.0 if bound is None else min(bound / scale, value)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,16 @@ class MilpBackend:
         self.name = solver
         self.options = options
         self.problem = pulp.LpProblem("allocator", pulp.LpMinimize)
+        #: the model's variables, by position; `every` also holds this backend's own (in creation order)
         self.vars: list[pulp.LpVariable] = []
+        self.every: list[pulp.LpVariable] = []
         self.anchor: pulp.LpVariable | None = None
         self.count = 0
 
     def _variable(self, kind: str, up: float | None, cat: str) -> pulp.LpVariable:
-        var = self.problem.add_variable(f"x{len(self.vars):08d}_{kind}", lowBound=0, upBound=up, cat=cat)
-        self.vars.append(var)
+        """A new variable, named so that names sort in creation order."""
+        var = self.problem.add_variable(f"x{len(self.every):08d}_{kind}", lowBound=0, upBound=up, cat=cat)
+        self.every.append(var)
         return var
 
     def _expr(self, terms: Terms) -> pulp.LpAffineExpression:
@@ -62,17 +65,25 @@ class MilpBackend:
         self.count += 1
         self.problem.addConstraint(constraint)
 
-    def load(self, model: LinearModel) -> None:
+    def load(self, model: LinearModel, rows: Iterable[Row]) -> None:
         self.problem.name = re.sub(r"[^A-Za-z0-9_]", "_", model.name)
-        for v in model.variables:
-            cat = pulp.LpBinary if v.boolean else pulp.LpInteger if v.integral else pulp.LpContinuous
-            self._variable(v.kind, v.up, cat)
-        for row in model.rows:
+        for row in rows:
+            self._add_variables(model)
             self._add_row(row)
+        self._add_variables(model)
         # an anchor, fixed at 0 and last, keeps the problem and every objective non-empty: PuLP's MPS
         # writer emits an invalid file for CBC when the objective has no terms
         self.anchor = self._variable("anchor", 0, pulp.LpContinuous)
         self._constraint(pulp.LpAffineExpression([(self.anchor, 1)]) <= 0)
+
+    def _add_variables(self, model: LinearModel) -> None:
+        """The variables `model` has that this problem does not have yet."""
+        for v in model.variables[len(self.vars) :]:
+            if v.integral:
+                var = self._variable(v.kind, v.up, pulp.LpBinary if v.boolean else pulp.LpInteger)
+            else:  # a definition (burden, deviation): its rows bound it, a column bound adds nothing
+                var = self._variable(v.kind, None, pulp.LpContinuous)
+            self.vars.append(var)
 
     def _add_row(self, row: Row) -> None:
         if not row.terms:
@@ -106,13 +117,14 @@ class MilpBackend:
         warm = None
         if level.warm is not None:
             warm = {var.name: value for var, value in zip(self.vars, level.warm, strict=True)}
+            warm.update((var.name, 0.0) for var in self.every if var.name not in warm)
         if self.name == "highs":
             outcome = _solve_highs(
                 self.problem, level.budget, opts.threads, opts.seed, warm, level.stop, opts.log_search
             )
         else:
             if warm is not None:
-                for var in self.vars:
+                for var in self.every:
                     var.setInitialValue(warm[var.name])
             outcome = _solve_cbc_safely(
                 self.problem,

@@ -21,7 +21,8 @@ __all__ = ["CheckReport", "Violation", "check", "check_file", "require_same_inst
 
 @dataclass(frozen=True)
 class CheckReport:
-    """Violations found (empty when the plan is valid) and the objectives recomputed."""
+    """What the checker found: every rule `violations` (empty when the plan is valid), the
+    `objectives` recomputed from the plan itself, and the `status` the solution claims."""
 
     violations: tuple[Violation, ...]
     objectives: dict[str, float]
@@ -29,6 +30,7 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
+        """Whether the solution breaks no rule."""
         return not self.violations
 
     def __str__(self) -> str:

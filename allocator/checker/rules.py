@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from allocator.checker.solution import Solution, Tour
+from allocator.checker.solution import Solution, UnitTour
 from allocator.instance.model import Instance
 from allocator.instance.parts import Offer, Task
 
@@ -48,7 +48,7 @@ class Facts:
             self.by_capability[task, offer.capability, p] += n
         self.leads = self._leads_by_period()
 
-    def references_ok(self, a: Tour) -> bool:
+    def references_ok(self, a: UnitTour) -> bool:
         offer = self.offers.get(a.offer)
         return offer is not None and a.task in self.tasks and 1 <= a.unit <= offer.units and a.start <= a.end
 
@@ -95,7 +95,7 @@ class Facts:
         return [single.get(periods[0]) for periods in self.lead_terms(task)]
 
 
-def _unit(a: Tour) -> str:
+def _unit(a: UnitTour) -> str:
     return f"{a.offer} unit {a.unit}"
 
 
@@ -172,7 +172,7 @@ def tour_length(f: Facts) -> list[str]:
 def unit_capacity(f: Facts) -> list[str]:
     """One task at a time; at least max(1, min_rest) idle periods between two tours."""
     out = []
-    by_unit: dict[tuple[str, int], list[Tour]] = defaultdict(list)
+    by_unit: dict[tuple[str, int], list[UnitTour]] = defaultdict(list)
     for a in f.valid:
         by_unit[a.offer, a.unit].append(a)
     for (offer_id, unit), tours in sorted(by_unit.items()):

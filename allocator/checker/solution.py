@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from allocator.errors import InputError, Problem
+from allocator.options import Status
 
-STATUSES = ("optimal", "feasible", "infeasible", "unknown")
+STATUSES = tuple(Status)
 
 
 @dataclass(frozen=True)
-class Tour:
+class UnitTour:
     offer: str
     unit: int
     task: str
@@ -34,13 +35,13 @@ class Solution:
     instance: str
     status: str
     objectives: dict[str, float]
-    tours: tuple[Tour, ...]
+    tours: tuple[UnitTour, ...]
     terms: tuple[Term, ...]
     shortfalls: tuple[dict[str, Any], ...]
 
     @property
     def has_plan(self) -> bool:
-        return self.status in ("optimal", "feasible")
+        return Status(self.status).has_plan
 
 
 def _int(item: dict[str, Any], key: str, where: str, problems: list[Problem]) -> int:
@@ -90,7 +91,7 @@ def parse_solution(doc: Any, label: str) -> Solution:
         problems.append(Problem("objectives", "must map objective names to numbers"))
         objectives = {}  # pragma: no mutate -- a placeholder: the problem recorded makes this raise
     tours = tuple(
-        Tour(
+        UnitTour(
             _str(a, "offer", w, problems),
             _int(a, "unit", w, problems),
             _str(a, "task", w, problems),

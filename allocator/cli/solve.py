@@ -28,7 +28,7 @@ from allocator.cli.report import write_report
 from allocator.errors import InputError, Problem
 from allocator.instance.catalog import available_models
 from allocator.instance.model import Instance
-from allocator.options import BACKENDS, Progress, SolveOptions
+from allocator.options import BACKENDS, Progress, SolveOptions, Status
 from allocator.solution.result import SolveResult
 from allocator.solution.summary import burden_table, shortfall_table
 
@@ -56,7 +56,7 @@ def _progress_printer(live: Any, levels: int) -> Callable[[Progress], None]:
 
 
 def _print_summary(instance: Instance, result: SolveResult) -> None:
-    colour = {"optimal": "green", "feasible": "yellow"}.get(result.status, "red")
+    colour = {Status.OPTIMAL: "green", Status.FEASIBLE: "yellow"}.get(result.status, "red")
     out.print(
         f"[bold]{instance.name}[/bold]: [{colour}]{result.status}[/{colour}] "
         f"({result.backend}, {result.wall_time:.2f}s, model built in {result.build_time:.2f}s)"

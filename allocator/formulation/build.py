@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from allocator.formulation.linear import LinearModel
 from allocator.formulation.objectives import OBJECTIVES
-from allocator.formulation.rules import BUILDERS, Formulation, lead_terms, presence_keys
+from allocator.formulation.rules import Formulation, lead_terms, presence_keys
 from allocator.formulation.structure import Structure
 from allocator.instance.index import Index
 from allocator.instance.model import Instance
@@ -12,8 +12,8 @@ from allocator.instance.model import Instance
 
 def formulate(instance: Instance, formulation: str = "auto") -> Formulation:
     """The instance's model under a formulation ("tours", "flow" or "auto"), built deterministically:
-    column variables, presence and lead indicators, then each rule's rows, then the objectives the
-    instance's model names."""
+    column variables and presence and lead indicators now; each rule's rows, then the objectives the
+    instance's model names, as :meth:`Formulation.rows` streams them."""
     index = Index.of(instance)
     structure = Structure.of(instance, formulation)
     model = LinearModel(instance.name, structure.formulation, len(structure.columns))
@@ -27,8 +27,5 @@ def formulate(instance: Instance, formulation: str = "auto") -> Formulation:
             label = f"lead[{index.tasks[t].id}#{k}={index.nations[n].id}]"
             model.lead[t, k, n] = model.add_variable("l", label, 1)
     f = Formulation(index, structure, instance.spec, model)
-    for builder in BUILDERS:
-        model.rows.extend(builder(f))
-    for name in instance.spec.objective_names:
-        model.objectives[name] = OBJECTIVES[name](f)
+    f.objective_builders = {name: OBJECTIVES[name] for name in instance.spec.objective_names}
     return f

@@ -64,13 +64,16 @@ class Objective:
 
 @dataclass
 class LinearModel:
-    """Variables, rows and objectives of one instance under one formulation, in a fixed order."""
+    """Variables and objectives of one instance under one formulation, in a fixed order; its rows
+    stream from :meth:`allocator.formulation.rules.Formulation.rows` into a backend, never held
+    all at once (on the largest instances they would double the memory of building)."""
 
     name: str
     formulation: str
     columns: int
     variables: list[Variable] = field(default_factory=list)
-    rows: list[Row] = field(default_factory=list)
+    #: rows produced so far
+    row_count: int = 0
     objectives: dict[str, Objective] = field(default_factory=dict)
     #: (nation, task, period) -> position of the presence variable
     presence: dict[tuple[int, int, int], int] = field(default_factory=dict)

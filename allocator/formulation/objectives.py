@@ -29,7 +29,7 @@ def cost(f: Formulation) -> Objective:
     """sum of cost over deployed unit-periods."""
     scale = f.structure.scales.cost
     weights = [scaled(f.index.offers[c.offer].cost, scale) * c.periods for c in f.structure.columns]
-    return Objective([(i, w) for i, w in enumerate(weights) if w], scale)
+    return Objective(list(enumerate(weights)), scale)  # zeros kept: the same matrix as a direct model
 
 
 def burden_terms(f: Formulation, measure: str) -> list[Terms]:
@@ -59,17 +59,17 @@ def fairness(f: Formulation) -> Objective:
     burden = []
     for n, terms in enumerate(per_nation):
         b = model.add_variable("b", f"burden[{nations[n].id}]", upper[n], integral=False)
-        model.rows.append(Row(None, [*terms, (b, -1)], "==", 0))
+        f.definitions.append(Row(None, [*terms, (b, -1)], "==", 0))
         burden.append(b)
     total = model.add_variable("B", "burden-total", sum(upper), integral=False)
-    model.rows.append(Row(None, [*((b, 1) for b in burden), (total, -1)], "==", 0))
+    f.definitions.append(Row(None, [*((b, 1) for b in burden), (total, -1)], "==", 0))
     deviations = []
     for n, b in enumerate(burden):
         dev = model.add_variable(
             "d", f"fairness-deviation[{nations[n].id}]", total_share * sum(upper), integral=False
         )
-        model.rows.append(Row(None, [(dev, 1), (b, -total_share), (total, share[n])], ">=", 0))
-        model.rows.append(Row(None, [(dev, 1), (b, total_share), (total, -share[n])], ">=", 0))
+        f.definitions.append(Row(None, [(dev, 1), (b, -total_share), (total, share[n])], ">=", 0))
+        f.definitions.append(Row(None, [(dev, 1), (b, total_share), (total, -share[n])], ">=", 0))
         deviations.append(dev)
     return Objective([(d, 1) for d in deviations], total_share * s.scales.measure(measure))
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from allocator.formulation import names
-from allocator.formulation.linear import LinearModel, Row, Terms
+from allocator.formulation.linear import LinearModel, Objective, Row, Terms
 from allocator.formulation.scales import scaled
 from allocator.formulation.structure import Structure
 from allocator.instance.index import Index, Tour
@@ -43,6 +43,29 @@ class Formulation:
     short_units: dict[tuple[int, str, int], int] = field(default_factory=dict)
     #: (task, period) -> position of the nations-missing variable (soft min_nations)
     short_nations: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: rows that define objectives' helper variables (fairness burdens and deviations)
+    definitions: list[Row] = field(default_factory=list)
+    #: the objectives to build once every rule's rows are out, by name
+    objective_builders: dict[str, Callable[[Formulation], Objective]] = field(default_factory=dict)
+    _streamed: bool = False
+
+    def rows(self) -> Iterator[Row]:
+        """Every rule's rows, in registration order, then the objectives' definitions; once.
+
+        A rule may add variables as it goes (shortfall counts): a consumer adds the variables
+        the model has gained before each row.  When the stream ends, the objectives are built.
+        """
+        if self._streamed:
+            raise RuntimeError("the rows of a formulation stream once")
+        self._streamed = True
+        for builder in BUILDERS:
+            for row in builder(self):
+                self.model.row_count += 1
+                yield row
+        for name, build in self.objective_builders.items():
+            self.model.objectives[name] = build(self)
+        self.model.row_count += len(self.definitions)
+        yield from self.definitions
 
     @property
     def hard(self) -> bool:

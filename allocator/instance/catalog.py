@@ -44,8 +44,3 @@ def known_model(name: str | None) -> ModelSpec:
     if key not in models:
         raise ValueError(f"unknown model '{key}'{did_you_mean(key, models)} (known: {', '.join(models)})")
     return models[key]
-
-
-def resolve_model(name: str | None) -> ModelSpec:
-    """The named model; the default model for None.  Raises KeyError for an unknown name."""
-    return available_models()[name or DEFAULT_MODEL]

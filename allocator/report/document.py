@@ -12,6 +12,7 @@ from allocator.checker import CheckReport, check, require_same_instance
 from allocator.checker.solution import Solution
 from allocator.errors import InputWarning
 from allocator.instance.model import Instance
+from allocator.options import Status
 from allocator.report.charts import chart_name
 from allocator.report.tables import PlanTables, plan_tables
 
@@ -85,9 +86,9 @@ def _close(a: float, b: float) -> bool:
 
 
 #: Why a solution holds no plan, by status (`infeasible` and `unknown`).
-NO_PLAN_REASONS = {
-    "infeasible": "the solver proved that no plan satisfies the hard rules",
-    "unknown": "no solution was found within the time limit",
+NO_PLAN_REASONS: dict[str, str] = {
+    Status.INFEASIBLE: "the solver proved that no plan satisfies the hard rules",
+    Status.UNKNOWN: "no solution was found within the time limit",
 }
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
+from allocator.options import Status
 from allocator.report.charts import MEASURE_LABELS, chart_name, nation_colours, signed
 from allocator.solution.summary import MEASURES
 
@@ -108,7 +109,7 @@ def _coverage(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
-STATUS_CLASSES = {"optimal": "status-optimal", "feasible": "status-feasible"}
+STATUS_CLASSES: dict[str, str] = {Status.OPTIMAL: "status-optimal", Status.FEASIBLE: "status-feasible"}
 
 
 def _objectives(report: Report) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from allocator.checker.solution import Solution
 from allocator.instance.model import Instance
-from allocator.solution.summary import assignments_table, burdens, period_labels
+from allocator.solution.summary import assignments_table, burden_frame, period_labels
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -181,7 +181,7 @@ def _shortfalls(
 
 def _burden(instance: Instance, assignments: pd.DataFrame) -> pd.DataFrame:
     """Per nation and measure: burden, fair share = share / total share x total burden, difference."""
-    return burdens(instance, zip(assignments["offer"], assignments["periods"], strict=True))
+    return burden_frame(instance, zip(assignments["offer"], assignments["periods"], strict=True))
 
 
 def _personnel(instance: Instance, assignments: pd.DataFrame) -> pd.DataFrame:

@@ -40,6 +40,7 @@ class LevelResult:
     wall_time: float
 
     def to_json(self) -> dict[str, Any]:
+        """The level as the solution document's ``solver.levels`` has it."""
         return {
             "objective": self.key,
             "status": self.status,
@@ -52,7 +53,16 @@ class LevelResult:
 @dataclass(frozen=True)
 class SolveResult:
     """What :func:`allocator.solve` returns; ``to_json()`` gives the solution format of
-    ``docs/solution-format.md``."""
+    ``docs/solution-format.md``.
+
+    `instance` is the instance's name, `status` the outcome, `backend` the solver; with a plan,
+    `objectives` holds every objective's value, `assignments` the tours of single units, `leads`
+    the lead of every term and `shortfalls` every uncovered requirement and missing nation.
+    `levels` gives each lexicographic level's status, value and bound; `build_time` and
+    `wall_time` are seconds (model building, and the whole solve); `interrupted` says the search
+    was stopped (Ctrl-C or a :class:`StopToken`); `formulation` is "tours" or "flow"; `problem`
+    is the instance solved (not written to the solution file).
+    """
 
     instance: str
     status: Status
@@ -65,9 +75,7 @@ class SolveResult:
     build_time: float = 0.0
     wall_time: float = 0.0
     interrupted: bool = False
-    #: the model's formulation: "tours" or "flow" (see models/README.md)
     formulation: str = "tours"
-    #: the instance solved (not written to the solution file); gives the frames their labels
     problem: Instance | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -94,6 +102,7 @@ class SolveResult:
         return assignments_table(self.problem, self.assignments)
 
     def to_json(self) -> dict[str, Any]:
+        """The solution document (``docs/solution-format.md``) as a dictionary."""
         solver: dict[str, Any] = {
             "backend": self.backend,
             "wall_time": round(self.wall_time, 3),
@@ -115,6 +124,7 @@ class SolveResult:
         return out
 
     def dumps(self) -> str:
+        """The solution document as indented JSON text."""
         return json.dumps(self.to_json(), indent=2) + "\n"
 
     def write(self, path: str | Path) -> None:

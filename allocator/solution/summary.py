@@ -100,7 +100,7 @@ def assignments_table(instance: Instance, tours: Iterable[TourLike]) -> pd.DataF
     return pd.DataFrame(rows, columns=list(ASSIGNMENT_COLUMNS))
 
 
-def burdens(instance: Instance, tours: Iterable[tuple[str, int]]) -> pd.DataFrame:
+def burden_frame(instance: Instance, tours: Iterable[tuple[str, int]]) -> pd.DataFrame:
     """Per nation (instance order) and measure m: ``m``, ``m_fair_share``, ``m_difference``.
 
     `tours` are (offer id, periods deployed); fair share = share / total share x total burden.
@@ -124,7 +124,7 @@ def burdens(instance: Instance, tours: Iterable[tuple[str, int]]) -> pd.DataFram
 def burden_table(instance: Instance, tours: Iterable[TourLike]) -> pd.DataFrame:
     """Per nation: burden under the model's fairness measure, fair share, and the difference."""
     measure = instance.spec.fairness
-    every = burdens(instance, ((a.offer, a.end - a.start + 1) for a in tours))
+    every = burden_frame(instance, ((a.offer, a.end - a.start + 1) for a in tours))
     frame = pd.DataFrame(
         {
             "nation": every["nation"],

@@ -90,3 +90,16 @@ def test_options_are_checked() -> None:
 def test_status_is_a_string() -> None:
     assert Status.OPTIMAL == "optimal" and f"{Status.INFEASIBLE}" == "infeasible"
     assert Status.FEASIBLE.has_plan and not Status.UNKNOWN.has_plan
+
+
+def test_a_model_without_variables_is_solved(backend: str) -> None:
+    """No demand, no offers: every level is 0 at once (an empty solution is still a solution)."""
+    doc = {
+        "name": "empty",
+        "horizon": {"periods": 2},
+        "nations": [{"id": "FR"}],
+        "capabilities": [{"id": "fighter", "domain": "air"}],
+        "tasks": [{"id": "air", "requirements": [{"capability": "fighter", "units": 0}]}],
+    }
+    result = allocator.solve(allocator.Instance.model_validate(doc), backend=backend, time_limit=10)
+    assert result.status == "optimal" and set(result.objectives.values()) == {0.0}

@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+
+from tests.helpers.markdown import Block, run_block, scratch_copy, usage_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,3 +66,12 @@ def test_every_page_exists_and_is_in_the_nav() -> None:
         assert page in listed, f"docs/{page} is not in mkdocs.yml's nav"
     for page in listed:
         assert (docs / page).is_file(), f"mkdocs.yml's nav names docs/{page}, which does not exist"
+
+
+@pytest.mark.slow
+def test_the_api_page_runs_as_written(tmp_path: Path) -> None:
+    """The Python API page's examples, in order, as one script (later blocks use earlier names)."""
+    blocks = [b for b in usage_blocks(ROOT / "docs" / "api.md") if b.language == "python"]
+    assert len(blocks) >= 4
+    script = Block("python", blocks[0].first_line, "\n".join(b.text for b in blocks))
+    run_block(script, scratch_copy(tmp_path), page="docs/api.md")

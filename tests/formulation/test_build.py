@@ -19,7 +19,7 @@ RULE_INSTANCE = re.compile(r"^(?P<rule>[a-z-]+)\[(?P<where>[^\]]+)\]$")
 
 
 def _names(instance: allocator.Instance, formulation: str = "auto") -> list[str]:
-    return [row.name for row in formulate(instance, formulation).model.rows if row.name is not None]
+    return [row.name for row in formulate(instance, formulation).rows() if row.name is not None]
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
@@ -42,7 +42,8 @@ def test_expected_rule_instances_exist() -> None:
 def test_model_building_is_deterministic() -> None:
     def proto() -> str:
         backend = CpSatBackend(allocator.SolveOptions())
-        backend.load(formulate(allocator.load_instance(EXAMPLES / "multinational.yaml")).model)
+        formulation = formulate(allocator.load_instance(EXAMPLES / "multinational.yaml"))
+        backend.load(formulation.model, formulation.rows())
         return str(backend.model.proto)
 
     first = proto()
@@ -53,29 +54,33 @@ def test_every_backend_gets_every_row() -> None:
     """Each row of the linear model is one constraint in each backend (rows without terms that
     hold need none; the MILP adds its anchor)."""
     instance = allocator.load_instance(EXAMPLES / "lead-rotation.yaml")
-    model = formulate(instance).model
-    rows = [row for row in model.rows if row.terms or not row.holds_without_terms()]
+    rows = [row for row in formulate(instance).rows() if row.terms or not row.holds_without_terms()]
     cpsat = CpSatBackend(allocator.SolveOptions())
-    cpsat.load(model)
-    assert len(cpsat.model.proto.constraints) == len(rows)
+    formulation = formulate(instance)
+    cpsat.load(formulation.model, formulation.rows())
+    assert len(cpsat.model.proto.constraints) == len(rows) == formulation.model.row_count
     milp = MilpBackend(allocator.SolveOptions(backend="highs"), "highs")
-    milp.load(model)
-    assert len(milp.problem.constraints) == len(rows) + 1
+    formulation = formulate(instance)
+    milp.load(formulation.model, formulation.rows())
+    assert len(milp.problem.constraints()) == len(rows) + 1
+    with pytest.raises(RuntimeError, match="stream once"):
+        list(formulation.rows())
 
 
 def test_hard_demand_with_the_cut_is_one_equality() -> None:
     """GAP-like models (one period, hard demand, cost): deployed = required, as a direct model has it."""
     doc = base_instance(horizon={"periods": 1}, model={"shortfall": "hard", "objectives": ["cost"]})
-    rows = formulate(build(doc)).model.rows
+    rows = list(formulate(build(doc)).rows())
     (demand,) = [row for row in rows if row.name == "demand[air:fighter@1]"]
     assert demand.sense == "==" and not any((row.name or "").startswith("demand-cap[") for row in rows)
     milp = MilpBackend(allocator.SolveOptions(backend="highs"), "highs")
-    milp.load(formulate(build(doc)).model)
-    assert any(c.sense == pulp.LpConstraintEQ for c in milp.problem.constraints.values())
+    formulation = formulate(build(doc))
+    milp.load(formulation.model, formulation.rows())
+    assert any(c.sense == pulp.LpConstraintEQ for c in milp.problem.constraints())
     soft = base_instance(
         horizon={"periods": 1}, model={"shortfall": "soft", "objectives": ["shortfall", "cost"]}
     )
-    rows = formulate(build(soft)).model.rows
+    rows = list(formulate(build(soft)).rows())
     (demand,) = [row for row in rows if row.name == "demand[air:fighter@1]"]
     assert demand.sense == ">=" and any(row.name == "demand-cap[air:fighter@1]" for row in rows)
 
@@ -84,9 +89,10 @@ def test_hard_demand_with_the_cut_is_one_equality() -> None:
 def test_milp_sees_columns_in_creation_order_and_demand_rows_first(path: object) -> None:
     """PuLP hands columns over sorted by name: names keep the model's order (columns first, the
     anchor last), and the demand rows come first, as in a hand-written assignment model."""
-    model = formulate(allocator.load_instance(path)).model  # type: ignore[arg-type]
+    rows = list(formulate(allocator.load_instance(path)).rows())  # type: ignore[arg-type]
+    formulation = formulate(allocator.load_instance(path))  # type: ignore[arg-type]
     milp = MilpBackend(allocator.SolveOptions(backend="highs"), "highs")
-    milp.load(model)
-    assert milp.problem.variables() == milp.vars and milp.vars[-1] is milp.anchor
-    demand = sum(1 for row in model.rows if (row.name or "").startswith("demand["))
-    assert demand and all((row.name or "").startswith("demand[") for row in model.rows[:demand])
+    milp.load(formulation.model, formulation.rows())
+    assert milp.problem.variables() == milp.every and milp.every[-1] is milp.anchor
+    demand = sum(1 for row in rows if (row.name or "").startswith("demand["))
+    assert demand and all((row.name or "").startswith("demand[") for row in rows[:demand])

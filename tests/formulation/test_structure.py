@@ -29,7 +29,7 @@ def _holds(row: Row, values: list[int]) -> bool:
 
 def _rows(instance: allocator.Instance, formulation: str, rule: str) -> list[Row]:
     """The model's rows of one rule, in order."""
-    return [r for r in formulate(instance, formulation).model.rows if (r.name or "").startswith(rule + "[")]
+    return [r for r in formulate(instance, formulation).rows() if (r.name or "").startswith(rule + "[")]
 
 
 def _plan_tours(instance: allocator.Instance, result: allocator.SolveResult) -> Counter[Tour]:
