@@ -13,11 +13,12 @@ from allocator.cli.common import EXIT_OK, err, guarded, load, out, output_folder
 from allocator.errors import InputError, Problem
 from allocator.files import load_document
 from allocator.instance.model import Instance
-from allocator.report import build_report, save_report
 
 
 def write_report(instance: Instance, solution: Any, folder: str, label: str, quiet: bool) -> tuple[str, ...]:
     """Write the report; the checker's violations of the plan (the report lists them too)."""
+    from allocator.report import build_report, save_report  # matplotlib and jinja2 load only here
+
     if Path(folder).exists() and not Path(folder).is_dir():
         raise InputError(folder, [Problem("", "exists and is not a folder")])
     report = build_report(instance, solution, label)
