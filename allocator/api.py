@@ -57,6 +57,10 @@ def solve(
     while not done.is_set():
         try:
             done.wait(0.1)
+            if stop.stopped and not done.is_set():
+                # again: a stop that came just before a solver started its search is lost by it
+                stop.stop()
+                done.wait(0.4)
         except KeyboardInterrupt:
             log.warning("interrupted: stopping the search and keeping the best plan found")
             stop.stop()

@@ -48,6 +48,7 @@ class SolveOptions:
     log_search: bool = False
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend '{self.backend}' (available: {', '.join(BACKENDS)})")
         if self.formulation not in FORMULATIONS:
@@ -58,6 +59,24 @@ class SolveOptions:
             raise ValueError(f"time_limit must be at least 0 seconds, got {self.time_limit}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
+
+    def _check_types(self) -> None:
+        """Each option of its type (true and false are not numbers), checked here rather than deep
+        inside a solver."""
+        expected: dict[str, tuple[type, ...]] = {
+            "backend": (str,),
+            "time_limit": (int, float, type(None)),
+            "threads": (int, type(None)),
+            "seed": (int,),
+            "formulation": (str,),
+            "log_search": (bool,),
+        }
+        for name, types in expected.items():
+            value = getattr(self, name)
+            numeric = bool not in types and isinstance(value, bool)
+            if numeric or not isinstance(value, types):
+                kinds = " or ".join("None" if t is type(None) else t.__name__ for t in types)
+                raise ValueError(f"{name} must be {kinds}, got {value!r}")
 
     def replace(self, **changes: Any) -> SolveOptions:
         """A copy with some options changed (checked as on construction)."""

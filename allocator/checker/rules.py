@@ -423,7 +423,7 @@ def _gap_in_words(g: tuple[object, ...]) -> str:
     return f"task '{task}' period {period}: {nations} nation(s) short"
 
 
-#: rule name -> function; the names are those of :data:`allocator.rules.RULES`.
+#: rule name -> function; the names are those of :data:`allocator.formulation.rules.RULES`.
 CHECKS = {
     "reference": reference,
     "placement": placement,

@@ -24,7 +24,7 @@ from allocator.cli.solve import solve
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.pass_context
 def main(ctx: click.Context, verbose: int, debug: bool) -> None:
-    """allocator: plan multinational force contributions with CP-SAT."""
+    """allocator: plan multinational force contributions (CP-SAT, HiGHS or CBC)."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     ctx.obj = {"debug": debug}

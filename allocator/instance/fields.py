@@ -51,7 +51,9 @@ Window = tuple[int, int]
 class Frozen(BaseModel):
     """Base: immutable, unknown keys rejected, no true/false where a number belongs."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # parts are checked again when an instance is built from them: a part changed with pydantic's
+    # model_copy(update=...) skips validation, and no unchecked value may reach a solver
+    model_config = ConfigDict(frozen=True, extra="forbid", revalidate_instances="always")
 
     @field_validator("*", mode="before")
     @classmethod

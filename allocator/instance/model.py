@@ -14,6 +14,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from allocator.errors import InputError, Problem
 from allocator.instance.catalog import known_model
+from allocator.instance.document import read_document
 from allocator.instance.fields import Frozen, Name
 from allocator.instance.parts import Capability, Horizon, Nation, Offer, Task
 from allocator.instance.problems import pydantic_problems
@@ -54,7 +55,9 @@ class Instance(Frozen):
         try:
             instance: Instance = handler(data)
         except ValidationError as exc:
-            raise InputError(IN_CODE, pydantic_problems(exc, (), root=cls)) from None
+            # part by part, as a file is read: every problem, and one message for one mistake
+            problems = read_document(data, cls)[1] if isinstance(data, dict) else []
+            raise InputError(IN_CODE, problems or pydantic_problems(exc, (), root=cls)) from None
         problems = check_instance(
             instance.horizon,
             instance.nations,

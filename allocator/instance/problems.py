@@ -56,7 +56,15 @@ def pydantic_problems(
             message = _in_words(kind, item)
         path = format_path(loc)
         problems.setdefault(path, Problem(path, message))
-    return list(problems.values())
+    # a list whose only item is wrong is also "too short" once that item is dropped: one mistake,
+    # one message
+    return [
+        p
+        for p in problems.values()
+        if not (
+            p.message.startswith("must have at least") and any(q.startswith(p.path + "[") for q in problems)
+        )
+    ]
 
 
 #: Pydantic error types -> what they mean for a value in an instance file ({limit}: the bound).

@@ -103,3 +103,12 @@ def test_a_model_without_variables_is_solved(backend: str) -> None:
     }
     result = allocator.solve(allocator.Instance.model_validate(doc), backend=backend, time_limit=10)
     assert result.status == "optimal" and set(result.objectives.values()) == {0.0}
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("threads", 1.5), ("seed", "a"), ("time_limit", "ten"), ("threads", True), ("log_search", 1)],
+)
+def test_options_of_the_wrong_type_are_refused(option: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"{option} must be"):
+        allocator.SolveOptions(**{option: value})  # type: ignore[arg-type]

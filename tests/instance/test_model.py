@@ -82,3 +82,42 @@ def test_a_code_built_instance_solves_and_checks() -> None:
     instance = Instance.model_validate(base_instance())
     result = allocator.solve(instance, time_limit=10, threads=1)
     assert result.status == "optimal" and allocator.check(instance, result).ok
+
+
+def test_code_reports_what_a_file_reports_when_parts_are_broken_too() -> None:
+    """Structural and cross-reference problems together, one message each, as a file gives them
+    (found by a fresh-clone trial: the unknown nation went unreported, a false 'too short' came)."""
+    doc = base_instance()
+    doc["offers"][0]["nation"] = "XX"
+    doc["offers"][1]["units"] = -1
+    doc["tasks"][0]["priorty"] = 2
+    with pytest.raises(InputError) as in_code:
+        Instance.model_validate(doc)
+    with pytest.raises(InputError) as from_file:
+        allocator.build_instance(doc, "plan.yaml")
+    assert (
+        _problems(in_code.value)
+        == _problems(from_file.value)
+        == [
+            ("offers[0].nation", "unknown nation 'XX'"),
+            ("offers[1].units", "must be at least 1 (got -1)"),
+            ("tasks[0].priorty", "unknown key 'priorty'; did you mean 'priority'?"),
+        ]
+    )
+
+
+def test_one_wrong_requirement_is_one_message() -> None:
+    doc = base_instance()
+    doc["tasks"][0]["requirements"][0]["units"] = -3
+    with pytest.raises(InputError) as caught:
+        allocator.build_instance(doc, "plan.yaml")
+    assert _problems(caught.value) == [("tasks[0].requirements[0].units", "must be at least 0 (got -3)")]
+
+
+def test_parts_changed_without_validation_are_checked_again() -> None:
+    """pydantic's model_copy(update=...) skips validation; building an instance checks the part."""
+    instance = build(base_instance())
+    broken = instance.offers[0].model_copy(update={"units": -5})
+    with pytest.raises(InputError) as caught:
+        instance.replace(offers=(broken, instance.offers[1]))
+    assert _problems(caught.value) == [("offers[0].units", "must be at least 1 (got -5)")]
