@@ -147,6 +147,9 @@ def test_ctrl_c_keeps_best_plan(tmp_path: Path, backend: str) -> None:
         stderr=subprocess.PIPE,
         start_new_session=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # a test run started in the background (`cmd &` in a script) ignores SIGINT, and a child
+        # inherits that: the solve must hear Ctrl-C as a terminal's foreground job does
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Ctrl-C once the search runs (-v logs each level): a signal during start-up, on a busy
     # machine, could land in library code that swallows it
