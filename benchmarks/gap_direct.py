@@ -20,7 +20,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 import allocator
-from allocator.importers.gap import Gap, instance_names, parse, to_document
+from allocator.sources.gap import Gap, instance_names, parse, to_document
 
 
 def direct_cpsat(gap: Gap, time_limit: float, threads: int, seed: int) -> float:

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
-from pydantic import BaseModel
 
 from allocator.errors import InputError, NotAnInstance, Problem, warn_input
 from allocator.instance.catalog import available_models
 from allocator.instance.document import read_document
 from allocator.instance.model import Instance
 from allocator.instance.spec import ModelSpec
-
-T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 
 
 def build_instance(data: Any, label: str, model: str | None = None) -> Instance:
