@@ -47,6 +47,8 @@ class Backend(Protocol):
 
     #: the name in solutions and on the command line: "cpsat", "cbc" or "highs"
     name: str
+    #: the order of the rule rows it loads (row builders' names), or None: registration order
+    row_order: tuple[str, ...] | None
 
     def load(self, model: LinearModel, rows: Iterable[Row]) -> None:
         """Build the solver's model: every variable of `model` and every row of `rows` (before

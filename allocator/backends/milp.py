@@ -39,6 +39,8 @@ SOLVERS = ("cbc", "highs")
 class MilpBackend:
     """PuLP with HiGHS (through highspy) or CBC (the cbcbox binary) behind the level loop."""
 
+    row_order: tuple[str, ...] | None = None  # demand rows first, as the MILP always had them
+
     def __init__(self, options: SolveOptions, solver: str = "highs"):
         if solver not in SOLVERS:
             raise ValueError(f"unknown MILP solver '{solver}'")

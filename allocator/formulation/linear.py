@@ -40,6 +40,9 @@ class Row:
     `when` = (variable, value): the row holds only while that 0/1 variable has that value.  A MILP
     writes it with a big-M: `largest` is the most the terms can sum to (needed for ``<=`` rows).
     Rows whose terms are all non-negative are the only ones enforced this way.
+
+    `choice`: the row picks at most (``<=``) or exactly (``==``) one of its 0/1 variables; a backend
+    with such constraints (CP-SAT) may write it as one.
     """
 
     name: str | None
@@ -48,6 +51,7 @@ class Row:
     rhs: int
     when: tuple[int, int] | None = None
     largest: int | None = None
+    choice: bool = False
 
     def holds_without_terms(self) -> bool:
         """Whether the row holds when its terms sum to 0 (for a row with no terms)."""

@@ -10,7 +10,7 @@ not rows: the structure's columns only exist where a unit may serve (``reference
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from allocator.formulation import names
@@ -49,16 +49,21 @@ class Formulation:
     objective_builders: dict[str, Callable[[Formulation], Objective]] = field(default_factory=dict)
     _streamed: bool = False
 
-    def rows(self) -> Iterator[Row]:
-        """Every rule's rows, in registration order, then the objectives' definitions; once.
+    def rows(self, order: Sequence[str] | None = None) -> Iterator[Row]:
+        """Every rule's rows, then the objectives' definitions; once.
 
-        A rule may add variables as it goes (shortfall counts): a consumer adds the variables
-        the model has gained before each row.  When the stream ends, the objectives are built.
+        The row builders run in `order` (their names, every one of :data:`BUILDERS`), or in
+        registration order.  A rule may add variables as it goes (shortfall counts): a consumer
+        adds the variables the model has gained before each row.  When the stream ends, the
+        objectives are built.
         """
         if self._streamed:
             raise RuntimeError("the rows of a formulation stream once")
+        if order is not None and sorted(order) != sorted(BUILDERS):
+            raise ValueError(f"a row order names every builder once: {sorted(BUILDERS)}")
         self._streamed = True
-        for builder in BUILDERS:
+        for name in order or BUILDERS:
+            builder = BUILDERS[name]
             for row in builder(self):
                 self.model.row_count += 1
                 yield row
@@ -83,8 +88,9 @@ RowBuilder = Callable[[Formulation], Iterator[Row]]
 
 #: Every rule by name, in the order of ``docs/rules.md``.
 RULES: dict[str, Rule] = {}
-#: The row builders, in the order their rows enter the model.
-BUILDERS: list[RowBuilder] = []
+#: The row builders by the name of the first rule each writes, in registration order (the order
+#: their rows enter a model unless a backend asks for another).
+BUILDERS: dict[str, RowBuilder] = {}
 
 
 def _declare(*rules: Rule) -> None:
@@ -93,11 +99,11 @@ def _declare(*rules: Rule) -> None:
 
 
 def builds(*rules: Rule) -> Callable[[RowBuilder], RowBuilder]:
-    """Register a row builder and the rules whose rows it writes."""
+    """Register a row builder and the rules whose rows it writes (named after the first)."""
 
     def register(builder: RowBuilder) -> RowBuilder:
         _declare(*rules)
-        BUILDERS.append(builder)
+        BUILDERS[rules[0].name] = builder
         return builder
 
     return register
@@ -301,13 +307,13 @@ def lead(f: Formulation) -> Iterator[Row]:
         rule = task.lead
         assert rule is not None
         chosen = {n: f.model.lead[t, k, n] for n in nations}
-        yield Row(names.lead_one(task.id, k), [(chosen[n], 1) for n in nations], "==", 1)
+        yield Row(names.lead_one(task.id, k), [(chosen[n], 1) for n in nations], "==", 1, choice=True)
         if k == 0 and rule.first is not None:
             yield Row(names.lead_first(task.id), [(chosen[f.index.nation_pos[rule.first]], 1)], "==", 1)
         if rule.rotate and len(nations) > 1 and (t, k + 1, nations[0]) in f.model.lead:
             for n in nations:
                 pair = [(chosen[n], 1), (f.model.lead[t, k + 1, n], 1)]
-                yield Row(names.lead_rotate(task.id, k), pair, "<=", 1)
+                yield Row(names.lead_rotate(task.id, k), pair, "<=", 1, choice=True)
         if rule.contribution <= 0:
             continue
         first, last = f.index.terms[t][k]

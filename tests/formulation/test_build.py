@@ -12,7 +12,7 @@ import allocator
 from allocator.backends.cpsat import CpSatBackend
 from allocator.backends.milp import MilpBackend
 from allocator.formulation.build import formulate
-from allocator.formulation.rules import RULES
+from allocator.formulation.rules import BUILDERS, RULES
 from tests.helpers.instances import EXAMPLES, ROOT, base_instance, build
 
 RULE_INSTANCE = re.compile(r"^(?P<rule>[a-z-]+)\[(?P<where>[^\]]+)\]$")
@@ -96,3 +96,14 @@ def test_milp_sees_columns_in_creation_order_and_demand_rows_first(path: object)
     assert milp.problem.variables() == milp.every and milp.every[-1] is milp.anchor
     demand = sum(1 for row in rows if (row.name or "").startswith("demand["))
     assert demand and all((row.name or "").startswith("demand[") for row in rows[:demand])
+
+
+def test_rows_stream_in_the_order_a_backend_names() -> None:
+    instance = allocator.load_instance(EXAMPLES / "lead-rotation.yaml")
+    default = [row.name for row in formulate(instance).rows() if row.name]
+    ordered = [row.name for row in formulate(instance).rows(CpSatBackend.row_order) if row.name]
+    assert sorted(default) == sorted(ordered) and default != ordered
+    assert sorted(CpSatBackend.row_order) == sorted(BUILDERS)
+    assert default[0].startswith("demand") and ordered[-1].startswith("lead")
+    with pytest.raises(ValueError, match="names every builder once"):
+        list(formulate(instance).rows(["demand"]))
