@@ -19,9 +19,11 @@ from allocator.formulation.build import formulate
 from allocator.formulation.linear import LinearModel, Terms
 from allocator.formulation.rules import Formulation
 from allocator.formulation.scales import weighted_coefficients
+from allocator.formulation.warm import plan_values
 from allocator.instance.index import Index, Tour
 from allocator.instance.model import Instance
 from allocator.options import Progress, ProgressCallback, SolveOptions, Status, StopToken
+from allocator.solution.greedy import first_plan
 from allocator.solution.plan import LeadTerm, clean, colour_units, deployed, objective_values, shortfalls
 from allocator.solution.result import LevelResult, SolveResult
 
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 #: A level given less time than this is not sent to the solver when a plan is in hand: loading a
 #: large model alone takes longer, and CBC fails outright with a limit of a few milliseconds.
 MIN_LEVEL_SECONDS = 0.05
+#: The greedy first plan stops adding tours after this share of the time limit.
+FIRST_PLAN_SHARE = 0.05
 
 
 def remaining_time(time_limit: float | None, started: float) -> float | None:
@@ -93,6 +97,7 @@ def assemble_result(
     wall_time: float,
     interrupted: bool,
     formulation: str = "tours",
+    first_plan_time: float | None = None,
 ) -> SolveResult:
     """A :class:`SolveResult` from tour counts and lead choices ((task, term) -> nation)."""
     instance = index.instance
@@ -124,6 +129,7 @@ def assemble_result(
         wall_time=wall_time,
         interrupted=interrupted,
         formulation=formulation,
+        first_plan_time=first_plan_time,
         problem=instance,
         **plan,
     )
@@ -160,10 +166,31 @@ def solve_levels(
         build_time,
     )
     run = _Levels(formulation, backend, options, started, progress, stop or StopToken())
+    run.values = first_values(formulation, options.time_limit)
+    if run.values is not None:
+        run.first_plan_time = time.perf_counter() - started
     for number, level in enumerate(instance.spec.levels, start=1):
         if run.stop.stopped or not run.solve(number, level):
             break
     return run.result(build_time)
+
+
+def first_values(formulation: Formulation, time_limit: float | None) -> list[float] | None:
+    """The greedy first plan (:mod:`allocator.solution.greedy`) as values of the model's
+    variables, within FIRST_PLAN_SHARE of the time limit; None when the greedy finds none."""
+    started = time.perf_counter()
+    deadline = None if time_limit is None else started + FIRST_PLAN_SHARE * time_limit
+    plan = first_plan(formulation.index, formulation.hard, deadline)
+    if plan is None:
+        return None
+    values = plan_values(formulation, plan.counts, plan.leads)
+    log.info(
+        "first plan (greedy%s): %d tours in %.2fs",
+        "" if plan.complete else ", cut short",
+        sum(plan.counts.values()),
+        time.perf_counter() - started,
+    )
+    return values
 
 
 class _Levels:
@@ -183,6 +210,7 @@ class _Levels:
         self.spec = formulation.spec
         self.levels: list[LevelResult] = []
         self.values: list[float] | None = None
+        self.first_plan_time: float | None = None
         self.infeasible = False
 
     def solve(self, number: int, level: tuple[tuple[str, float], ...]) -> bool:
@@ -233,6 +261,8 @@ class _Levels:
     def _outcome(self, level: Level) -> LevelOutcome:
         """The backend's outcome, but the plan in hand stands when no time is left or when a
         solver calls a later level infeasible (that plan meets every earlier bound: a fault)."""
+        if self.values is not None and not level.terms:  # nothing can move it: the plan in hand is optimal
+            return LevelOutcome(Status.OPTIMAL, self.values)
         if self.values is not None and level.remaining is not None and level.remaining < MIN_LEVEL_SECONDS:
             return LevelOutcome(Status.UNKNOWN)
         outcome = self.backend.solve_level(level)
@@ -260,6 +290,7 @@ class _Levels:
             time.perf_counter() - self.started,
             interrupted=self.stop.stopped,
             formulation=self.formulation.model.formulation,
+            first_plan_time=self.first_plan_time,
         )
 
 

@@ -345,6 +345,11 @@ def recompute_shortfalls(f: Facts) -> list[dict[str, Any]]:
     return out
 
 
+def recompute_surplus(f: Facts) -> int:
+    """Units deployed beyond the requirement, summed over (task, capability, period)."""
+    return sum(max(0, n - f.required(f.tasks[t], cap, p)) for (t, cap, p), n in f.by_capability.items())
+
+
 def recompute_objectives(f: Facts) -> dict[str, float]:
     """Every objective of ``docs/objectives.md``, from the tours alone."""
     spec = f.instance.spec
@@ -365,6 +370,7 @@ def recompute_objectives(f: Facts) -> dict[str, float]:
     cost = sum(n * f.offers[o].cost for (o, _t, _p), n in f.units.items())
     return {
         "shortfall": shortfall,
+        "surplus": float(recompute_surplus(f)),
         "fairness": fairness,
         "deployments": float(len(f.valid)),
         "cost": cost,
@@ -382,6 +388,8 @@ def report(f: Facts) -> list[str]:
     for name in f.instance.spec.objective_names:
         if name not in f.solution.objectives:
             out.append(f"objectives.{name} missing (the model optimises it)")
+    if "surplus" not in f.solution.objectives and "surplus" not in f.instance.spec.objective_names:
+        out.append("objectives.surplus missing (every solution reports it)")
     for name, value in sorted(f.solution.objectives.items()):
         if name in actual and not _close(value, actual[name]):
             out.append(f"objectives.{name} is {value:g} but the plan gives {actual[name]:g}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from allocator.formulation.linear import Objective, Row, Terms
-from allocator.formulation.rules import Formulation
+from allocator.formulation.rules import Formulation, capped_demand, demand_cells
 from allocator.formulation.scales import scaled
 
 
@@ -18,6 +18,26 @@ def shortfall(f: Formulation) -> Objective:
     terms = [(u, priority[t]) for (t, _c, _p), u in f.short_units.items()]
     terms += [(m, priority[t]) for (t, _p), m in f.short_nations.items()]
     return Objective(terms, f.structure.scales.priority)
+
+
+def surplus(f: Formulation) -> Objective:
+    """sum over tasks, capabilities and periods of max(0, deployed - required).
+
+    One variable per requirement cell that can hold more units than it needs:
+    surplus_jkp >= sum of x_ojp - d_jkp, surplus_jkp >= 0.  Cells under the demand cap (or the
+    hard demand equality) never have surplus and get none.
+    """
+    capped = {(t, cap, p) for t, cap, p, _, _ in capped_demand(f)}
+    terms: Terms = []
+    for t, cap, p, positions, need in demand_cells(f.structure):
+        most = f.structure.units_bound(positions) - need
+        if most <= 0 or (t, cap, p) in capped:
+            continue
+        label = f"surplus[{f.index.tasks[t].id}:{cap}@{p}]"
+        extra = f.model.add_variable("s", label, most, integral=False)
+        f.definitions.append(Row(None, [*f.column_terms(positions), (extra, -1)], "<=", need))
+        terms.append((extra, 1))
+    return Objective(terms, 1)
 
 
 def deployments(f: Formulation) -> Objective:
@@ -77,6 +97,7 @@ def fairness(f: Formulation) -> Objective:
 #: Every objective a model may name -> its builder.
 OBJECTIVES: dict[str, Callable[[Formulation], Objective]] = {
     "shortfall": shortfall,
+    "surplus": surplus,
     "fairness": fairness,
     "deployments": deployments,
     "cost": cost,

@@ -8,7 +8,7 @@ their position in :attr:`Structure.tours`.  Weights are integers (see :class:`Sc
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +103,11 @@ class Structure:
         """Units starting each tour, from the columns' values (in column order)."""
         raise NotImplementedError
 
+    def column_values(self, counts: Mapping[Tour, int]) -> list[int]:
+        """The columns' values (in column order) of a plan given as units starting each tour;
+        the inverse of :meth:`tour_counts`.  A tour without a column raises KeyError."""
+        raise NotImplementedError
+
     def units_bound(self, positions: list[int]) -> int:
         """Most units the tours at `positions` can deploy in one period (distinct offers' units)."""
         return sum(self.index.offers[o].units for o in {self.columns[i].offer for i in positions})
@@ -149,6 +154,13 @@ class TourStructure(Structure):
 
     def tour_counts(self, values: list[int]) -> dict[Tour, int]:
         return {r: v for r, v in zip(self.tours, values, strict=True) if v}  # pragma: no mutate
+
+    def column_values(self, counts: Mapping[Tour, int]) -> list[int]:
+        position = {r: i for i, r in enumerate(self.tours)}
+        values = [0] * len(self.columns)
+        for tour, count in counts.items():
+            values[position[tour]] += count
+        return values
 
 
 @dataclass
@@ -286,6 +298,14 @@ class FlowStructure(Structure):
                         if not first[1]:
                             waiting.popleft()
         return dict(counts)
+
+    def column_values(self, counts: Mapping[Tour, int]) -> list[int]:
+        values = [0] * len(self.columns)
+        for tour, count in counts.items():
+            values[self.start_at[tour.offer, tour.task, tour.start]] += count
+            for p in range(tour.start, tour.end + 1):
+                values[self.deployed_at[tour.offer, tour.task, p]] += count
+        return values
 
 
 def _runs(mask: Any, T: int) -> list[tuple[int, int]]:

@@ -8,7 +8,7 @@ from typing import Literal
 from allocator.instance.fields import Frozen, Text
 
 #: Every objective a model may name, in the default order.
-OBJECTIVE_NAMES = ("shortfall", "fairness", "deployments", "cost")
+OBJECTIVE_NAMES = ("shortfall", "surplus", "fairness", "deployments", "cost")
 
 Level = str | dict[str, float]
 
@@ -20,7 +20,7 @@ class ModelSpec(Frozen):
     description: Text | None = None
     shortfall: Literal["soft", "hard"] = "soft"
     fairness: Literal["units", "personnel", "cost"] = "units"
-    objectives: tuple[Level, ...] = ("shortfall", "fairness", "deployments", "cost")
+    objectives: tuple[Level, ...] = OBJECTIVE_NAMES
 
     @property
     def levels(self) -> tuple[tuple[tuple[str, float], ...], ...]:

@@ -51,10 +51,11 @@ PALETTE = (
 NO_COLOUR = "#bbbbbb"
 #: The shading of shortfall periods in rotation charts (Tol's pale red), behind the bars.
 SHORTFALL = "#ffcccc"
-#: Coverage categories: (legend label, colour), Tol's bright green and red, pale blue and grey.
+#: Coverage categories: (legend label, colour), Tol's bright green, red and yellow, pale blue and grey.
 COVERAGE = {
     "met": ("met", "#228833"),
     "short": ("short (deployed/required)", "#ee6677"),
+    "surplus": ("more units than required (deployed/required)", "#ccbb44"),
     "idle": ("task active, nothing required", "#bbccee"),
     "inactive": ("task not active", "#dddddd"),
 }
@@ -359,7 +360,8 @@ def coverage_categories(tables: PlanTables, instance: Instance | None = None) ->
         if task is not None and task.active is not None:
             active[i] = (periods >= task.active[0]) & (periods <= task.active[1])
     met = np.where(deployed >= required, "met", "short")
-    return np.where(~active, "inactive", np.where(required > 0, met, "idle"))
+    kinds = np.where(~active, "inactive", np.where(required > 0, met, "idle"))
+    return np.where(tables.surplus, "surplus", kinds)
 
 
 def coverage_figure(tables: PlanTables, instance: Instance | None = None) -> Figure:
@@ -382,7 +384,7 @@ def coverage_figure(tables: PlanTables, instance: Instance | None = None) -> Fig
     axis.set_yticks(range(len(keys)))
     axis.set_yticklabels([plain(_coverage_row(task, what)) for task, what in keys], fontsize=8)
     _period_axis(axis, tables.labels)
-    short = list(zip(*np.nonzero(categories == "short"), strict=True))
+    short = list(zip(*np.nonzero(np.isin(categories, ["short", "surplus"])), strict=True))
     if len(short) <= 1500:
         texts = [
             axis.text(j + 1, i, f"{deployed[i, j]}/{required[i, j]}", ha="center", va="center")
@@ -401,7 +403,11 @@ def coverage_figure(tables: PlanTables, instance: Instance | None = None) -> Fig
             if key in present
         ],
     )
-    _title(axis, "Coverage by task and period: capabilities and nations (deployed/required in short cells)")
+    _title(
+        axis,
+        "Coverage by task and period: capabilities and nations "
+        "(deployed/required in short and surplus cells)",
+    )
     return figure
 
 

@@ -92,19 +92,22 @@ def _rotations(report: Report) -> list[tuple[str, list[dict[str, str]]]]:
 
 def _coverage(report: Report) -> list[dict[str, Any]]:
     """The deployed / required table: a row per task and capability, and per task with min_nations
-    a '(nations)' row (nations deployed / min_nations); short cells red."""
+    a '(nations)' row (nations deployed / min_nations); short cells red, surplus cells amber."""
     tables = report.tables
     rows = []
     keys: list[tuple[str, str]] = tables.coverage_required.index.to_list()
-    for (task, capability), required, deployed in zip(
-        keys, tables.coverage_required.to_numpy(), tables.coverage_deployed.to_numpy(), strict=True
+    for (task, capability), required, deployed, surplus in zip(
+        keys,
+        tables.coverage_required.to_numpy(),
+        tables.coverage_deployed.to_numpy(),
+        tables.surplus,
+        strict=True,
     ):
         cells = []
-        for need, have in zip(required.tolist(), deployed.tolist(), strict=True):
-            if need > 0:
-                cells.append({"text": f"{have}/{int(need)}", "css": "short" if have < need else "ok"})
-            else:
-                cells.append({"text": str(have) if have else "", "css": ""})
+        for need, have, extra in zip(required.tolist(), deployed.tolist(), surplus.tolist(), strict=True):
+            css = "surplus" if extra else "short" if have < need else "ok" if need > 0 else ""
+            text = f"{have}/{int(need)}" if need > 0 or have else ""
+            cells.append({"text": text, "css": css})
         rows.append({"task": task, "capability": capability, "cells": cells})
     return rows
 

@@ -45,6 +45,15 @@ class PlanTables:
     coverage_deployed: pd.DataFrame
 
     @property
+    def surplus(self) -> np.ndarray:
+        """Per coverage row and period, whether more units serve than required (capability rows
+        only: nations beyond a minimum are no surplus)."""
+        required, deployed = self.coverage_required.to_numpy(), self.coverage_deployed.to_numpy()
+        keys: list[tuple[str, str]] = self.coverage_required.index.to_list()
+        units = np.array([what != NATIONS for _, what in keys], dtype=bool).reshape(-1, 1)
+        return units & (deployed > required)
+
+    @property
     def coverage(self) -> pd.DataFrame:
         """'deployed / required' per coverage row and period ('' where nothing is required)."""
         required, deployed = self.coverage_required, self.coverage_deployed

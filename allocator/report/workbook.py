@@ -1,5 +1,5 @@
 """The report workbook: one sheet per table, short cells in red on the coverage sheet (capability
-rows, and a task's '(nations)' row against its min_nations)."""
+rows, and a task's '(nations)' row against its min_nations), cells with surplus units in amber."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 SHORT_FILL = "F8D0D0"
 OK_FILL = "E3F2E1"
+SURPLUS_FILL = "F6E8B1"
 
 
 def summary_frame(report: Report) -> pd.DataFrame:
@@ -62,12 +63,15 @@ def _sheet(book: Any, name: str, frame: pd.DataFrame) -> Any:
 
 
 def _fill_coverage(sheet: Any, report: Report) -> None:
-    """Every cell where something is required: red when short, green when met."""
+    """Every cell where something is required or deployed: red when short, amber with surplus
+    units, green when met."""
     short, met = PatternFill("solid", fgColor=SHORT_FILL), PatternFill("solid", fgColor=OK_FILL)
+    extra = PatternFill("solid", fgColor=SURPLUS_FILL)
     required = report.tables.coverage_required.to_numpy()
     deployed = report.tables.coverage_deployed.to_numpy()
-    for i, j in zip(*(required > 0).nonzero(), strict=True):
-        fill = short if deployed[i, j] < required[i, j] else met
+    surplus = report.tables.surplus
+    for i, j in zip(*((required > 0) | surplus).nonzero(), strict=True):
+        fill = extra if surplus[i, j] else short if deployed[i, j] < required[i, j] else met
         sheet.cell(row=int(i) + 2, column=int(j) + 3).fill = fill
 
 

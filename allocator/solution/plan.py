@@ -113,6 +113,26 @@ def shortfalls(index: Index, x: np.ndarray) -> list[Shortfall]:
     return sorted(out, key=lambda s: (s.task, s.period, s.capability is None, s.capability or ""))
 
 
+def surplus_cells(index: Index, x: np.ndarray) -> dict[tuple[str, str, int], int]:
+    """(task, capability, period) -> units deployed beyond the requirement, where there are any."""
+    out: dict[tuple[str, str, int], int] = {}
+    cap_of = [o.capability for o in index.offers]
+    for t, task in enumerate(index.tasks):
+        for cap, demand in index.demand[t].items():
+            rows = [o for o, c in enumerate(cap_of) if c == cap]
+            if not rows:
+                continue
+            extra = x[rows, t, :].sum(axis=0) - demand
+            for p in np.flatnonzero(extra > 0).tolist():
+                out[task.id, cap, p] = int(extra[p])
+    return out
+
+
+def surplus(index: Index, x: np.ndarray) -> int:
+    """sum over tasks, capabilities and periods of max(0, deployed - required)."""
+    return sum(surplus_cells(index, x).values())
+
+
 def burdens(index: Index, x: np.ndarray, fairness: str) -> np.ndarray:
     """Each nation's burden: its sum of the fairness measure over deployed unit-periods."""
     out = np.zeros(len(index.nations))
@@ -138,6 +158,7 @@ def objective_values(
     cost = sum(x[o].sum() * offer.cost for o, offer in enumerate(index.offers))
     values = {
         "shortfall": sum(priority[s.task] * (s.units + s.nations) for s in shortfall_list),
+        "surplus": surplus(index, x),
         "fairness": np.abs(burden - fair_shares(index, burden)).sum(),
         "deployments": sum(counts.values()),
         "cost": cost,

@@ -60,8 +60,9 @@ class SolveResult:
     the lead of every term and `shortfalls` every uncovered requirement and missing nation.
     `levels` gives each lexicographic level's status, value and bound; `build_time` and
     `wall_time` are seconds (model building, and the whole solve); `interrupted` says the search
-    was stopped (Ctrl-C or a :class:`StopToken`); `formulation` is "tours" or "flow"; `problem`
-    is the instance solved (not written to the solution file).
+    was stopped (Ctrl-C or a :class:`StopToken`); `formulation` is "tours" or "flow";
+    `first_plan_time` the seconds from the start until the greedy first plan was in hand (None:
+    the greedy found none); `problem` is the instance solved (not written to the solution file).
     """
 
     instance: str
@@ -76,6 +77,7 @@ class SolveResult:
     wall_time: float = 0.0
     interrupted: bool = False
     formulation: str = "tours"
+    first_plan_time: float | None = None
     problem: Instance | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -112,6 +114,8 @@ class SolveResult:
             "levels": [lv.to_json() for lv in self.levels],
             "interrupted": self.interrupted,
         }
+        if self.first_plan_time is not None:
+            solver["first_plan_time"] = round(self.first_plan_time, 3)
         if self.problem is not None:
             solver["instance_digest"] = instance_digest(self.problem)
         out: dict[str, Any] = {"instance": self.instance, "status": self.status}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import allocator
-from allocator.backends import backend_for
+from allocator.backends import backend_for, levels
 from allocator.backends.interface import Level, LevelOutcome
 from allocator.options import Status
 from tests.helpers.instances import EXAMPLES
@@ -34,7 +34,7 @@ def test_later_level_called_infeasible_keeps_the_plan(
     monkeypatch.setattr(cls, "solve_level", second_infeasible)
     result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend=backend, threads=1)
     assert result.status == "feasible" and result.assignments
-    assert [lv.status for lv in result.levels] == ["optimal", "feasible", "optimal", "optimal"]
+    assert [lv.status for lv in result.levels] == ["optimal", "feasible", "optimal", "optimal", "optimal"]
     assert result.levels[1].bound == 0.0  # no bound known: the trivial one
     assert "which the plan in hand disproves" in caplog.text
 
@@ -53,9 +53,36 @@ def test_first_level_infeasible_is_the_answer(backend: str) -> None:
 def test_no_plan_in_time_is_unknown(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     cls = _backend_class(backend)
     monkeypatch.setattr(cls, "solve_level", lambda self, level: LevelOutcome(Status.UNKNOWN, None, 3.0))
+    monkeypatch.setattr(levels, "first_plan", lambda *args: None)
     result = allocator.solve(EXAMPLES / "basic.yaml", backend=backend, threads=1)
     assert result.status == Status.UNKNOWN and not result.assignments
     assert [(lv.status, lv.value) for lv in result.levels] == [("unknown", None)]
+
+
+def test_a_solver_that_finds_nothing_still_returns_the_first_plan(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """The greedy first plan stands when no level finds anything (one thread, little time)."""
+    cls = _backend_class(backend)
+    monkeypatch.setattr(cls, "solve_level", lambda self, level: LevelOutcome(Status.UNKNOWN, None, None))
+    result = allocator.solve(EXAMPLES / "basic.yaml", backend=backend, threads=1)
+    assert result.status == Status.FEASIBLE and result.assignments
+    assert all(lv.status == "feasible" and lv.value is not None for lv in result.levels)
+    assert result.levels[0].value == result.objectives["shortfall"]
+
+
+def test_the_first_plan_is_the_warm_start(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    cls = _backend_class(backend)
+    real = cls.solve_level
+    warm: list[object] = []
+
+    def record(self: Any, level: Level) -> LevelOutcome:
+        warm.append(level.warm)
+        return real(self, level)
+
+    monkeypatch.setattr(cls, "solve_level", record)
+    allocator.solve(EXAMPLES / "basic.yaml", backend=backend, threads=1)
+    assert warm and all(values is not None for values in warm)
 
 
 def test_a_stopped_solve_keeps_its_plan(backend: str) -> None:

@@ -58,6 +58,12 @@ def _mutations() -> list[tuple[str, Any]]:
     def missing_objective(p: Plan) -> None:
         del p["objectives"]["fairness"]
 
+    def wrong_surplus(p: Plan) -> None:
+        p["objectives"]["surplus"] += 1
+
+    def missing_surplus(p: Plan) -> None:  # reported by every solution, optimised or not
+        del p["objectives"]["surplus"]
+
     def invented_shortfall(p: Plan) -> None:
         p["shortfalls"].append({"task": "mnhq", "capability": "hq-staff", "period": 1, "units": 1})
 
@@ -92,6 +98,8 @@ def _mutations() -> list[tuple[str, Any]]:
         ("unit-capacity", touching_tour),
         ("report", wrong_objective),
         ("report", missing_objective),
+        ("report", wrong_surplus),
+        ("report", missing_surplus),
         ("report", invented_shortfall),
         ("lead-one", lead_swapped_mid_term),
         ("lead-one", lead_missing),

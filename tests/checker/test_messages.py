@@ -275,7 +275,7 @@ def test_objectives_missing_or_wrong() -> None:
     instance = _tiny()
     plan = _plan(("FR-a", 1, "air", 1, 4))
     true = check(instance, plan).objectives
-    assert true == {"shortfall": 0.0, "fairness": 4.0, "deployments": 1.0, "cost": 4.0}
+    assert true == {"shortfall": 0.0, "surplus": 0.0, "fairness": 4.0, "deployments": 1.0, "cost": 4.0}
     plan["shortfalls"] = []
     plan["objectives"] = {**true, "cost": 5.0}
     del plan["objectives"]["fairness"]

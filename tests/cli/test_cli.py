@@ -97,10 +97,22 @@ def test_infeasible_exit_3(tmp_path: Path) -> None:
 
 
 def test_no_solution_in_time_exit_4(tmp_path: Path) -> None:
+    """Hard demand and no time: the greedy first plan is cut short, so no plan at all."""
     out = tmp_path / "plan.json"
-    result = run("solve", str(REASSURANCE), "-o", str(out), "--time-limit", "0.001", "--threads", "1")
+    args = ["--model", "min-cost", "--time-limit", "0.001", "--threads", "1"]
+    result = run("solve", str(REASSURANCE), "-o", str(out), *args)
     assert result.exit_code == 4, result.output
     assert json.loads(out.read_text())["status"] == "unknown"
+
+
+def test_soft_demand_always_gets_a_plan(tmp_path: Path) -> None:
+    """Soft demand and no time: the greedy first plan, cut short but valid, is the answer."""
+    out = tmp_path / "plan.json"
+    result = run("solve", str(REASSURANCE), "-o", str(out), "--time-limit", "0.001", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text())
+    assert written["status"] == "feasible" and written["leads"]
+    assert "first_plan_time" in written["solver"]
 
 
 def test_model_option_changes_the_model(tmp_path: Path) -> None:
@@ -108,7 +120,7 @@ def test_model_option_changes_the_model(tmp_path: Path) -> None:
     assert (
         run("solve", str(EXAMPLES / "basic.yaml"), "--model", "min-cost", "-o", str(out), "-q").exit_code == 0
     )
-    assert list(json.loads(out.read_text())["solver"]["bounds"]) == ["cost"]
+    assert list(json.loads(out.read_text())["solver"]["bounds"]) == ["cost", "surplus"]
 
 
 def test_formulation_option_is_recorded(tmp_path: Path, formulation: str) -> None:

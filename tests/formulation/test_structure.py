@@ -205,6 +205,8 @@ def test_the_dominance_cut_applies_only_where_extra_units_cannot_help(formulatio
     ("task", "model", "deployed"),
     [
         ({}, {"objectives": ["shortfall", "fairness"]}, 2),  # FR and GB both deploy: fairness 0
+        ({}, {"objectives": ["shortfall", "surplus", "fairness"]}, 1),  # surplus first: one unit
+        ({}, {"objectives": ["shortfall", {"surplus": 1, "fairness": 2}]}, 2),  # fairness outweighs surplus
         ({"min_nations": 2}, {"objectives": ["shortfall", "cost"]}, 2),  # two nations, one unit each
         ({"lead": {"nations": ["FR"], "term": 1, "contribution": 2}}, {"objectives": ["cost"]}, 2),
     ],
@@ -235,7 +237,8 @@ def test_a_unit_started_in_the_first_period_keeps_its_min_tour(formulation: str)
     optimum = brute_force(instance, 10_000)
     assert result.status == "optimal" and optimum.vector is not None
     assert tuple(round(lv.value or 0, 6) for lv in result.levels) == optimum.vector
-    assert optimum.vector[1] > 0  # the fair split itself is out of reach
+    fairness = instance.spec.objective_names.index("fairness")
+    assert optimum.vector[fairness] > 0  # the fair split itself is out of reach
 
 
 def test_units_bound_counts_each_offer_once() -> None:

@@ -89,6 +89,7 @@ MODELS = st.sampled_from(
         "fair-share",
         {"fairness": "cost", "objectives": [{"shortfall": 2, "cost": 1}, "deployments"]},
         {"shortfall": "hard", "fairness": "personnel", "objectives": ["fairness", "cost"]},
+        {"objectives": [{"shortfall": 2, "surplus": 1}, "fairness"]},
     ]
 )
 
@@ -175,6 +176,7 @@ CHOICE_MODELS = st.sampled_from(
             "coverage-first",
             "fair-share",
             {"fairness": "cost", "objectives": [{"shortfall": 2, "cost": 1}, "deployments"]},
+            {"objectives": [{"shortfall": 2, "surplus": 1}, "fairness"]},
         ]
         * 2,
         "min-cost",

@@ -19,13 +19,13 @@ def test_models_are_valid(name: str) -> None:
 
 def test_default_is_coverage_first() -> None:
     spec = known_model(None)
-    assert spec.objectives == ("shortfall", "fairness", "deployments", "cost")
+    assert spec.objectives == ("shortfall", "surplus", "fairness", "deployments", "cost")
     assert spec.shortfall == "soft" and spec.fairness == "units"
 
 
 def test_min_cost_is_hard() -> None:
     spec = known_model("min-cost")
-    assert spec.shortfall == "hard" and spec.objectives == ("cost",)
+    assert spec.shortfall == "hard" and spec.objectives == ("cost", "surplus")
 
 
 def test_an_unknown_model_is_named_with_the_known_ones() -> None:

@@ -81,7 +81,7 @@ def test_nations_shown_together_get_different_colours(
     instance, _ = reassurance
     colours = charts.nation_colours(instance, reassurance_tables)
     together = _shown_together(reassurance_tables)
-    assert max(len(n) for n in together.values()) > 10  # a plan where a short palette would repeat
+    assert max(len(n) for n in together.values()) > 7  # more than one of Tol's 7-colour schemes holds
     for task in instance.tasks:
         figure = charts.rotation_figure(instance, task, reassurance_tables, colours)
         entries = _legend_colours(figure.axes[0].get_legend())

@@ -276,7 +276,7 @@ def test_workbook_summary_shows_recomputed_objectives_and_claimed_status(tmp_pat
     document = {
         **SMALL_PLAN,
         "status": "optimal",
-        "objectives": {"shortfall": 0, "fairness": 0, "deployments": 3, "cost": 9},
+        "objectives": {"shortfall": 0, "surplus": 0, "fairness": 0, "deployments": 3, "cost": 9},
         "solver": {"backend": "cpsat", "bounds": {"shortfall": 0}},
     }
     write_report(small_instance(), document, tmp_path)
