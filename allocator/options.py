@@ -37,7 +37,8 @@ class SolveOptions:
     `time_limit` (seconds, None for none) covers every lexicographic level together; `threads` is
     the number of search workers (None: every core; 1 gives the same plan on every run); `seed`
     fixes the solvers' randomness; `formulation` is one of :data:`FORMULATIONS`; `log_search`
-    writes the solver's own log through :mod:`logging`.
+    writes the solver's own log through :mod:`logging`; `first_plan` starts the search from the
+    greedy first plan (``docs/objectives.md``; False: from nothing, for comparisons).
     """
 
     backend: str = "cpsat"
@@ -46,6 +47,7 @@ class SolveOptions:
     seed: int = 0
     formulation: str = "auto"
     log_search: bool = False
+    first_plan: bool = True
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -70,6 +72,7 @@ class SolveOptions:
             "seed": (int,),
             "formulation": (str,),
             "log_search": (bool,),
+            "first_plan": (bool,),
         }
         for name, types in expected.items():
             value = getattr(self, name)

@@ -166,7 +166,7 @@ def solve_levels(
         build_time,
     )
     run = _Levels(formulation, backend, options, started, progress, stop or StopToken())
-    run.values = first_values(formulation, options.time_limit)
+    run.values = first_values(formulation, options.time_limit) if options.first_plan else None
     if run.values is not None:
         run.first_plan_time = time.perf_counter() - started
     for number, level in enumerate(instance.spec.levels, start=1):

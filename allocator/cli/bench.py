@@ -12,6 +12,7 @@ from allocator.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
     err,
+    first_plan_option,
     formulation_option,
     guarded,
     out,
@@ -67,6 +68,7 @@ from allocator.options import BACKENDS, SolveOptions
     "--scheduler", type=str, help="Use this Dask scheduler (tcp://HOST:PORT) instead of a local cluster."
 )
 @formulation_option
+@first_plan_option
 @click.pass_context
 def bench(
     ctx: click.Context,
@@ -81,6 +83,7 @@ def bench(
     solutions: str | None,
     scheduler: str | None,
     formulation: str,
+    first_plan: bool,
 ) -> None:
     """Run every instance in PATHS (files or folders) on every backend, verify every plan."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -96,7 +99,9 @@ def bench(
             )
         runs = benchmark.plan_runs(
             instances,
-            SolveOptions(time_limit=time_limit, threads=threads, formulation=formulation),
+            SolveOptions(
+                time_limit=time_limit, threads=threads, formulation=formulation, first_plan=first_plan
+            ),
             list(backends) or ["cpsat"],
             list(seeds) or [0],
             repeat,

@@ -99,6 +99,15 @@ formulation_option = click.option(
 )
 
 
+first_plan_option = click.option(
+    "--first-plan/--no-first-plan",
+    default=True,
+    show_default=True,
+    help="Start the search from the greedy first plan (kept if the search finds nothing better); "
+    "--no-first-plan starts from nothing, for comparisons.",
+)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from allocator import api
 from allocator.cli.common import (
     err,
+    first_plan_option,
     formulation_option,
     guarded,
     load,
@@ -153,6 +154,7 @@ def _print_burden(instance: Instance, result: SolveResult) -> None:
     help=f"A named model, overriding the instance's ({', '.join(available_models())}).",
 )
 @formulation_option
+@first_plan_option
 @click.option(
     "--report",
     "report_dir",
@@ -174,6 +176,7 @@ def solve(
     seed: int,
     model_name: str | None,
     formulation: str,
+    first_plan: bool,
     report_dir: str | None,
     log_search: bool,
     quiet: bool,
@@ -184,7 +187,7 @@ def solve(
             _solution_target(output, instance)
         loaded = load(instance, model_name)
         levels = len(loaded.spec.levels)
-        options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search)
+        options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
         started = time.perf_counter()
         if err.is_terminal and not quiet:
             with err.status("building the model ...") as live:

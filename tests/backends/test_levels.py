@@ -83,6 +83,10 @@ def test_the_first_plan_is_the_warm_start(monkeypatch: pytest.MonkeyPatch, backe
     monkeypatch.setattr(cls, "solve_level", record)
     allocator.solve(EXAMPLES / "basic.yaml", backend=backend, threads=1)
     assert warm and all(values is not None for values in warm)
+    warm.clear()
+    result = allocator.solve(EXAMPLES / "basic.yaml", backend=backend, threads=1, first_plan=False)
+    assert warm[0] is None and all(values is not None for values in warm[1:])
+    assert "first_plan_time" not in result.to_json()["solver"]
 
 
 def test_a_stopped_solve_keeps_its_plan(backend: str) -> None:

@@ -113,6 +113,8 @@ def test_soft_demand_always_gets_a_plan(tmp_path: Path) -> None:
     written = json.loads(out.read_text())
     assert written["status"] == "feasible" and written["leads"]
     assert "first_plan_time" in written["solver"]
+    args = ["--time-limit", "0.001", "--threads", "1", "--no-first-plan"]
+    assert run("solve", str(REASSURANCE), "-o", str(out), *args).exit_code == 4
 
 
 def test_model_option_changes_the_model(tmp_path: Path) -> None:
