@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from allocator.backends.interface import Backend, Level, LevelOutcome
+from allocator.backends.relaxation import shortfall_bound
 from allocator.formulation.build import formulate
 from allocator.formulation.linear import LinearModel, Terms
 from allocator.formulation.rules import Formulation
@@ -245,6 +246,9 @@ class _Levels:
         counts = self.formulation.tour_counts(self.values)
         value = level_value(self.formulation.index, counts, self.spec.fairness, level)
         bound = _bound(status, outcome.bound, scale, value)
+        if level == (("shortfall", 1.0),) and status != Status.OPTIMAL and bound < value:
+            bound = max(bound, self._relaxed_shortfall_bound())
+            status = Status.OPTIMAL if bound >= value else status
         self.levels.append(LevelResult(key, status, value, bound, elapsed))
         if self.progress is not None:
             elapsed_all = time.perf_counter() - self.started
@@ -252,6 +256,16 @@ class _Levels:
         if terms:  # an objective without variables needs no bound
             self.backend.add_bound(terms, round(value * scale))
         return True
+
+    def _relaxed_shortfall_bound(self) -> float:
+        """The bound of :mod:`allocator.backends.relaxation` (0 when it is not proven in time),
+        within a tenth of the time left (at most 30 s)."""
+        remaining = remaining_time(self.options.time_limit, self.started)
+        limit = 30.0 if remaining is None else min(30.0, 0.1 * remaining)
+        started = time.perf_counter()
+        bound = shortfall_bound(self.formulation.index, limit)
+        log.info("shortfall relaxation: bound %s in %.2fs", bound, time.perf_counter() - started)
+        return bound or 0.0
 
     def _time(self, number: int) -> tuple[float | None, float | None]:
         """(the level's share of the time, all the time left)."""

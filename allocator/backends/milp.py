@@ -159,7 +159,7 @@ def _big_m(
 
 
 @contextlib.contextmanager
-def _quiet_stdout(quiet: bool) -> Iterator[None]:
+def quiet_stdout(quiet: bool) -> Iterator[None]:
     """Silence native writes to standard output (HiGHS prints a banner when constructed)."""
     if not quiet:
         yield
@@ -184,7 +184,7 @@ class _HiGHS(pulp.HiGHS):
         self.stop = stop
 
     def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:
-        with _quiet_stdout(not self.msg):
+        with quiet_stdout(not self.msg):
             super().createAndConfigureSolver(lp)
         lp.solverModel.HandleUserInterrupt = True  # without it, cancelSolve() is ignored
 

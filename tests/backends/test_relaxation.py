@@ -1,0 +1,54 @@
+"""The shortfall relaxation: never above the optimum, and tight where rest alone makes demand short."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+
+import allocator
+from allocator.backends.relaxation import shortfall_bound
+from allocator.errors import InputError
+from allocator.instance.index import Index
+from tests.helpers.instances import EXAMPLES, base_instance, build
+from tests.helpers.profiles import examples, property_settings
+from tests.helpers.strategies import choice_instances
+
+
+def test_rest_after_max_tour_binds() -> None:
+    """One unit, tours of at most 2 months, a month's rest: at most 4 of 6 months covered."""
+    doc = base_instance(horizon={"periods": 6})
+    doc["offers"] = [{"id": "FR-a", "nation": "FR", "capability": "fighter", "units": 1, "max_tour": 2}]
+    instance = build({**doc, "model": {"objectives": ["shortfall"]}})
+    assert shortfall_bound(Index.of(instance)) == 2.0
+    result = allocator.solve(instance, threads=1, time_limit=10)
+    assert result.levels[0].value == 2.0 and result.levels[0].bound == 2.0
+
+
+def test_the_bound_of_a_shipped_example_is_its_optimum() -> None:
+    instance = allocator.load_instance(EXAMPLES / "shortfall.yaml")
+    result = allocator.solve(instance, threads=1, time_limit=10)
+    assert shortfall_bound(Index.of(instance)) == result.objectives["shortfall"] > 0
+
+
+def test_never_above_the_optimum() -> None:
+    positive = []
+
+    @property_settings(examples().properties)
+    @given(doc=choice_instances())
+    def example(doc: dict[str, Any]) -> None:
+        try:
+            instance = allocator.build_instance({**doc, "model": {"objectives": ["shortfall"]}}, "<tiny>")
+        except InputError:
+            return
+        bound = shortfall_bound(Index.of(instance))
+        assert bound is not None
+        result = allocator.solve(instance, threads=1, time_limit=10)
+        if result.status == "infeasible":  # a lead no nation can serve: the relaxation knows no leads
+            return
+        assert result.status == "optimal"
+        assert bound <= result.objectives["shortfall"] + 1e-9
+        positive.append(bound > 0)
+
+    example()
+    assert any(positive)  # the relaxation bounds something in some examples
