@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 #: A level given less time than this is not sent to the solver when a plan is in hand: loading a
 #: large model alone takes longer, and CBC fails outright with a limit of a few milliseconds.
 MIN_LEVEL_SECONDS = 0.05
+#: The shortfall relaxation runs only with at least this much time left (it takes up to 2 s to build
+#: and solve on the large instances).
+MIN_BOUND_SECONDS = 10.0
 #: The greedy first plan stops adding tours after this share of the time limit.
 FIRST_PLAN_SHARE = 0.05
 
@@ -246,7 +249,12 @@ class _Levels:
         counts = self.formulation.tour_counts(self.values)
         value = level_value(self.formulation.index, counts, self.spec.fairness, level)
         bound = _bound(status, outcome.bound, scale, value)
-        if level == (("shortfall", 1.0),) and status != Status.OPTIMAL and bound < value:
+        if (
+            level == (("shortfall", 1.0),)
+            and status != Status.OPTIMAL
+            and bound < value
+            and self._time_for_bound()
+        ):
             bound = max(bound, self._relaxed_shortfall_bound())
             status = Status.OPTIMAL if bound >= value else status
         self.levels.append(LevelResult(key, status, value, bound, elapsed))
@@ -256,6 +264,11 @@ class _Levels:
         if terms:  # an objective without variables needs no bound
             self.backend.add_bound(terms, round(value * scale))
         return True
+
+    def _time_for_bound(self) -> bool:
+        """Whether the relaxation fits in the time left (building it takes up to a second)."""
+        remaining = remaining_time(self.options.time_limit, self.started)
+        return remaining is None or remaining >= MIN_BOUND_SECONDS
 
     def _relaxed_shortfall_bound(self) -> float:
         """The bound of :mod:`allocator.backends.relaxation` (0 when it is not proven in time),

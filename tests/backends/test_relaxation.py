@@ -7,9 +7,12 @@ from typing import Any
 from hypothesis import given
 
 import allocator
+from allocator.backends import backend_for
+from allocator.backends.interface import Level, LevelOutcome
 from allocator.backends.relaxation import shortfall_bound
 from allocator.errors import InputError
 from allocator.instance.index import Index
+from allocator.options import Status
 from tests.helpers.instances import EXAMPLES, base_instance, build
 from tests.helpers.profiles import examples, property_settings
 from tests.helpers.strategies import choice_instances
@@ -52,3 +55,21 @@ def test_never_above_the_optimum() -> None:
 
     example()
     assert any(positive)  # the relaxation bounds something in some examples
+
+
+def test_the_level_loop_reports_the_relaxation_and_proves_with_it(monkeypatch: Any, backend: str) -> None:
+    """A solver that leaves the shortfall level unproven (no bound): the relaxation's bound, equal
+    to the value here, is reported and proves the level."""
+    cls = type(backend_for(allocator.SolveOptions(backend=backend)))
+    real = cls.solve_level
+
+    def unproven(self: Any, level: Level) -> LevelOutcome:
+        outcome = real(self, level)
+        return LevelOutcome(Status.FEASIBLE, outcome.values, None) if level.number == 1 else outcome
+
+    monkeypatch.setattr(cls, "solve_level", unproven)
+    result = allocator.solve(EXAMPLES / "shortfall.yaml", backend=backend, threads=1)
+    first = result.levels[0]
+    assert (first.key, first.status, first.value, first.bound) == ("shortfall", "optimal", 5.0, 5.0)
+    short = allocator.solve(EXAMPLES / "shortfall.yaml", backend=backend, threads=1, time_limit=5)
+    assert short.levels[0].status == "feasible" and short.levels[0].bound == 0.0  # no time for it
