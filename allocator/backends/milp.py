@@ -140,7 +140,20 @@ class MilpBackend:
             )
         if not outcome.status.has_plan:
             return outcome
+        if not _whole(self.vars):
+            # CBC 2.10 stopped by its time limit after the root LP can report the LP's fractional
+            # solution as optimal: no plan, and no bound either
+            log.warning("%s returned a fractional solution for level %d; ignored", self.name, level.number)
+            return LevelOutcome(Status.UNKNOWN)
         return LevelOutcome(outcome.status, [warm_value(var) for var in self.vars], outcome.bound)
+
+
+def _whole(variables: list[pulp.LpVariable]) -> bool:
+    """Whether every integer variable has a whole value (within 1e-6)."""
+    return all(
+        var.cat != pulp.LpInteger or var.varValue is None or abs(var.varValue - round(var.varValue)) <= 1e-6
+        for var in variables
+    )
 
 
 def _big_m(

@@ -76,3 +76,25 @@ def test_warm_values_lie_within_bounds_and_integers_are_whole() -> None:
     assert warm_value(count) == 3.0
     assert warm_value(free) == 0.0
     deviation.setInitialValue(warm_value(deviation))  # PuLP accepts it
+
+
+def test_a_fractional_solution_called_optimal_is_no_plan(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CBC cut short after its root LP can call the LP's fractional solution optimal (seen with
+    two threads and a fraction of a second): that level keeps the plan in hand."""
+    real = milp._solve_cbc
+    calls = {"n": 0}
+
+    def fractional(problem: pulp.LpProblem, *args: Any) -> Any:
+        outcome = real(problem, *args)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            integer = next(v for v in problem.variables() if v.cat == pulp.LpInteger)
+            integer.varValue = 0.5
+        return outcome
+
+    monkeypatch.setattr(milp, "_solve_cbc", fractional)
+    result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend="cbc", threads=1)
+    assert result.has_plan and result.levels[1].status == "feasible"
+    assert "fractional solution for level 2" in caplog.text
