@@ -243,11 +243,7 @@ class _Levels:
             self.levels.append(LevelResult(key, outcome.status, None, None, elapsed))
             return False
         status = outcome.status if outcome.values is not None else Status.FEASIBLE
-        if outcome.values is not None:
-            self.values = outcome.values
-        assert self.values is not None
-        counts = self.formulation.tour_counts(self.values)
-        value = level_value(self.formulation.index, counts, self.spec.fairness, level)
+        value = self._keep_the_better(outcome.values, level)
         bound = _bound(status, outcome.bound, scale, value)
         if (
             level == (("shortfall", 1.0),)
@@ -264,6 +260,24 @@ class _Levels:
         if terms:  # an objective without variables needs no bound
             self.backend.add_bound(terms, round(value * scale))
         return True
+
+    def _keep_the_better(self, values: list[float] | None, level: tuple[tuple[str, float], ...]) -> float:
+        """Take the solver's solution unless the plan in hand is as good on this level (a solution
+        of equal value may be worse on later levels, which the plan in hand was chosen for), and
+        return the level's value in the plan kept."""
+        index, fairness = self.formulation.index, self.spec.fairness
+
+        def value_of(plan: list[float]) -> float:
+            return level_value(index, self.formulation.tour_counts(plan), fairness, level)
+
+        if values is None:
+            assert self.values is not None
+            return value_of(self.values)
+        new = value_of(values)
+        if self.values is None or new < value_of(self.values):
+            self.values = values
+            return new
+        return value_of(self.values)
 
     def _time_for_bound(self) -> bool:
         """Whether the relaxation fits in the time left (building it takes up to a second)."""
