@@ -10,7 +10,12 @@ import pytest
 import allocator
 from allocator.backends import backend_for, levels
 from allocator.backends.interface import Level, LevelOutcome
-from allocator.options import Status
+from allocator.backends.levels import _Levels
+from allocator.formulation.build import formulate
+from allocator.formulation.warm import plan_values
+from allocator.instance.index import Index, Tour
+from allocator.options import SolveOptions, Status, StopToken
+from allocator.solution.greedy import first_plan
 from tests.helpers.instances import EXAMPLES
 
 
@@ -143,3 +148,30 @@ def test_a_model_without_variables_is_solved(backend: str) -> None:
 def test_options_of_the_wrong_type_are_refused(option: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"{option} must be"):
         allocator.SolveOptions(**{option: value})  # type: ignore[arg-type]
+
+
+def test_a_level_keeps_the_plan_in_hand_unless_the_new_one_is_better() -> None:
+    """A solution no better on the level than the plan in hand is dropped: an equal one may be
+    worse on later levels (the trial that found it: one thread, 10 s, reassurance, 128 tours where
+    the first plan had 127)."""
+    instance = allocator.load_instance(EXAMPLES / "basic.yaml")
+    index = Index.of(instance)
+    f = formulate(instance)
+    list(f.rows())
+    greedy = first_plan(index, False)
+    assert greedy is not None
+    rough = plan_values(f, greedy.counts, greedy.leads)
+    best = allocator.solve(instance, threads=1)
+    counts: dict[Tour, int] = {}
+    for a in best.assignments:
+        tour = Tour(index.offer_pos[a.offer], index.task_pos[a.task], a.start, a.end - a.start + 1)
+        counts[tour] = counts.get(tour, 0) + 1
+    fine = plan_values(f, counts, {})
+    fairness = (("fairness", 1.0),)
+    run = _Levels(f, backend_for(SolveOptions()), SolveOptions(), 0.0, None, StopToken())
+    run.values = rough
+    assert run._keep_the_better(fine, fairness) == 0.0 and run.values is fine
+    assert run._keep_the_better(rough, fairness) == 0.0 and run.values is fine
+    same = list(fine)
+    assert run._keep_the_better(same, fairness) == 0.0 and run.values is fine
+    assert run._keep_the_better(None, fairness) == 0.0
