@@ -89,7 +89,9 @@ def dump_document(instance: Instance, fmt: str) -> str:
 
 
 def instance_digest(instance: Instance) -> str:
-    """A fingerprint of the instance's data (SHA-256 of its canonical JSON): equal for the same
-    data whatever the file format, different when anything changes."""
-    text = json.dumps(instance.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """A fingerprint of the instance's data (SHA-256 of its canonical JSON, the model left out):
+    equal for the same data whatever the file format and whichever model a solve used (``solve
+    --model``), different when any of the data changes."""
+    data = instance.model_dump(mode="json", exclude={"model"})
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -463,6 +463,8 @@ def test_require_same_instance_names_the_file_and_warns_on_other_data() -> None:
         assert require_same_instance(instance, plan, "p.json").tours[0].offer == "FR-a"
         assert require_same_instance(instance, {**plan, "solver": {}}, "p.json").status == "feasible"
         assert require_same_instance(instance, {**plan, "solver": {"instance_digest": 7}}, "p.json")
+        other_model = instance.replace(model="min-cost")  # as `solve --model min-cost` solves it
+        assert require_same_instance(other_model, plan, "p.json")
     with pytest.raises(InputError) as caught:
         require_same_instance(instance, {**plan, "instance": "other"}, "p.json")
     assert caught.value.render() == "p.json: instance: the solution is for instance 'other', not 'tiny'"
