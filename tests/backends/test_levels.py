@@ -13,10 +13,11 @@ from allocator.backends.interface import Level, LevelOutcome
 from allocator.backends.levels import _Levels
 from allocator.formulation.build import formulate
 from allocator.formulation.warm import plan_values
-from allocator.instance.index import Index, Tour
+from allocator.instance.index import Index
 from allocator.options import SolveOptions, Status, StopToken
 from allocator.solution.greedy import first_plan
 from tests.helpers.instances import EXAMPLES
+from tests.helpers.plans import plan_tours
 
 
 def _backend_class(backend: str) -> type:
@@ -161,12 +162,7 @@ def test_a_level_keeps_the_plan_in_hand_unless_the_new_one_is_better() -> None:
     greedy = first_plan(index, False)
     assert greedy is not None
     rough = plan_values(f, greedy.counts, greedy.leads)
-    best = allocator.solve(instance, threads=1)
-    counts: dict[Tour, int] = {}
-    for a in best.assignments:
-        tour = Tour(index.offer_pos[a.offer], index.task_pos[a.task], a.start, a.end - a.start + 1)
-        counts[tour] = counts.get(tour, 0) + 1
-    fine = plan_values(f, counts, {})
+    fine = plan_values(f, plan_tours(instance, allocator.solve(instance, threads=1)), {})
     fairness = (("fairness", 1.0),)
     run = _Levels(f, backend_for(SolveOptions()), SolveOptions(), 0.0, None, StopToken())
     run.values = rough

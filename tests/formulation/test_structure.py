@@ -19,34 +19,13 @@ from allocator.instance.index import Index, Tour
 from allocator.sources.generator import generate
 from tests.helpers.bruteforce import brute_force
 from tests.helpers.instances import base_instance, build
+from tests.helpers.plans import plan_tours, row_holds
 from tests.helpers.strategies import instances
-
-
-def _holds(row: Row, values: list[int]) -> bool:
-    total = sum(w * values[i] for i, w in row.terms)
-    return {"<=": total <= row.rhs, ">=": total >= row.rhs, "==": total == row.rhs}[row.sense]
 
 
 def _rows(instance: allocator.Instance, formulation: str, rule: str) -> list[Row]:
     """The model's rows of one rule, in order."""
     return [r for r in formulate(instance, formulation).rows() if (r.name or "").startswith(rule + "[")]
-
-
-def _plan_tours(instance: allocator.Instance, result: allocator.SolveResult) -> Counter[Tour]:
-    index = Index.of(instance)
-    return Counter(
-        Tour(index.offer_pos[a.offer], index.task_pos[a.task], a.start, a.end - a.start + 1)
-        for a in result.assignments
-    )
-
-
-def _flow_values(flow: FlowStructure, tours: Counter[Tour]) -> list[int]:
-    values = [0] * len(flow.columns)
-    for r, n in tours.items():
-        values[flow.start_at[r.offer, r.task, r.start]] += n
-        for p in range(r.start, r.end + 1):
-            values[flow.deployed_at[r.offer, r.task, p]] += n
-    return values
 
 
 def _cells(tours: Counter[Tour] | dict[Tour, int]) -> tuple[Counter[tuple[int, int, int]], Counter[Any]]:
@@ -71,12 +50,12 @@ def test_flow_rows_hold_for_every_plan_and_give_its_tours_back(doc: dict[str, An
         return
     result = allocator.solve(instance, threads=1, time_limit=10, formulation="tours")
     assume(result.has_plan)
-    tours = _plan_tours(instance, result)
+    tours = plan_tours(instance, result)
     flow = Structure.of(instance, "flow")
     assert isinstance(flow, FlowStructure)
-    values = _flow_values(flow, tours)
+    values = flow.column_values(tours)
     for row in [*flow.formulation_rows(), *flow.unit_capacity()]:
-        assert _holds(row, values), row.name
+        assert row_holds(row, values), row.name
 
     back = flow.tour_counts(values)
     assert _cells(back) == _cells(tours)
@@ -93,7 +72,7 @@ def test_flow_tours_are_matched_first_in_first_out() -> None:
     flow = Structure.of(build(doc), "flow")
     assert isinstance(flow, FlowStructure)
     tours = Counter({Tour(0, 0, 1, 4): 1, Tour(0, 0, 3, 4): 1})
-    assert flow.tour_counts(_flow_values(flow, tours)) == dict(tours)
+    assert flow.tour_counts(flow.column_values(tours)) == dict(tours)
 
 
 def test_tour_formulation_has_one_column_per_tour() -> None:

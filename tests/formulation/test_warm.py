@@ -10,23 +10,14 @@ from hypothesis import given
 import allocator
 from allocator.errors import InputError
 from allocator.formulation.build import formulate
-from allocator.formulation.linear import Row
 from allocator.formulation.warm import plan_values
 from allocator.instance.index import Index
 from allocator.solution.greedy import first_plan
 from allocator.solution.plan import deployed, objective_values, shortfalls
 from tests.helpers.instances import ROOT
+from tests.helpers.plans import row_holds
 from tests.helpers.profiles import examples, property_settings
 from tests.helpers.strategies import choice_instances
-
-
-def _holds(row: Row, values: list[float]) -> bool:
-    if row.when is not None and round(values[row.when[0]]) != row.when[1]:
-        return True
-    total = sum(c * values[i] for i, c in row.terms)
-    return {"<=": total <= row.rhs + 1e-9, ">=": total >= row.rhs - 1e-9, "==": abs(total - row.rhs) <= 1e-9}[
-        row.sense
-    ]
 
 
 def _agrees(instance: allocator.Instance, formulation: str) -> bool:
@@ -38,7 +29,7 @@ def _agrees(instance: allocator.Instance, formulation: str) -> bool:
     f = formulate(instance, formulation)
     rows = list(f.rows())
     values = plan_values(f, plan.counts, plan.leads)
-    broken = [row.name or str(row.terms) for row in rows if not _holds(row, values)]
+    broken = [row.name or str(row.terms) for row in rows if not row_holds(row, values)]
     assert not broken, broken[:5]
     gaps = shortfalls(index, deployed(index, plan.counts))
     expected = objective_values(index, plan.counts, instance.spec.fairness, gaps)
