@@ -270,14 +270,14 @@ class _Levels:
         def value_of(plan: list[float]) -> float:
             return level_value(index, self.formulation.tour_counts(plan), fairness, level)
 
-        if values is None:
-            assert self.values is not None
-            return value_of(self.values)
-        new = value_of(values)
-        if self.values is None or new < value_of(self.values):
-            self.values = values
-            return new
-        return value_of(self.values)
+        held = None if self.values is None else value_of(self.values)
+        if values is not None:
+            new = value_of(values)
+            if held is None or new < held:
+                self.values = values
+                return new
+        assert held is not None
+        return held
 
     def _time_for_bound(self) -> bool:
         """Whether the relaxation fits in the time left (building it takes up to a second)."""

@@ -22,6 +22,7 @@ from typing import Any
 
 from allocator.formulation.scales import Scales, scaled
 from allocator.instance.index import Index, Tour
+from allocator.solution.plan import deployed, shortfalls
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def first_plan(index: Index, hard: bool, deadline: float | None = None) -> First
         log.info("first plan: no lead for every term")
         return None
     complete = state.cover_demand(deadline)
-    if hard and not state.covers_everything():
+    if hard and shortfalls(index, deployed(index, state.counts)):
         log.info("first plan: demand not met in full")
         return None
     return FirstPlan(dict(state.counts), dict(state.leads), complete)
@@ -232,18 +233,3 @@ class _State:
             return 1 + int(n not in present and len(present) < fewest)
 
         return worth
-
-    def covers_everything(self) -> bool:
-        """No unit and no nation missing anywhere (hard demand)."""
-        index = self.index
-        for t, task in enumerate(index.tasks):
-            lo, hi = index.active[t]
-            for cap, need in index.demand[t].items():
-                have = self.have[t, cap]
-                if any(need[p] > have[p] for p in range(lo, hi + 1)):
-                    return False
-            if task.min_nations and any(
-                len(self.on_task.get((t, p), {})) < task.min_nations for p in range(lo, hi + 1)
-            ):
-                return False
-        return True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,19 +92,27 @@ def deployed(index: Index, counts: Mapping[Tour, int]) -> np.ndarray:
     return x
 
 
-def shortfalls(index: Index, x: np.ndarray) -> list[Shortfall]:
-    """Uncovered units per (task, capability, period) and missing nations per (task, period)."""
-    out: list[Shortfall] = []
+def coverage(index: Index, x: np.ndarray) -> Iterator[tuple[int, str, np.ndarray, np.ndarray]]:
+    """(task, capability, units required, units deployed) per period, for every requirement."""
     cap_of = [o.capability for o in index.offers]
-    nation_of = np.array(index.offer_nation, dtype=np.int64)
-    for t, task in enumerate(index.tasks):
-        lo, hi = index.active[t]
+    for t in range(len(index.tasks)):
         for cap, demand in index.demand[t].items():
             rows = [o for o, c in enumerate(cap_of) if c == cap]
             got = x[rows, t, :].sum(axis=0) if rows else np.zeros(index.T + 2, dtype=np.int64)
-            for p in range(lo, hi + 1):
-                if demand[p] > got[p]:
-                    out.append(Shortfall(task.id, p, cap, units=int(demand[p] - got[p])))
+            yield t, cap, demand, got
+
+
+def shortfalls(index: Index, x: np.ndarray) -> list[Shortfall]:
+    """Uncovered units per (task, capability, period) and missing nations per (task, period)."""
+    out: list[Shortfall] = []
+    for t, cap, demand, got in coverage(index, x):
+        lo, hi = index.active[t]
+        for p in range(lo, hi + 1):
+            if demand[p] > got[p]:
+                out.append(Shortfall(index.tasks[t].id, p, cap, units=int(demand[p] - got[p])))
+    nation_of = np.array(index.offer_nation, dtype=np.int64)
+    for t, task in enumerate(index.tasks):
+        lo, hi = index.active[t]
         if task.min_nations:
             for p in range(lo, hi + 1):
                 present = len(set(nation_of[x[:, t, p] > 0].tolist()))
@@ -116,15 +124,9 @@ def shortfalls(index: Index, x: np.ndarray) -> list[Shortfall]:
 def surplus_cells(index: Index, x: np.ndarray) -> dict[tuple[str, str, int], int]:
     """(task, capability, period) -> units deployed beyond the requirement, where there are any."""
     out: dict[tuple[str, str, int], int] = {}
-    cap_of = [o.capability for o in index.offers]
-    for t, task in enumerate(index.tasks):
-        for cap, demand in index.demand[t].items():
-            rows = [o for o, c in enumerate(cap_of) if c == cap]
-            if not rows:
-                continue
-            extra = x[rows, t, :].sum(axis=0) - demand
-            for p in np.flatnonzero(extra > 0).tolist():
-                out[task.id, cap, p] = int(extra[p])
+    for t, cap, demand, got in coverage(index, x):
+        for p in np.flatnonzero(got > demand).tolist():
+            out[index.tasks[t].id, cap, p] = int(got[p] - demand[p])
     return out
 
 
