@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-#: The backends: CP-SAT, and the MILP solvers CBC and HiGHS through PuLP.
-BACKENDS = ("cpsat", "cbc", "highs")
+#: The backends: "auto" (CP-SAT and HiGHS in turn at each level, passing plans), CP-SAT, and the
+#: MILP solvers CBC and HiGHS through PuLP.
+BACKENDS = ("auto", "cpsat", "cbc", "highs")
 #: Formulations: "tours" (a variable per feasible tour), "flow" (deployed and started units per
 #: offer, task and period) and "auto" (flow above 50,000 feasible tours).
 FORMULATIONS = ("auto", "tours", "flow")
@@ -41,7 +42,7 @@ class SolveOptions:
     greedy first plan (``docs/objectives.md``; False: from nothing, for comparisons).
     """
 
-    backend: str = "cpsat"
+    backend: str = "auto"
     time_limit: float | None = None
     threads: int | None = None
     seed: int = 0

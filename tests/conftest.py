@@ -1,6 +1,6 @@
 """Shared fixtures (helpers to import live in :mod:`tests.helpers`).
 
-``--solvers cpsat,cbc,highs`` runs every solver test on each backend named;
+``--solvers auto,cpsat,cbc,highs`` runs every solver test on each backend named;
 ``--formulations tours,flow`` runs the rule, optimality and agreement tests on each formulation.
 """
 
@@ -20,8 +20,8 @@ from allocator import Instance, SolveResult
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--solvers",
-        default="cpsat,cbc,highs",
-        help="comma-separated backends every solver test runs on (default: all three)",
+        default="auto,cpsat,cbc,highs",
+        help="comma-separated backends every solver test runs on (default: all four)",
     )
     parser.addoption(
         "--formulations",

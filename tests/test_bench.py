@@ -43,7 +43,7 @@ def test_run_one_verifies_and_measures(tmp_path: Path) -> None:
     assert row["objective_shortfall"] == 0 and row["objective_fairness"] == 0
     assert row["peak_memory_mib"] > 0 and row["build_time"] >= 0
     assert row["objective_cost"] == pytest.approx(basic_optimal_cost())
-    assert (tmp_path / "basic-cpsat-s0-r1.json").exists()
+    assert (tmp_path / "basic-auto-s0-r1.json").exists()
 
 
 def test_run_one_passes_the_formulation_on() -> None:

@@ -9,6 +9,10 @@ from allocator.options import SolveOptions
 
 def backend_for(options: SolveOptions) -> Backend:
     """A fresh backend of the kind `options.backend` names."""
+    if options.backend == "auto":
+        from allocator.backends.portfolio import PortfolioBackend
+
+        return PortfolioBackend(options)
     if options.backend == "cpsat":
         from allocator.backends.cpsat import CpSatBackend
 

@@ -10,12 +10,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
 
 from ortools.sat.python import cp_model
 
-from allocator.backends.interface import Level, LevelOutcome
+from allocator.backends.interface import Level, LevelOutcome, stream_rows
 from allocator.formulation.linear import LinearModel, Row, Terms
+from allocator.formulation.rules import Formulation
 from allocator.options import Progress, SolveOptions, Status
 
 log = logging.getLogger(__name__)
@@ -58,15 +58,14 @@ class CpSatBackend:
         self.boolean: list[bool] = []
         self.columns = 0
 
-    def load(self, model: LinearModel, rows: Iterable[Row]) -> None:
+    def load(self, formulation: Formulation) -> None:
+        stream_rows(formulation.model, formulation.rows(self.row_order), [self])
+
+    def finish(self, model: LinearModel) -> None:
         self.model.name = model.name
         self.columns = model.columns
-        for row in rows:
-            self._add_variables(model)
-            self._add_row(row)
-        self._add_variables(model)
 
-    def _add_variables(self, model: LinearModel) -> None:
+    def add_variables(self, model: LinearModel) -> None:
         """The variables `model` has that this CP-SAT model does not have yet."""
         for v in model.variables[len(self.vars) :]:
             self.boolean.append(v.boolean)
@@ -77,7 +76,7 @@ class CpSatBackend:
     def _expr(self, terms: Terms) -> cp_model.LinearExprT:
         return cp_model.LinearExpr.weighted_sum([self.vars[i] for i, _ in terms], [c for _, c in terms])
 
-    def _add_row(self, row: Row) -> None:
+    def add_row(self, row: Row) -> None:
         if not row.terms:
             if not row.holds_without_terms():
                 self.model.add_bool_or([])  # nothing can meet this rule instance

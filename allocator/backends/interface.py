@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from allocator.formulation.linear import LinearModel, Row, Terms
+from allocator.formulation.rules import Formulation
 from allocator.options import ProgressCallback, Status, StopToken
 
 
@@ -42,17 +43,40 @@ class LevelOutcome:
     bound: float | None = None
 
 
+class ModelSink(Protocol):
+    """What takes in a model as its rows stream (:func:`stream_rows`): every backend."""
+
+    def add_variables(self, model: LinearModel) -> None:
+        """The variables `model` has gained since the last call."""
+
+    def add_row(self, row: Row) -> None:
+        """One row over the variables added so far."""
+
+    def finish(self, model: LinearModel) -> None:
+        """The stream has ended (every variable added)."""
+
+
+def stream_rows(model: LinearModel, rows: Iterable[Row], sinks: Sequence[ModelSink]) -> None:
+    """Feed each row of a stream to every sink, the variables it needs first; the rows are never
+    held all at once, so several backends load one model in one pass."""
+    for row in rows:
+        for sink in sinks:
+            sink.add_variables(model)
+            sink.add_row(row)
+    for sink in sinks:
+        sink.add_variables(model)
+        sink.finish(model)
+
+
 class Backend(Protocol):
     """A solver behind the level loop (:func:`allocator.backends.levels.solve_levels`)."""
 
-    #: the name in solutions and on the command line: "cpsat", "cbc" or "highs"
+    #: the name in solutions and on the command line: "auto", "cpsat", "cbc" or "highs"
     name: str
-    #: the order of the rule rows it loads (row builders' names), or None: registration order
-    row_order: tuple[str, ...] | None
 
-    def load(self, model: LinearModel, rows: Iterable[Row]) -> None:
-        """Build the solver's model: every variable of `model` and every row of `rows` (before
-        each row, the variables `model` has gained since the last one)."""
+    def load(self, formulation: Formulation) -> None:
+        """Build the solver's model: every variable of the formulation's model and every row it
+        streams, in the order that suits the solver (:func:`stream_rows`)."""
 
     def solve_level(self, level: Level) -> LevelOutcome:
         """Minimise the level's terms within its time, starting from `level.warm` where given."""

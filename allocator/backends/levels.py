@@ -158,7 +158,7 @@ def solve_levels(
     started = time.perf_counter()
     formulation = formulate(instance, options.formulation)
     model = formulation.model
-    backend.load(model, formulation.rows(backend.row_order))
+    backend.load(formulation)
     build_time = time.perf_counter() - started
     log.info(
         "built the %s model (%s formulation): %d columns, %d variables, %d rows in %.2fs",

@@ -17,15 +17,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cbcbox
 import pulp
 
-from allocator.backends.interface import Level, LevelOutcome
+from allocator.backends.interface import Level, LevelOutcome, stream_rows
 from allocator.formulation.linear import LinearModel, Row, Terms
+from allocator.formulation.rules import Formulation
 from allocator.options import SolveOptions, Status, StopToken
 
 log = logging.getLogger(__name__)
@@ -67,18 +68,17 @@ class MilpBackend:
         self.count += 1
         self.problem.addConstraint(constraint)
 
-    def load(self, model: LinearModel, rows: Iterable[Row]) -> None:
+    def load(self, formulation: Formulation) -> None:
+        stream_rows(formulation.model, formulation.rows(self.row_order), [self])
+
+    def finish(self, model: LinearModel) -> None:
         self.problem.name = re.sub(r"[^A-Za-z0-9_]", "_", model.name)
-        for row in rows:
-            self._add_variables(model)
-            self._add_row(row)
-        self._add_variables(model)
         # an anchor, fixed at 0 and last, keeps the problem and every objective non-empty: PuLP's MPS
         # writer emits an invalid file for CBC when the objective has no terms
         self.anchor = self._variable("anchor", 0, pulp.LpContinuous)
         self._constraint(pulp.LpAffineExpression([(self.anchor, 1)]) <= 0)
 
-    def _add_variables(self, model: LinearModel) -> None:
+    def add_variables(self, model: LinearModel) -> None:
         """The variables `model` has that this problem does not have yet."""
         for v in model.variables[len(self.vars) :]:
             if v.integral:
@@ -87,7 +87,7 @@ class MilpBackend:
                 var = self._variable(v.kind, None, pulp.LpContinuous)
             self.vars.append(var)
 
-    def _add_row(self, row: Row) -> None:
+    def add_row(self, row: Row) -> None:
         if not row.terms:
             if not row.holds_without_terms():
                 # a fresh integer variable in [0, 0] that must be >= 1: CBC then reports "Integer

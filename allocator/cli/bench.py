@@ -30,7 +30,7 @@ from allocator.options import BACKENDS, SolveOptions
     "backends",
     multiple=True,
     type=click.Choice(BACKENDS),
-    help="Backend to run (repeat for several; default cpsat).",
+    help="Backend to run (repeat for several; default auto).",
 )
 @time_limit_option("Seconds for each run (every level of one instance on one backend together).")
 @click.option(
@@ -102,7 +102,7 @@ def bench(
             SolveOptions(
                 time_limit=time_limit, threads=threads, formulation=formulation, first_plan=first_plan
             ),
-            list(backends) or ["cpsat"],
+            list(backends) or ["auto"],
             list(seeds) or [0],
             repeat,
             str(Path(solutions).resolve()) if solutions else None,

@@ -128,9 +128,12 @@ def _print_burden(instance: Instance, result: SolveResult) -> None:
 @click.option(
     "--backend",
     type=click.Choice(BACKENDS),
-    default="cpsat",
+    default="auto",
     show_default=True,
-    help="cpsat: OR-Tools CP-SAT; highs, cbc: the MILP through PuLP.",
+    help=(
+        "auto: HiGHS and CP-SAT in turn at each level, passing plans; cpsat: OR-Tools CP-SAT "
+        "alone; highs, cbc: the MILP through PuLP."
+    ),
 )
 @time_limit_option("Seconds for the whole solve, all levels together.")
 @click.option(

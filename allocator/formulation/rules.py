@@ -57,6 +57,11 @@ class Formulation:
         adds the variables the model has gained before each row.  When the stream ends, the
         objectives are built.
         """
+        return (row for _, row in self.sections(order))
+
+    def sections(self, order: Sequence[str] | None = None) -> Iterator[tuple[str, Row]]:
+        """:meth:`rows`, each with the name of the builder that wrote it (``"objectives"`` for
+        the objectives' definitions), for a consumer that puts them in another order."""
         if self._streamed:
             raise RuntimeError("the rows of a formulation stream once")
         if order is not None and sorted(order) != sorted(BUILDERS):
@@ -66,11 +71,12 @@ class Formulation:
             builder = BUILDERS[name]
             for row in builder(self):
                 self.model.row_count += 1
-                yield row
+                yield name, row
         for name, build in self.objective_builders.items():
             self.model.objectives[name] = build(self)
         self.model.row_count += len(self.definitions)
-        yield from self.definitions
+        for row in self.definitions:
+            yield OBJECTIVE_ROWS, row
 
     @property
     def hard(self) -> bool:
@@ -85,6 +91,9 @@ class Formulation:
 
 
 RowBuilder = Callable[[Formulation], Iterator[Row]]
+
+#: The section of :meth:`Formulation.sections` that holds the objectives' definitions.
+OBJECTIVE_ROWS = "objectives"
 
 #: Every rule by name, in the order of ``docs/rules.md``.
 RULES: dict[str, Rule] = {}

@@ -43,7 +43,7 @@ def test_model_building_is_deterministic() -> None:
     def proto() -> str:
         backend = CpSatBackend(allocator.SolveOptions())
         formulation = formulate(allocator.load_instance(EXAMPLES / "multinational.yaml"))
-        backend.load(formulation.model, formulation.rows())
+        backend.load(formulation)
         return str(backend.model.proto)
 
     first = proto()
@@ -57,11 +57,11 @@ def test_every_backend_gets_every_row() -> None:
     rows = [row for row in formulate(instance).rows() if row.terms or not row.holds_without_terms()]
     cpsat = CpSatBackend(allocator.SolveOptions())
     formulation = formulate(instance)
-    cpsat.load(formulation.model, formulation.rows())
+    cpsat.load(formulation)
     assert len(cpsat.model.proto.constraints) == len(rows) == formulation.model.row_count
     milp = MilpBackend(allocator.SolveOptions(backend="highs"), "highs")
     formulation = formulate(instance)
-    milp.load(formulation.model, formulation.rows())
+    milp.load(formulation)
     assert len(milp.problem.constraints()) == len(rows) + 1
     with pytest.raises(RuntimeError, match="stream once"):
         list(formulation.rows())
@@ -75,7 +75,7 @@ def test_hard_demand_with_the_cut_is_one_equality() -> None:
     assert demand.sense == "==" and not any((row.name or "").startswith("demand-cap[") for row in rows)
     milp = MilpBackend(allocator.SolveOptions(backend="highs"), "highs")
     formulation = formulate(build(doc))
-    milp.load(formulation.model, formulation.rows())
+    milp.load(formulation)
     assert any(c.sense == pulp.LpConstraintEQ for c in milp.problem.constraints())
     soft = base_instance(
         horizon={"periods": 1}, model={"shortfall": "soft", "objectives": ["shortfall", "cost"]}
@@ -92,7 +92,7 @@ def test_milp_sees_columns_in_creation_order_and_demand_rows_first(path: object)
     rows = list(formulate(allocator.load_instance(path)).rows())  # type: ignore[arg-type]
     formulation = formulate(allocator.load_instance(path))  # type: ignore[arg-type]
     milp = MilpBackend(allocator.SolveOptions(backend="highs"), "highs")
-    milp.load(formulation.model, formulation.rows())
+    milp.load(formulation)
     assert milp.problem.variables() == milp.every and milp.every[-1] is milp.anchor
     demand = sum(1 for row in rows if (row.name or "").startswith("demand["))
     assert demand and all((row.name or "").startswith("demand[") for row in rows[:demand])

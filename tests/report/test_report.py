@@ -356,10 +356,10 @@ def test_report_and_solve_report_name_the_solution_alike(tmp_path: Path) -> None
     solved = CliRunner().invoke(main, ["solve", instance, *options])
     assert solved.exit_code == 0, solved.output
     status = json.loads(plan.read_text())["status"]
-    assert _caption(tmp_path / "solved" / "report.html") == f"lead-rotation (cpsat, {status})"
+    assert _caption(tmp_path / "solved" / "report.html") == f"lead-rotation (auto, {status})"
     invoked = CliRunner().invoke(main, ["report", instance, str(plan), "-o", str(tmp_path / "r")])
     assert invoked.exit_code == 0, invoked.output
-    assert _caption(tmp_path / "r" / "report.html") == f"{plan} (cpsat, {status})"
+    assert _caption(tmp_path / "r" / "report.html") == f"{plan} (auto, {status})"
 
 
 def test_a_report_without_a_label_names_the_instance(tmp_path: Path) -> None:

@@ -1,0 +1,187 @@
+"""The default backend, "auto": CP-SAT and HiGHS on one model, passing plans to each other.
+
+No single solver is best at every level (BENCHMARKS.md, "Issue 13"): HiGHS proves the coverage
+levels (shortfall, surplus) that CP-SAT leaves open on some instances, and its sub-MIPs balance
+burdens well where CP-SAT's search moves slowly; where CP-SAT's large-neighbourhood search makes
+headway it is far better than HiGHS at fairness.  So each level runs in phases, each solver
+starting from the best plan so far, and a phase that proves the level ends it:
+
+- a level of coverage objectives only: HiGHS for :data:`FIRST_SHARE` of the level's time, then
+  CP-SAT for the rest;
+- any other level: CP-SAT for :data:`PROBE_SHARE` of the level's time; if it closed at least
+  :data:`PROGRESS` of the gap between its starting plan and the best bound, CP-SAT again for the
+  rest, else HiGHS for the rest.
+
+The level's bound is the better of the solvers'.  Both solvers hold the whole model, each with its
+rows in its own order, and every earlier level's bound.  Above :data:`PORTFOLIO_MAX_COLUMNS`
+columns, where building the MILP costs seconds and gigabytes, "auto" is CP-SAT alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterator, Sequence
+
+from allocator.backends.cpsat import CpSatBackend
+from allocator.backends.interface import Backend, Level, LevelOutcome, stream_rows
+from allocator.backends.milp import MilpBackend
+from allocator.formulation.linear import Row, Terms
+from allocator.formulation.rules import Formulation
+from allocator.options import SolveOptions, Status
+
+log = logging.getLogger(__name__)
+
+#: Objectives whose levels HiGHS solves first (their LP relaxations are tight).
+COVERAGE = frozenset({"shortfall", "surplus"})
+#: The share of a coverage level's time HiGHS gets before CP-SAT.
+FIRST_SHARE = 0.5
+#: The share of any other level's time CP-SAT gets to show its progress ...
+PROBE_SHARE = 0.3
+#: ... the share of the gap it must close to keep the rest of the time.
+PROGRESS = 0.4
+#: A phase given less time than this is skipped.
+MIN_PHASE_SECONDS = 0.05
+#: Models with more columns than this are solved by CP-SAT alone.
+PORTFOLIO_MAX_COLUMNS = 50_000
+#: Without a time limit, the first phase gets this long.
+UNLIMITED_FIRST_SECONDS = 60.0
+
+
+class PortfolioBackend:
+    """HiGHS and CP-SAT in turn at each level, each warm-started from the best plan so far."""
+
+    name = "auto"
+
+    def __init__(self, options: SolveOptions):
+        self.options = options
+        self.cpsat = CpSatBackend(options)
+        self.highs = MilpBackend(options, "highs")
+        self.members: list[Backend] = [self.highs, self.cpsat]
+
+    def load(self, formulation: Formulation) -> None:
+        """HiGHS takes the rows as they stream (its order); CP-SAT the same rows, held until the
+        stream ends, in its own order (the portfolio only runs on models of moderate size)."""
+        model = formulation.model
+        if model.columns > PORTFOLIO_MAX_COLUMNS:
+            log.info("auto: %d columns, CP-SAT alone", model.columns)
+            self.members = [self.cpsat]
+            self.cpsat.load(formulation)
+            return
+        held: list[tuple[str, Row]] = []
+
+        def to_highs() -> Iterator[Row]:
+            for section, row in formulation.sections(self.highs.row_order):
+                held.append((section, row))
+                yield row
+
+        stream_rows(model, to_highs(), [self.highs])
+        order = {name: rank for rank, name in enumerate(self.cpsat.row_order or ())}
+        held.sort(key=lambda item: order.get(item[0], len(order)))  # definitions (OBJECTIVE_ROWS) last
+        stream_rows(model, (row for _, row in held), [self.cpsat])
+
+    def add_bound(self, terms: Terms, rhs: int) -> None:
+        for member in self.members:
+            member.add_bound(terms, rhs)
+
+    def solve_level(self, level: Level) -> LevelOutcome:
+        if len(self.members) == 1:
+            return self.cpsat.solve_level(level)
+        started = time.perf_counter()
+        best = _Best(level.terms, level.warm)
+        coverage = set(level.key.split("+")) <= COVERAGE
+        first, share = (self.highs, FIRST_SHARE) if coverage else (self.cpsat, PROBE_SHARE)
+        if not self._phase(first, level, share, started, best) and not level.stop.stopped:
+            second = self.cpsat if coverage or best.progressed(PROGRESS) else self.highs
+            self._phase(second, level, None, started, best)
+        return best.outcome()
+
+    def _phase(self, member: Backend, level: Level, share: float | None, started: float, best: _Best) -> bool:
+        """One phase: `member` for `share` of the level's time (None: all that is left of it);
+        True when the level is settled (proven, or proven infeasible)."""
+        phase = _phase(level, time.perf_counter() - started, share, best.values)
+        if phase is None:
+            return False
+        outcome = member.solve_level(phase)
+        log.info(
+            "level %d, %s phase: %s, bound %s, %.2fs into the level",
+            level.number,
+            member.name,
+            outcome.status,
+            outcome.bound,
+            time.perf_counter() - started,
+        )
+        best.take(outcome)
+        return best.settled
+
+
+def _phase(level: Level, elapsed: float, share: float | None, warm: list[float] | None) -> Level | None:
+    """The level as one phase sees it: `share` of the level's time (None: the rest of it), from
+    the best plan so far; None when too little time is left for a phase."""
+    remaining = None if level.remaining is None else level.remaining - elapsed
+    if level.budget is None:
+        budget = None if share is None else UNLIMITED_FIRST_SECONDS
+    else:
+        budget = level.budget - elapsed if share is None else share * level.budget
+    if remaining is not None:
+        budget = remaining if budget is None else min(budget, remaining)
+    if budget is not None and budget < MIN_PHASE_SECONDS:
+        return None
+    return dataclasses.replace(level, budget=budget, remaining=remaining, warm=warm)
+
+
+class _Best:
+    """The best plan of a level's phases (by the level's objective, the warm start included) and
+    the best bound (a phase that proves its plan optimal proves that plan's value a bound)."""
+
+    def __init__(self, terms: Terms, warm: list[float] | None):
+        self.terms = terms
+        self.values = warm
+        self.start = None if warm is None else self.value(warm)
+        self.found = False  # whether a phase found a plan as good as the warm start
+        self.bound: float | None = None
+        self.infeasible = False
+
+    def value(self, values: Sequence[float]) -> float:
+        return sum(c * values[i] for i, c in self.terms)
+
+    def take(self, outcome: LevelOutcome) -> None:
+        if outcome.status == Status.INFEASIBLE:
+            self.infeasible = True
+            return
+        bounds = [b for b in (self.bound, outcome.bound) if b is not None]
+        if outcome.values is not None:
+            new = self.value(outcome.values)
+            if outcome.status == Status.OPTIMAL:
+                bounds.append(new)
+            current = None if self.values is None else self.value(self.values)
+            if current is None or new < current or (not self.found and new <= current):
+                self.values, self.found = outcome.values, True
+        self.bound = max(bounds) if bounds else None
+
+    def progressed(self, share: float) -> bool:
+        """Whether the plan closed at least `share` of the gap between the starting plan and the
+        bound (0 where none is known); True without a starting plan to compare with."""
+        if self.start is None or self.values is None:
+            return True
+        gap = self.start - max(self.bound or 0.0, 0.0)
+        return gap <= 0 or (self.start - self.value(self.values)) >= share * gap
+
+    @property
+    def settled(self) -> bool:
+        return self.infeasible or self.proven
+
+    @property
+    def proven(self) -> bool:
+        """Whether the best plan's value reaches the bound."""
+        if self.values is None or self.bound is None:
+            return False
+        return self.bound >= self.value(self.values) - 1e-6
+
+    def outcome(self) -> LevelOutcome:
+        if self.infeasible:
+            return LevelOutcome(Status.INFEASIBLE)
+        if self.values is None or not (self.found or self.proven):
+            return LevelOutcome(Status.UNKNOWN, None, self.bound)
+        return LevelOutcome(Status.OPTIMAL if self.proven else Status.FEASIBLE, self.values, self.bound)

@@ -1,0 +1,165 @@
+"""The "auto" backend: HiGHS then CP-SAT at each level, passing plans and bounds."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import allocator
+from allocator.backends import portfolio
+from allocator.backends.cpsat import CpSatBackend
+from allocator.backends.interface import Level, LevelOutcome
+from allocator.backends.milp import MilpBackend
+from allocator.backends.portfolio import PortfolioBackend
+from allocator.formulation.build import formulate
+from allocator.options import SolveOptions, Status, StopToken
+from tests.helpers.instances import EXAMPLES
+
+TERMS = [(0, 1), (1, 2)]  # the level's value: x0 + 2 x1
+
+
+class Member:
+    """A solver that answers with a given outcome and records the phase it was given."""
+
+    def __init__(self, name: str, outcome: LevelOutcome):
+        self.name = name
+        self.outcome = outcome
+        self.phases: list[Level] = []
+        self.bounds: list[tuple[object, int]] = []
+
+    def solve_level(self, level: Level) -> LevelOutcome:
+        self.phases.append(level)
+        return self.outcome
+
+    def add_bound(self, terms: object, rhs: int) -> None:
+        self.bounds.append((terms, rhs))
+
+
+def _portfolio(highs: LevelOutcome, cpsat: LevelOutcome) -> tuple[PortfolioBackend, Member, Member]:
+    backend = PortfolioBackend(SolveOptions(backend="auto"))
+    backend.highs, backend.cpsat = Member("highs", highs), Member("cpsat", cpsat)  # type: ignore[assignment]
+    backend.members = [backend.highs, backend.cpsat]
+    return backend, backend.highs, backend.cpsat  # type: ignore[return-value]
+
+
+def _level(
+    key: str = "shortfall",
+    warm: list[float] | None = None,
+    budget: float | None = 10.0,
+    stop: StopToken | None = None,
+) -> Level:
+    remaining = None if budget is None else 2 * budget
+    return Level(key, 1, 1, TERMS, 1, budget, remaining, warm, time.perf_counter(), None, stop or StopToken())
+
+
+def test_a_coverage_level_highs_proves_ends_there() -> None:
+    backend, highs, cpsat = _portfolio(LevelOutcome(Status.OPTIMAL, [1.0, 0.0]), LevelOutcome(Status.UNKNOWN))
+    outcome = backend.solve_level(_level("shortfall+surplus", warm=[3.0, 0.0]))
+    assert outcome == LevelOutcome(Status.OPTIMAL, [1.0, 0.0], 1.0)
+    assert highs.phases[0].warm == [3.0, 0.0] and not cpsat.phases
+    assert highs.phases[0].budget == pytest.approx(portfolio.FIRST_SHARE * 10.0)
+
+
+def test_cpsat_starts_from_the_better_plan_and_the_better_bound_counts() -> None:
+    backend, _, cpsat = _portfolio(
+        LevelOutcome(Status.FEASIBLE, [2.0, 1.0], 3.0), LevelOutcome(Status.FEASIBLE, [3.0, 0.0], 2.0)
+    )
+    outcome = backend.solve_level(_level("surplus", warm=[6.0, 0.0]))
+    assert cpsat.phases[0].warm == [2.0, 1.0]  # value 4, better than the warm start's 6
+    assert cpsat.phases[0].budget == pytest.approx(10.0, abs=0.1)  # the rest of the level's time
+    assert cpsat.phases[0].remaining == pytest.approx(20.0, abs=0.1)
+    assert outcome == LevelOutcome(Status.OPTIMAL, [3.0, 0.0], 3.0)  # value 3 meets HiGHS' bound 3
+
+
+def test_a_worse_phase_does_not_replace_the_plan() -> None:
+    backend, _, cpsat = _portfolio(
+        LevelOutcome(Status.FEASIBLE, [8.0, 0.0], 1.0), LevelOutcome(Status.UNKNOWN)
+    )
+    outcome = backend.solve_level(_level(warm=[5.0, 0.0]))
+    assert cpsat.phases[0].warm == [5.0, 0.0]
+    assert outcome == LevelOutcome(Status.UNKNOWN, None, 1.0)  # nothing better than the plan in hand
+
+
+def test_cpsat_keeps_a_level_where_it_makes_headway() -> None:
+    """From 10 towards a bound of 0, CP-SAT's probe reaching 4 closes 60% of the gap: it goes on."""
+    backend, highs, cpsat = _portfolio(
+        LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.FEASIBLE, [4.0, 0.0], 0.0)
+    )
+    backend.solve_level(_level("fairness", warm=[10.0, 0.0]))
+    assert [phase.budget for phase in cpsat.phases] == [
+        pytest.approx(portfolio.PROBE_SHARE * 10.0),
+        pytest.approx(10.0, abs=0.1),
+    ]
+    assert not highs.phases
+
+
+def test_highs_takes_over_a_level_where_cpsat_moves_slowly() -> None:
+    """Reaching 8 from 10 (20% of the gap), CP-SAT hands the rest of the level to HiGHS."""
+    backend, highs, cpsat = _portfolio(
+        LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0), LevelOutcome(Status.FEASIBLE, [8.0, 0.0], 0.0)
+    )
+    outcome = backend.solve_level(_level("fairness+cost", warm=[10.0, 0.0]))
+    assert len(cpsat.phases) == 1 and highs.phases[0].warm == [8.0, 0.0]
+    assert highs.phases[0].budget == pytest.approx(10.0, abs=0.1)
+    assert outcome == LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0)
+
+
+def test_without_a_time_limit_the_first_phase_gets_a_fixed_time() -> None:
+    backend, highs, cpsat = _portfolio(LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.UNKNOWN))
+    backend.solve_level(_level(budget=None))
+    assert highs.phases[0].budget == portfolio.UNLIMITED_FIRST_SECONDS
+    assert cpsat.phases[0].budget is None
+
+
+def test_infeasible_is_the_answer_and_a_stop_skips_the_next_phase() -> None:
+    backend, _, cpsat = _portfolio(LevelOutcome(Status.INFEASIBLE), LevelOutcome(Status.UNKNOWN))
+    assert backend.solve_level(_level()).status == Status.INFEASIBLE and not cpsat.phases
+    stop = StopToken()
+    backend, highs, cpsat = _portfolio(LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.UNKNOWN))
+
+    def stop_then_nothing(level: Level) -> LevelOutcome:
+        stop.stop()
+        return LevelOutcome(Status.UNKNOWN)
+
+    highs.solve_level = stop_then_nothing  # type: ignore[method-assign]
+    backend.solve_level(_level(stop=stop))
+    assert not cpsat.phases
+
+
+def test_bounds_reach_every_member() -> None:
+    backend, highs, cpsat = _portfolio(LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.UNKNOWN))
+    backend.add_bound(TERMS, 7)
+    assert highs.bounds == cpsat.bounds == [(TERMS, 7)]
+
+
+def test_a_large_model_is_cpsat_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    formulation = formulate(allocator.load_instance(EXAMPLES / "basic.yaml"))
+    monkeypatch.setattr(portfolio, "PORTFOLIO_MAX_COLUMNS", formulation.model.columns - 1)
+    backend = PortfolioBackend(SolveOptions(backend="auto"))
+    backend.load(formulation)
+    assert backend.members == [backend.cpsat]
+
+
+def test_auto_solves_to_the_proven_optimum_of_each_solver() -> None:
+    """On a small instance every level is proven, and by the same values as CP-SAT alone."""
+    auto = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend="auto", threads=1, time_limit=30)
+    cpsat = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend="cpsat", threads=1, time_limit=30)
+    assert auto.status == cpsat.status == Status.OPTIMAL
+    assert auto.backend == "auto"
+    assert auto.objectives == cpsat.objectives
+
+
+def test_each_member_holds_the_model_it_would_build_alone() -> None:
+    """The one pass gives CP-SAT and HiGHS each its own row order: the same models as alone."""
+
+    def loaded(backend: object) -> object:
+        backend.load(formulate(allocator.load_instance(EXAMPLES / "lead-rotation.yaml")))  # type: ignore[attr-defined]
+        return backend
+
+    both = loaded(PortfolioBackend(SolveOptions(backend="auto")))
+    cpsat = loaded(CpSatBackend(SolveOptions()))
+    highs = loaded(MilpBackend(SolveOptions(backend="highs"), "highs"))
+    assert str(both.cpsat.model.proto) == str(cpsat.model.proto)  # type: ignore[attr-defined]
+    mine = [str(c) for c in both.highs.problem.constraints()]  # type: ignore[attr-defined]
+    assert mine == [str(c) for c in highs.problem.constraints()]  # type: ignore[attr-defined]
