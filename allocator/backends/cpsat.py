@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
@@ -142,15 +143,16 @@ class CpSatBackend:
                     time.perf_counter() - level.started,
                 )
             )
-        incumbents = _Incumbents(level, soft_deadline)
-        timer = _soft_stop(solver, incumbents, soft_deadline)
+        incumbents = _Incumbents(level, soft_deadline, solver.stop_search)
+        timers = [_soft_stop(solver, incumbents, soft_deadline), _checkpoint(incumbents, level)]
         level.stop.register(solver.stop_search)
         try:
             code = solver.solve(self.model, incumbents)
         finally:
             level.stop.unregister(solver.stop_search)
-            if timer is not None:
-                timer.cancel()
+            for timer in timers:
+                if timer is not None:
+                    timer.cancel()
         if code == cp_model.MODEL_INVALID:
             raise RuntimeError(f"CP-SAT rejected the model: {self.model.validate()}")
         status = STATUS[code]
@@ -164,22 +166,41 @@ class CpSatBackend:
 
 
 class _Incumbents(cp_model.CpSolverSolutionCallback):
-    """Reports each new incumbent of a level, and enforces the level's soft deadline.
+    """Reports each new incumbent of a level, and enforces the level's soft deadline and checkpoint.
 
     At the soft deadline the search stops if the level has a solution; without one it goes on to
     the hard limit and stops at its first solution: a plan matters more than time for later levels.
+    The checkpoint is asked once, when it is due and the level has a solution (at the first one
+    after it, if none came before).
     """
 
-    def __init__(self, level: Level, soft_deadline: float | None):
+    def __init__(self, level: Level, soft_deadline: float | None, stop: Callable[[], None]):
         super().__init__()
         self.level = level
         self.soft_deadline = soft_deadline
+        self.stop = stop
         self.found = threading.Event()
+        self.incumbent = float("inf")
+        self.incumbent_bound = float("-inf")
+        checkpoint = level.checkpoint
+        self.checkpoint_due = None if checkpoint is None else time.perf_counter() + checkpoint.after
+        self._asked = threading.Lock()
+
+    def ask_checkpoint(self) -> None:
+        """Ask the checkpoint (once) if it is due and there is a solution; stop if it says so."""
+        checkpoint, due = self.level.checkpoint, self.checkpoint_due
+        if checkpoint is None or due is None or not self.found.is_set() or time.perf_counter() < due:
+            return
+        first_time = self._asked.acquire(blocking=False)  # never released: asked once
+        if first_time and not checkpoint.keep_going(self.incumbent, self.incumbent_bound):
+            self.stop()
 
     def on_solution_callback(self) -> None:
+        self.incumbent, self.incumbent_bound = self.objective_value, self.best_objective_bound
         self.found.set()
         if self.soft_deadline is not None and time.perf_counter() >= self.soft_deadline:
             self.stop_search()
+        self.ask_checkpoint()
         level = self.level
         if level.progress is None:
             return
@@ -207,6 +228,17 @@ def _soft_stop(
             solver.stop_search()
 
     timer = threading.Timer(max(0.0, deadline - time.perf_counter()), fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _checkpoint(incumbents: _Incumbents, level: Level) -> threading.Timer | None:
+    """Ask the level's checkpoint when it is due (:meth:`_Incumbents.ask_checkpoint`)."""
+    checkpoint = level.checkpoint
+    if checkpoint is None:
+        return None
+    timer = threading.Timer(max(0.0, checkpoint.after), incumbents.ask_checkpoint)
     timer.daemon = True
     timer.start()
     return timer

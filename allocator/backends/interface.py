@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,12 +12,22 @@ from allocator.options import ProgressCallback, Status, StopToken
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A question asked `after` seconds of a level's search: go on? `keep_going` gets the best
+    value found and the best bound so far (the level's integer units).  A backend that cannot ask
+    mid-search ignores it."""
+
+    after: float
+    keep_going: Callable[[float, float], bool]
+
+
+@dataclass(frozen=True)
 class Level:
     """One lexicographic level to solve: minimise `terms` (value = sum / `scale`).
 
     `budget` is the level's share of the time and `remaining` all the time left (None: no limit);
     `warm` the previous level's solution (variable values in model order), which meets every
-    earlier level's bound.
+    earlier level's bound.  `checkpoint`, where given, may end the search early.
     """
 
     key: str
@@ -31,6 +41,7 @@ class Level:
     started: float
     progress: ProgressCallback | None
     stop: StopToken
+    checkpoint: Checkpoint | None = None
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ starting from the best plan so far, and a phase that proves the level ends it:
 
 - a level of coverage objectives only: HiGHS for :data:`FIRST_SHARE` of the level's time, then
   CP-SAT for the rest;
-- any other level: CP-SAT for :data:`PROBE_SHARE` of the level's time; if it closed at least
-  :data:`PROGRESS` of the gap between its starting plan and the best bound, CP-SAT again for the
-  rest, else HiGHS for the rest.
+- any other level: CP-SAT, which at :data:`PROBE_SHARE` of the level's time (a checkpoint in its
+  search) goes on to the end of the level if it closed at least :data:`PROGRESS` of the gap
+  between its starting plan and the best bound, and otherwise stops there and HiGHS takes the rest
+  of the level from CP-SAT's plan.
 
 The level's bound is the better of the solvers'.  Both solvers hold the whole model, each with its
 rows in its own order, and every earlier level's bound.  Above :data:`PORTFOLIO_MAX_COLUMNS`
@@ -25,7 +26,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from allocator.backends.cpsat import CpSatBackend
-from allocator.backends.interface import Backend, Level, LevelOutcome, stream_rows
+from allocator.backends.interface import Backend, Checkpoint, Level, LevelOutcome, stream_rows
 from allocator.backends.milp import MilpBackend
 from allocator.formulation.linear import Row, Terms
 from allocator.formulation.rules import Formulation
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 COVERAGE = frozenset({"shortfall", "surplus"})
 #: The share of a coverage level's time HiGHS gets before CP-SAT.
 FIRST_SHARE = 0.5
-#: The share of any other level's time CP-SAT gets to show its progress ...
+#: The share of any other level's time after which CP-SAT's headway is judged ...
 PROBE_SHARE = 0.3
 #: ... the share of the gap it must close to keep the rest of the time.
 PROGRESS = 0.4
@@ -90,20 +91,41 @@ class PortfolioBackend:
             return self.cpsat.solve_level(level)
         started = time.perf_counter()
         best = _Best(level.terms, level.warm)
-        coverage = set(level.key.split("+")) <= COVERAGE
-        first, share = (self.highs, FIRST_SHARE) if coverage else (self.cpsat, PROBE_SHARE)
-        if not self._phase(first, level, share, started, best) and not level.stop.stopped:
-            second = self.cpsat if coverage or best.progressed(PROGRESS) else self.highs
-            self._phase(second, level, None, started, best)
+        if set(level.key.split("+")) <= COVERAGE:
+            if not self._phase(self.highs, level, FIRST_SHARE, started, best) and not level.stop.stopped:
+                self._phase(self.cpsat, level, None, started, best)
+            return best.outcome()
+        handed_over: list[bool] = []
+
+        def keep_going(value: float, bound: float) -> bool:
+            headway = best.headway(value, bound)
+            log.info(
+                "level %d: CP-SAT closed %.0f%% of the gap at its checkpoint", level.number, 100 * headway
+            )
+            handed_over.append(headway < PROGRESS)
+            return not handed_over[-1]
+
+        checkpoint = None if level.budget is None else Checkpoint(PROBE_SHARE * level.budget, keep_going)
+        settled = self._phase(self.cpsat, level, None, started, best, checkpoint)
+        if not settled and any(handed_over) and not level.stop.stopped:
+            self._phase(self.highs, level, None, started, best)
         return best.outcome()
 
-    def _phase(self, member: Backend, level: Level, share: float | None, started: float, best: _Best) -> bool:
+    def _phase(
+        self,
+        member: Backend,
+        level: Level,
+        share: float | None,
+        started: float,
+        best: _Best,
+        checkpoint: Checkpoint | None = None,
+    ) -> bool:
         """One phase: `member` for `share` of the level's time (None: all that is left of it);
         True when the level is settled (proven, or proven infeasible)."""
-        phase = _phase(level, time.perf_counter() - started, share, best.values)
+        phase = _phase_level(level, time.perf_counter() - started, share, best.values)
         if phase is None:
             return False
-        outcome = member.solve_level(phase)
+        outcome = member.solve_level(dataclasses.replace(phase, checkpoint=checkpoint))
         log.info(
             "level %d, %s phase: %s, bound %s, %.2fs into the level",
             level.number,
@@ -116,7 +138,7 @@ class PortfolioBackend:
         return best.settled
 
 
-def _phase(level: Level, elapsed: float, share: float | None, warm: list[float] | None) -> Level | None:
+def _phase_level(level: Level, elapsed: float, share: float | None, warm: list[float] | None) -> Level | None:
     """The level as one phase sees it: `share` of the level's time (None: the rest of it), from
     the best plan so far; None when too little time is left for a phase."""
     remaining = None if level.remaining is None else level.remaining - elapsed
@@ -160,13 +182,13 @@ class _Best:
                 self.values, self.found = outcome.values, True
         self.bound = max(bounds) if bounds else None
 
-    def progressed(self, share: float) -> bool:
-        """Whether the plan closed at least `share` of the gap between the starting plan and the
-        bound (0 where none is known); True without a starting plan to compare with."""
-        if self.start is None or self.values is None:
-            return True
-        gap = self.start - max(self.bound or 0.0, 0.0)
-        return gap <= 0 or (self.start - self.value(self.values)) >= share * gap
+    def headway(self, value: float, bound: float) -> float:
+        """The share of the gap between the starting plan and the best bound (0 where none is
+        known) that a plan of `value` closes; 1 without a starting plan to compare with."""
+        if self.start is None:
+            return 1.0
+        gap = self.start - max(self.bound or 0.0, bound, 0.0)
+        return 1.0 if gap <= 0 else (self.start - value) / gap
 
     @property
     def settled(self) -> bool:

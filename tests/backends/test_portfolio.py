@@ -9,12 +9,13 @@ import pytest
 import allocator
 from allocator.backends import portfolio
 from allocator.backends.cpsat import CpSatBackend
-from allocator.backends.interface import Level, LevelOutcome
+from allocator.backends.interface import Checkpoint, Level, LevelOutcome
+from allocator.backends.levels import first_values, level_terms
 from allocator.backends.milp import MilpBackend
 from allocator.backends.portfolio import PortfolioBackend
 from allocator.formulation.build import formulate
 from allocator.options import SolveOptions, Status, StopToken
-from tests.helpers.instances import EXAMPLES
+from tests.helpers.instances import EXAMPLES, ROOT
 
 TERMS = [(0, 1), (1, 2)]  # the level's value: x0 + 2 x1
 
@@ -27,10 +28,16 @@ class Member:
         self.outcome = outcome
         self.phases: list[Level] = []
         self.bounds: list[tuple[object, int]] = []
+        self.kept_going: bool | None = None
 
     def solve_level(self, level: Level) -> LevelOutcome:
+        """The outcome, or none when a checkpoint (asked about the outcome's plan) stops it."""
         self.phases.append(level)
-        return self.outcome
+        outcome = self.outcome
+        if level.checkpoint is not None and outcome.values is not None:
+            value = sum(c * outcome.values[i] for i, c in TERMS)
+            self.kept_going = level.checkpoint.keep_going(value, outcome.bound or 0.0)
+        return outcome
 
     def add_bound(self, terms: object, rhs: int) -> None:
         self.bounds.append((terms, rhs))
@@ -82,27 +89,50 @@ def test_a_worse_phase_does_not_replace_the_plan() -> None:
 
 
 def test_cpsat_keeps_a_level_where_it_makes_headway() -> None:
-    """From 10 towards a bound of 0, CP-SAT's probe reaching 4 closes 60% of the gap: it goes on."""
+    """From 10 towards a bound of 0, CP-SAT reaching 4 by its checkpoint closes 60% of the gap:
+    its search goes on to the end of the level and HiGHS never runs."""
     backend, highs, cpsat = _portfolio(
         LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.FEASIBLE, [4.0, 0.0], 0.0)
     )
     backend.solve_level(_level("fairness", warm=[10.0, 0.0]))
-    assert [phase.budget for phase in cpsat.phases] == [
-        pytest.approx(portfolio.PROBE_SHARE * 10.0),
-        pytest.approx(10.0, abs=0.1),
-    ]
-    assert not highs.phases
+    (phase,) = cpsat.phases
+    assert phase.budget == pytest.approx(10.0, abs=0.1) and phase.warm == [10.0, 0.0]
+    assert phase.checkpoint is not None
+    assert phase.checkpoint.after == pytest.approx(portfolio.PROBE_SHARE * 10.0)
+    assert cpsat.kept_going is True and not highs.phases
 
 
 def test_highs_takes_over_a_level_where_cpsat_moves_slowly() -> None:
-    """Reaching 8 from 10 (20% of the gap), CP-SAT hands the rest of the level to HiGHS."""
+    """Reaching 8 from 10 (20% of the gap), CP-SAT stops at its checkpoint and HiGHS takes the
+    rest of the level from CP-SAT's plan."""
     backend, highs, cpsat = _portfolio(
         LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0), LevelOutcome(Status.FEASIBLE, [8.0, 0.0], 0.0)
     )
     outcome = backend.solve_level(_level("fairness+cost", warm=[10.0, 0.0]))
-    assert len(cpsat.phases) == 1 and highs.phases[0].warm == [8.0, 0.0]
-    assert highs.phases[0].budget == pytest.approx(10.0, abs=0.1)
+    assert cpsat.kept_going is False and highs.phases[0].warm == [8.0, 0.0]
+    assert highs.phases[0].budget == pytest.approx(10.0, abs=0.1) and highs.phases[0].checkpoint is None
     assert outcome == LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0)
+
+
+def test_cpsat_stops_at_its_checkpoint_when_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real CP-SAT asks its checkpoint and stops there, keeping the plan it has."""
+    formulation = formulate(allocator.load_instance(ROOT / "instances" / "reassurance.yaml"))
+    backend = CpSatBackend(SolveOptions(threads=2, seed=0))
+    backend.load(formulation)
+    terms, scale = level_terms(formulation.model, (("fairness", 1.0),))
+    asked: list[tuple[float, float]] = []
+
+    def keep_going(value: float, bound: float) -> bool:
+        asked.append((value, bound))
+        return False
+
+    warm = first_values(formulation, None)  # a plan from the start: the checkpoint has one to judge
+    started = time.perf_counter()
+    checkpoint = Checkpoint(1.0, keep_going)
+    level = Level("fairness", 1, 1, terms, scale, 30.0, 30.0, warm, started, None, StopToken(), checkpoint)
+    outcome = backend.solve_level(level)
+    assert len(asked) == 1 and outcome.values is not None
+    assert time.perf_counter() - started < 20  # stopped well before the level's 30 s
 
 
 def test_without_a_time_limit_the_first_phase_gets_a_fixed_time() -> None:
