@@ -13,9 +13,11 @@ starting from the best plan so far, and a phase that proves the level ends it:
   between its starting plan and the best bound, and otherwise stops there and HiGHS takes the rest
   of the level from CP-SAT's plan.
 
-The level's bound is the better of the solvers'.  Both solvers hold the whole model, each with its
-rows in its own order, and every earlier level's bound.  Above :data:`PORTFOLIO_MAX_COLUMNS`
-columns, where building the MILP costs seconds and gigabytes, "auto" is CP-SAT alone.
+The level's bound is the better of the solvers'.  Without a time limit, a coverage level gives
+HiGHS :data:`UNLIMITED_FIRST_SECONDS` first, and any other level is CP-SAT's until proven.
+Both solvers hold the whole model, each with its rows in its own order, and every earlier
+level's bound.  Above :data:`PORTFOLIO_MAX_COLUMNS` columns, where building the MILP costs
+seconds and gigabytes, "auto" is CP-SAT alone.
 """
 
 from __future__ import annotations
