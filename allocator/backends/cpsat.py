@@ -60,7 +60,7 @@ class CpSatBackend:
         self.columns = 0
 
     def load(self, formulation: Formulation) -> None:
-        stream_rows(formulation.model, formulation.rows(self.row_order), [self])
+        stream_rows(formulation.model, formulation.rows(self.row_order), self)
 
     def finish(self, model: LinearModel) -> None:
         self.model.name = model.name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -67,16 +67,14 @@ class ModelSink(Protocol):
         """The stream has ended (every variable added)."""
 
 
-def stream_rows(model: LinearModel, rows: Iterable[Row], sinks: Sequence[ModelSink]) -> None:
-    """Feed each row of a stream to every sink, the variables it needs first; the rows are never
-    held all at once, so several backends load one model in one pass."""
+def stream_rows(model: LinearModel, rows: Iterable[Row], sink: ModelSink) -> None:
+    """Feed each row of a stream to `sink`, the variables it needs first (the stream may add
+    variables to `model` as it goes), then finish it."""
     for row in rows:
-        for sink in sinks:
-            sink.add_variables(model)
-            sink.add_row(row)
-    for sink in sinks:
         sink.add_variables(model)
-        sink.finish(model)
+        sink.add_row(row)
+    sink.add_variables(model)
+    sink.finish(model)
 
 
 class Backend(Protocol):

@@ -69,7 +69,7 @@ class MilpBackend:
         self.problem.addConstraint(constraint)
 
     def load(self, formulation: Formulation) -> None:
-        stream_rows(formulation.model, formulation.rows(self.row_order), [self])
+        stream_rows(formulation.model, formulation.rows(self.row_order), self)
 
     def finish(self, model: LinearModel) -> None:
         self.problem.name = re.sub(r"[^A-Za-z0-9_]", "_", model.name)
