@@ -44,6 +44,8 @@ FIRST_SHARE = 0.5
 PROBE_SHARE = 0.3
 #: ... the share of the gap it must close to keep the rest of the time.
 PROGRESS = 0.4
+#: The share of the level's time HiGHS gets after a hand-over (later levels pay for the probe).
+HANDOVER_SHARE = 1.0
 #: A phase given less time than this is skipped.
 MIN_PHASE_SECONDS = 0.05
 #: Models with more columns than this are solved by CP-SAT alone.
@@ -110,7 +112,7 @@ class PortfolioBackend:
         checkpoint = None if level.budget is None else Checkpoint(PROBE_SHARE * level.budget, keep_going)
         settled = self._phase(self.cpsat, level, None, started, best, checkpoint)
         if not settled and any(handed_over) and not level.stop.stopped:
-            self._phase(self.highs, level, None, started, best)
+            self._phase(self.highs, level, HANDOVER_SHARE, started, best)
         return best.outcome()
 
     def _phase(
