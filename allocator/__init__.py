@@ -19,6 +19,7 @@ import logging
 from allocator.api import solve
 from allocator.checker import CheckReport, Violation, check, check_file
 from allocator.errors import InputError, InputWarning, Problem
+from allocator.explanations import Explanation, explain
 from allocator.instance.catalog import available_models
 from allocator.instance.formats import build_instance
 from allocator.instance.load import load_instance, write_instance
@@ -31,6 +32,7 @@ __all__ = [
     "BACKENDS",
     "FORMULATIONS",
     "CheckReport",
+    "Explanation",
     "InputError",
     "InputWarning",
     "Instance",
@@ -47,6 +49,7 @@ __all__ = [
     "build_instance",
     "check",
     "check_file",
+    "explain",
     "load_instance",
     "solve",
     "write_instance",

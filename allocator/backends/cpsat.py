@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ortools.sat.python import cp_model
 
@@ -78,30 +78,7 @@ class CpSatBackend:
         return cp_model.LinearExpr.weighted_sum([self.vars[i] for i, _ in terms], [c for _, c in terms])
 
     def add_row(self, row: Row) -> None:
-        if not row.terms:
-            if not row.holds_without_terms():
-                self.model.add_bool_or([])  # nothing can meet this rule instance
-            return
-        if row.choice:
-            literals = [self.vars[i] for i, _ in row.terms]
-            if row.sense == "==":
-                self.model.add_exactly_one(literals)
-            else:
-                self.model.add_at_most_one(literals)
-            return
-        expr = self._expr(row.terms)
-        sense = row.sense
-        if sense == "<=" and row.rhs == 0 and all(c > 0 for _, c in row.terms):
-            sense = "=="  # non-negative terms that sum to at most 0 are all 0
-        constraint = {
-            "<=": lambda: self.model.add(expr <= row.rhs),
-            ">=": lambda: self.model.add(expr >= row.rhs),
-            "==": lambda: self.model.add(expr == row.rhs),
-        }[sense]()
-        if row.when is not None:
-            variable, value = row.when
-            literal = self.vars[variable]
-            constraint.only_enforce_if(literal if value else ~literal)
+        add_row(self.model, self.vars, row)
 
     def add_bound(self, terms: Terms, rhs: int) -> None:
         self.model.add(self._expr(terms) <= rhs)
@@ -242,3 +219,39 @@ def _checkpoint(incumbents: _Incumbents, level: Level) -> threading.Timer | None
     timer.daemon = True
     timer.start()
     return timer
+
+
+def add_row(
+    model: cp_model.CpModel,
+    variables: Sequence[cp_model.IntVar],
+    row: Row,
+    enforce: Sequence[cp_model.IntVar] = (),
+) -> None:
+    """Add `row` to a CP-SAT model over `variables` (the linear model's, in order); it holds only
+    while every literal of `enforce` is true (and its own `when`)."""
+    literals: list[cp_model.LiteralT] = list(enforce)
+    if row.when is not None:
+        variable, value = row.when
+        literals.append(variables[variable] if value else ~variables[variable])
+    if not row.terms:
+        if not row.holds_without_terms():
+            model.add_bool_or([~literal for literal in literals])  # nothing can meet it
+        return
+    if row.choice and not literals:
+        chosen = [variables[i] for i, _ in row.terms]
+        if row.sense == "==":
+            model.add_exactly_one(chosen)
+        else:
+            model.add_at_most_one(chosen)
+        return
+    expr = cp_model.LinearExpr.weighted_sum([variables[i] for i, _ in row.terms], [c for _, c in row.terms])
+    sense = row.sense
+    if sense == "<=" and row.rhs == 0 and all(c > 0 for _, c in row.terms):
+        sense = "=="  # non-negative terms that sum to at most 0 are all 0
+    constraint = {
+        "<=": lambda: model.add(expr <= row.rhs),
+        ">=": lambda: model.add(expr >= row.rhs),
+        "==": lambda: model.add(expr == row.rhs),
+    }[sense]()
+    if literals:
+        constraint.only_enforce_if(literals)

@@ -13,6 +13,7 @@ import click
 
 from allocator.cli.bench import bench
 from allocator.cli.check import check
+from allocator.cli.explain import explain
 from allocator.cli.instances import convert, generate, import_group, template, validate
 from allocator.cli.report import report
 from allocator.cli.solve import solve
@@ -30,5 +31,5 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for _command in (solve, check, report, validate, convert, template, generate, import_group, bench):
+for _command in (solve, check, explain, report, validate, convert, template, generate, import_group, bench):
     main.add_command(_command)

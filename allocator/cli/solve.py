@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
+from contextlib import nullcontext
 from typing import Any
 
 import click
@@ -20,18 +19,23 @@ from allocator.cli.common import (
     first_plan_option,
     formulation_option,
     guarded,
+    json_target,
     load,
     out,
     signed,
     time_limit_option,
 )
+from allocator.cli.explain import print_conflict
 from allocator.cli.report import write_report
-from allocator.errors import InputError, Problem
+from allocator.explanations import explain_infeasible
 from allocator.instance.catalog import available_models
 from allocator.instance.model import Instance
 from allocator.options import BACKENDS, Progress, SolveOptions, Status
 from allocator.solution.result import SolveResult
 from allocator.solution.summary import burden_table, shortfall_table
+
+#: At most this long is spent on the conflict printed after an infeasible solve (seconds).
+EXPLAIN_SECONDS = 10.0
 
 
 def _progress_printer(live: Any, levels: int) -> Callable[[Progress], None]:
@@ -117,6 +121,18 @@ def _print_burden(instance: Instance, result: SolveResult) -> None:
     out.print(table)
 
 
+def _print_why_infeasible(instance: Instance, time_limit: float, threads: int | None, seed: int) -> None:
+    """The conflict and a relaxation, briefly (``allocator explain`` gives them in full)."""
+    seconds = min(EXPLAIN_SECONDS, time_limit)
+    with err.status("looking for the rules that conflict ...") if err.is_terminal else nullcontext():
+        why = explain_infeasible(instance, seconds, threads=threads, seed=seed)
+    if why.conflict:
+        print_conflict(why, top=5)
+        out.print("(allocator explain INSTANCE -o FILE.json gives the whole explanation)")
+    else:
+        out.print(f"no conflict found within {seconds:g} s: try allocator explain with a longer --time-limit")
+
+
 @click.command()
 @click.argument("instance", type=str)
 @click.option(
@@ -187,7 +203,7 @@ def solve(
     """Solve INSTANCE (YAML, JSON or .xlsx workbook; - for standard input)."""
     with guarded(ctx.obj["debug"], quiet):
         if output:
-            _solution_target(output, instance)
+            json_target(output, instance, "solution")
         loaded = load(instance, model_name)
         levels = len(loaded.spec.levels)
         options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
@@ -202,6 +218,8 @@ def solve(
             result.write(output)
         if not quiet:
             _print_summary(loaded, result)
+            if result.status == Status.INFEASIBLE:
+                _print_why_infeasible(loaded, time_limit, threads, seed)
             if output:
                 out.print(f"solution written to {escape(output)}")
             else:
@@ -211,26 +229,3 @@ def solve(
         elif report_dir:
             err.print(f"[yellow]no plan ({result.status}): no report written[/yellow]")
     sys.exit(result.exit_code)
-
-
-def _solution_target(output: str, instance: str) -> None:
-    """A solution file must not replace the instance, nor land in a file named as an instance."""
-    target = Path(output)
-    if instance != "-" and target.exists() and target.resolve() == Path(instance).resolve():
-        raise InputError(
-            output, [Problem("", "is the instance file itself; name another file for the solution")]
-        )
-    if target.suffix.lower() in (".xlsx", ".yaml", ".yml"):
-        raise InputError(output, [Problem("", "the solution is JSON: name a .json file")])
-    if target.is_file() and _holds_an_instance(target):
-        raise InputError(output, [Problem("", "holds an instance; name another file for the solution")])
-
-
-def _holds_an_instance(path: Path) -> bool:
-    """True for a JSON file whose top level has `nations` (an instance, not a plan)."""
-    try:
-        with path.open(encoding="utf-8") as stream:
-            document = json.loads(stream.read(8 * 2**20))
-    except (OSError, ValueError):
-        return False
-    return isinstance(document, dict) and "nations" in document

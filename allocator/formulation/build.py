@@ -10,12 +10,15 @@ from allocator.instance.index import Index
 from allocator.instance.model import Instance
 
 
-def formulate(instance: Instance, formulation: str = "auto") -> Formulation:
-    """The instance's model under a formulation ("tours", "flow" or "auto"), built deterministically:
-    column variables and presence and lead indicators now; each rule's rows, then the objectives the
-    instance's model names, as :meth:`Formulation.rows` streams them."""
+def formulate(
+    instance: Instance, formulation: str = "auto", *, structure: Structure | None = None
+) -> Formulation:
+    """The instance's model under a formulation ("tours", "flow" or "auto"), or over a `structure`
+    built by the caller, deterministically: column variables and presence and lead indicators now;
+    each rule's rows, then the objectives the instance's model names, as
+    :meth:`Formulation.rows` streams them."""
     index = Index.of(instance)
-    structure = Structure.of(instance, formulation)
+    structure = structure or Structure.of(instance, formulation)
     model = LinearModel(instance.name, structure.formulation, len(structure.columns))
     for i in range(len(structure.columns)):
         model.add_variable("z", "", structure.upper_bound(i))

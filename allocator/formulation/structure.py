@@ -320,3 +320,44 @@ def _runs(mask: Any, T: int) -> list[tuple[int, int]]:
             runs.append((first, p))
         p += 1
     return runs
+
+
+@dataclass
+class RelaxableFlowStructure(FlowStructure):
+    """The flow formulation with every tour shape possible, for explanations.
+
+    A unit may start a tour in any period it may serve; the ``tour-length`` rows alone hold tours
+    to `min_tour`..`max_tour`, so dropping the rule instance ``tour-length[OFFER>TASK@P]`` lets
+    tours around P be shorter or longer.  Rows past the end of a run keep a tour that starts less
+    than `min_tour` periods before the run ends from stopping short (unless it ends in the
+    horizon's last period).
+    """
+
+    @classmethod
+    def build(cls, index: Index) -> RelaxableFlowStructure:
+        structure = cls(index, Scales.of(index), [], formulation="flow")
+        for (o, t), mask in sorted(index.serve.items()):
+            structure._add_pair(o, t, mask)
+        structure._index_covers((i, p) for (_o, _t, p), i in structure.deployed_at.items())
+        return structure
+
+    def _add_pair(self, o: int, t: int, mask: Any) -> None:
+        runs = _runs(mask, self.index.T)
+        self.runs[o, t] = runs
+        for first, last in runs:
+            for p in range(first, last + 1):
+                self.deployed_at[o, t, p] = len(self.columns)
+                self.columns.append(Column(o, t, 1, 0))
+                self.start_at[o, t, p] = len(self.columns)
+                self.columns.append(Column(o, t, 0, 1))
+
+    def formulation_rows(self) -> Iterator[Row]:
+        yield from super().formulation_rows()
+        for (o, t), runs in sorted(self.runs.items()):
+            offer = self.index.offers[o]
+            for _first, last in runs:
+                for p in range(last + 1, min(last + offer.min_tour - 1, self.index.T) + 1):
+                    recent = self._starts(o, t, p - offer.min_tour + 1, p)
+                    if recent:
+                        name = names.tour_length(offer.id, self.index.tasks[t].id, p)
+                        yield Row(name, recent, "<=", 0)

@@ -11,14 +11,18 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
+from allocator.explanations import explain_plan
 from allocator.options import Status
 from allocator.report.charts import MEASURE_LABELS, chart_name, nation_colours, signed
+from allocator.solution.plan import Assignment
 from allocator.solution.summary import MEASURES
 
 if TYPE_CHECKING:
     from allocator.report.document import Report
 
 DOMAIN_ORDER = ("command", "air", "maritime", "training")
+#: Parts of each objective shown in the "why" section (largest first).
+WHY_PARTS = 10
 
 
 def number(value: Any) -> str:
@@ -124,6 +128,23 @@ def _objectives(report: Report) -> list[dict[str, str]]:
     ]
 
 
+def _why(report: Report) -> dict[str, Any] | None:
+    """The "why" section: each run of short periods with every offer's reason, and the parts of
+    every objective (largest first); None without a verified plan."""
+    if report.violations or not report.solution.has_plan:
+        return None
+    plan = [Assignment(t.offer, t.unit, t.task, t.start, t.end) for t in report.solution.tours]
+    why = explain_plan(report.instance, plan, Status(report.solution.status))
+    parts = []
+    for name, rows in (why.breakdown or {}).items():
+        if rows:
+            frame = pd.DataFrame(rows[:WHY_PARTS])
+            parts.append(
+                {"name": name, "table": Markup(_table(frame)), "more": max(len(rows) - WHY_PARTS, 0)}
+            )
+    return {"shortfalls": why.shortfalls, "parts": parts}
+
+
 def render_html(report: Report) -> str:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = environment.from_string(
@@ -157,4 +178,5 @@ def render_html(report: Report) -> str:
         lead_chart=embedded(report.charts["leads.png"]),
         coverage_chart=embedded(report.charts["coverage.png"]),
         assignments=Markup(_table(tables.assignments)),
+        why=_why(report),
     )
