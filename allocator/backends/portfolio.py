@@ -10,8 +10,9 @@ starting from the best plan so far, and a phase that proves the level ends it:
   CP-SAT for the rest;
 - any other level: CP-SAT, which at :data:`PROBE_SHARE` of the level's time (a checkpoint in its
   search) goes on to the end of the level if it closed at least :data:`PROGRESS` of the gap
-  between its starting plan and the best bound, and otherwise stops there and HiGHS takes the rest
-  of the level from CP-SAT's plan.
+  between its starting plan and the best bound, and otherwise stops there and HiGHS gets the
+  level's whole share of time again (:data:`HANDOVER_SHARE`), from CP-SAT's plan: the later
+  levels, less important, pay for the probe.
 
 The level's bound is the better of the solvers'.  Without a time limit, a coverage level gives
 HiGHS :data:`UNLIMITED_FIRST_SECONDS` first, and any other level is CP-SAT's until proven.

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: The default time limit of an explanation, seconds.
 DEFAULT_SECONDS = 60.0
+#: The share of an infeasible instance's time the conflict may take (the relaxations get the rest).
+CONFLICT_SHARE = 0.8
 #: The share of the time a solve gets when `explain` is given no plan.
 SOLVE_SHARE = 0.5
 
@@ -196,7 +198,7 @@ def explain_infeasible(
     started = time.perf_counter()
     model = RelaxableModel(instance, seed=seed, threads=threads)
     facts = Facts(instance)
-    conflict = find_conflict(model, seconds * 0.6)
+    conflict = find_conflict(model, seconds * CONFLICT_SHARE)
     if conflict is None:
         answer = model.check(model.names, max(seconds - (time.perf_counter() - started), 0.01))
         found = Status.FEASIBLE if answer.status == Status.FEASIBLE else Status.UNKNOWN

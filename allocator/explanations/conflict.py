@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 #: The share of the time limit the first core may take; the rest shrinks it and finds relaxations.
 CORE_SHARE = 0.4
-#: The share of the time left after the conflict that the relaxations get.
-RELAX_SHARE = 0.5
+#: The share of the time limit kept to confirm the conflict that fast checks found.
+CONFIRM_SHARE = 0.1
 #: Relaxations looked for beyond the first (each unlike those before).
 MORE_RELAXATIONS = 2
 
@@ -45,12 +45,27 @@ class Relaxation:
 
 def find_conflict(model: RelaxableModel, seconds: float) -> Conflict | None:
     """A conflict among all rule instances, or None when they can hold together (or time ran out
-    before a first core)."""
+    before a first core).
+
+    The first core is exact; fast checks (presolve on) shrink it, and the result is confirmed
+    by a check of its own.  Should that fail (a fast core named what it should not), the first
+    core is shrunk again with exact checks in the time left.
+    """
     deadline = time.perf_counter() + seconds
-    first = model.check(model.names, CORE_SHARE * seconds)
+    first = model.check(model.names, CORE_SHARE * seconds, presolve=False)
     if first.status != Status.INFEASIBLE:
         return None
-    core = list(first.core)
+    fast = _shrink(model, list(first.core), deadline - CONFIRM_SHARE * seconds, presolve=True)
+    confirm = model.check(fast.names, max(deadline - time.perf_counter(), CONFIRM_SHARE * seconds))
+    if confirm.status == Status.INFEASIBLE:
+        return fast
+    log.warning("explain: a fast core did not hold (%s); shrinking again with exact cores", confirm.status)
+    return _shrink(model, list(first.core), deadline, presolve=False)
+
+
+def _shrink(model: RelaxableModel, core: list[str], deadline: float, presolve: bool) -> Conflict:
+    """Deletion: drop each rule instance in turn; if the rest still cannot hold, keep only the
+    core of that check, otherwise the instance is needed."""
     log.info("explain: a core of %d rule instances, shrinking it", len(core))
     minimal = True
     needed: list[str] = []
@@ -61,7 +76,7 @@ def find_conflict(model: RelaxableModel, seconds: float) -> Conflict | None:
             minimal = False
             needed.extend([candidate, *core])
             break
-        answer = model.check([*needed, *core], left)
+        answer = model.check([*needed, *core], left, presolve=presolve)
         if answer.status == Status.INFEASIBLE:
             kept = set(answer.core)
             core = [name for name in core if name in kept]

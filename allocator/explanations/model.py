@@ -43,6 +43,8 @@ RULE_FAMILIES = (
     "lead-contribution",
 )
 SOFT_WHEN_SOFT = frozenset({"demand", "min-nations"})
+#: CP-SAT's linearization level for checks (2: every constraint in its LP).
+CHECK_LINEARIZATION = 2
 #: Among relaxations of one size, those that keep requirements (`demand`, `min-nations`) win.
 PREFER_KEPT = 2
 
@@ -106,21 +108,31 @@ class RelaxableModel:
         self.rows.setdefault(row.name, []).append(row)
         add_row(self.model, self.vars, row, [literal])
 
-    def check(self, enforced: Collection[str], seconds: float) -> Answer:
+    def check(self, enforced: Collection[str], seconds: float, *, presolve: bool = True) -> Answer:
         """Whether the rule instances `enforced` (and every row that is no rule instance) can hold
         together; an infeasible answer carries a core among them.
 
-        Assumptions make CP-SAT search with one worker; presolve is off so that a core names
-        only assumed literals (OR-Tools issue 5141).
+        Every other rule instance is assumed dropped: a dropped rule can only help, so this
+        decides the same question as leaving it free, on a much smaller problem.  Assumptions
+        make CP-SAT search with one worker.  With presolve on, a core may name a literal that
+        was not assumed (OR-Tools issue 5141): only assumed rule instances are kept, and such a
+        core is a hint, to be confirmed by a check of its own (:func:`find_conflict` does);
+        with presolve off it is exact.  The status is exact either way.
         """
+        chosen = set(enforced)
         self.model.clear_assumptions()
-        self.model.add_assumptions([self.literals[name] for name in sorted(enforced)])
+        self.model.add_assumptions(
+            [self.literals[name] if name in chosen else ~self.literals[name] for name in self.names]
+        )
         solver = self._solver(seconds, workers=1)
-        solver.parameters.cp_model_presolve = False
+        solver.parameters.cp_model_presolve = presolve
+        # the LP relaxation proves most of these infeasible at once (demand against capacity):
+        # a minimal conflict of medium-size instances in seconds instead of minutes
+        solver.parameters.linearization_level = CHECK_LINEARIZATION
         status = solver.solve(self.model)
         if status == cp_model.INFEASIBLE:
-            core = sorted(self._by_index[i] for i in solver.sufficient_assumptions_for_infeasibility())
-            return Answer(Status.INFEASIBLE, tuple(core))
+            found = (self._by_index.get(i) for i in solver.sufficient_assumptions_for_infeasibility())
+            return Answer(Status.INFEASIBLE, tuple(sorted(n for n in found if n in chosen)))
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return Answer(Status.FEASIBLE, values=self._values(solver))
         return Answer(Status.UNKNOWN)

@@ -23,9 +23,10 @@ TERMS = [(0, 1), (1, 2)]  # the level's value: x0 + 2 x1
 class Member:
     """A solver that answers with a given outcome and records the phase it was given."""
 
-    def __init__(self, name: str, outcome: LevelOutcome):
+    def __init__(self, name: str, outcome: LevelOutcome, seconds: float = 0.0):
         self.name = name
         self.outcome = outcome
+        self.seconds = seconds  # how long a phase takes
         self.phases: list[Level] = []
         self.bounds: list[tuple[object, int]] = []
         self.kept_going: bool | None = None
@@ -33,6 +34,7 @@ class Member:
     def solve_level(self, level: Level) -> LevelOutcome:
         """The outcome, or none when a checkpoint (asked about the outcome's plan) stops it."""
         self.phases.append(level)
+        time.sleep(self.seconds)
         outcome = self.outcome
         if level.checkpoint is not None and outcome.values is not None:
             value = sum(c * outcome.values[i] for i, c in TERMS)
@@ -103,14 +105,16 @@ def test_cpsat_keeps_a_level_where_it_makes_headway() -> None:
 
 
 def test_highs_takes_over_a_level_where_cpsat_moves_slowly() -> None:
-    """Reaching 8 from 10 (20% of the gap), CP-SAT stops at its checkpoint and HiGHS takes the
-    rest of the level from CP-SAT's plan."""
+    """Reaching 8 from 10 (20% of the gap), CP-SAT stops at its checkpoint and HiGHS gets the
+    level's whole share of time again, from CP-SAT's plan (not what CP-SAT left of it)."""
     backend, highs, cpsat = _portfolio(
         LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0), LevelOutcome(Status.FEASIBLE, [8.0, 0.0], 0.0)
     )
-    outcome = backend.solve_level(_level("fairness+cost", warm=[10.0, 0.0]))
+    cpsat.seconds = 0.3
+    outcome = backend.solve_level(_level("fairness+cost", warm=[10.0, 0.0], budget=1.0))
     assert cpsat.kept_going is False and highs.phases[0].warm == [8.0, 0.0]
-    assert highs.phases[0].budget == pytest.approx(10.0, abs=0.1) and highs.phases[0].checkpoint is None
+    assert portfolio.HANDOVER_SHARE == 1.0
+    assert highs.phases[0].budget == pytest.approx(1.0, abs=0.05) and highs.phases[0].checkpoint is None
     assert outcome == LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0)
 
 
