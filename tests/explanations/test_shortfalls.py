@@ -119,7 +119,9 @@ def check_explanation(instance: Instance, result: allocator.SolveResult) -> int:
     plan = Plan(instance, solution["assignments"])
     short = {(s["task"], s.get("capability"), s["period"]) for s in solution["shortfalls"]}
     explained = {
-        (e["task"], e["capability"], p) for e in why["shortfalls"] for p in range(e["periods"][0], e["periods"][1] + 1)
+        (e["task"], e["capability"], p)
+        for e in why["shortfalls"]
+        for p in range(e["periods"][0], e["periods"][1] + 1)
     }
     assert explained == short
     checked = 0
