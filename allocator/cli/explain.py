@@ -4,15 +4,27 @@ objective (``docs/explanations.md``)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from allocator.cli.common import EXIT_OK, EXIT_UNKNOWN, guarded, json_target, load, out, time_limit_option
+from allocator.cli.common import (
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    count,
+    guarded,
+    json_target,
+    load,
+    out,
+    time_limit_option,
+)
+from allocator.errors import InputError, Problem
 from allocator.explanations import Explanation
 from allocator.explanations import explain as explain_instance
 from allocator.instance.model import Instance
+from allocator.solution.summary import period_labels, period_runs
 
 #: Items of each list shown on the terminal (the JSON has all).
 TOP = 8
@@ -49,6 +61,10 @@ def explain(
     with guarded(ctx.obj["debug"]):
         if output:
             json_target(output, instance, "explanation")
+            if solution is not None and Path(output).resolve() == Path(solution).resolve():
+                raise InputError(
+                    output, [Problem("", "is the solution file; name another file for the explanation")]
+                )
         loaded = load(instance)
         result = explain_instance(loaded, solution, time_limit=time_limit, threads=threads, seed=seed)
         if output:
@@ -61,25 +77,40 @@ def explain(
 
 def print_explanation(instance: Instance, result: Explanation, top: int = TOP) -> None:
     """The explanation, briefly, on the terminal."""
+    labels = period_labels(instance)
     out.print(f"[bold]{escape(instance.name)}[/bold]: {result.status}")
     if result.conflict:
         print_conflict(result, top)
     elif result.status == "unknown":
         out.print("no plan and no proof of infeasibility within the time limit: try a longer --time-limit")
+        return
     if result.shortfalls:
         table = Table(title="Why tasks stay short", title_justify="left")
-        for column in ("task", "capability", "periods", "missing", "why (per offer)"):
+        for column in (
+            "task",
+            "capability",
+            "periods",
+            "missing",
+            "would close it",
+            "why (per offer, periods)",
+        ):
             table.add_column(column)
         for gap in result.shortfalls[:top]:
-            reasons = "\n".join(f"{r['offer']}: {r['reason']}" for r in gap["reasons"]) or "no offer of it"
-            missing = gap.get("units", gap.get("nations"))
+            reasons = "\n".join(
+                f"{r['offer']}: {r['reason']} ({period_runs(r['periods'], labels)})" for r in gap["reasons"]
+            )
+            nations = "units" not in gap
+            missing = f"{gap['nations']} nation-periods" if nations else f"{gap['units']} unit-periods"
+            needed = gap["needed"]
+            closing = f"{needed['nations']} more nation(s)" if nations else f"{needed['units']} more unit(s)"
             periods = gap["labels"][0] if gap["labels"][0] == gap["labels"][1] else "..".join(gap["labels"])
             table.add_row(
                 escape(gap["task"]),
                 escape(gap["capability"] or "(nations)"),
                 periods,
-                str(missing),
-                escape(reasons),
+                missing,
+                closing,
+                escape(reasons or "no offer of it"),
             )
         out.print(table)
         if len(result.shortfalls) > top:
@@ -98,20 +129,20 @@ def print_explanation(instance: Instance, result: Explanation, top: int = TOP) -
                 part = ", ".join(
                     f"{v}" for k, v in row.items() if k in ("task", "capability", "nation") and v
                 )
-                table.add_row(name, escape(part), f"{row['value']:g}")
+                table.add_row(name, escape(part), f"{row['value']:.4g}")
         out.print(table)
 
 
 def print_conflict(result: Explanation, top: int = TOP) -> None:
     """The conflict and the relaxations."""
     proven = "proven minimal" if result.minimal else "not proven minimal"
-    out.print(f"These {len(result.conflict)} rule instances cannot all hold ({proven}):")
+    out.print(f"These {count(len(result.conflict), 'rule instance')} cannot all hold ({proven}):")
     for item in result.conflict[:top]:
         out.print(f"  [bold]{escape(item.name)}[/bold]: {escape(item.text)}")
     if len(result.conflict) > top:
         out.print(f"  ... and {len(result.conflict) - top} more (all in the JSON: explain -o FILE)")
     for number, relaxation in enumerate(result.relaxations, start=1):
         texts = list(dict.fromkeys(item.text for item in relaxation))
-        out.print(f"Relaxation {number} (drops {len(relaxation)} rule instance(s)):")
+        out.print(f"Relaxation {number} (drops {count(len(relaxation), 'rule instance')}):")
         for text in texts[:top]:
             out.print(f"  - {escape(text)}")

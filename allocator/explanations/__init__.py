@@ -20,7 +20,7 @@ from typing import Any
 from allocator.checker import evaluate, require_same_instance
 from allocator.errors import InputError, Problem
 from allocator.explanations.breakdown import breakdown, tour_counts
-from allocator.explanations.changes import Change, apply_changes, changes_for
+from allocator.explanations.changes import Change, apply_changes, changes_for, read_document
 from allocator.explanations.conflict import find_conflict, find_relaxations
 from allocator.explanations.model import RelaxableModel, family
 from allocator.explanations.reasons import Facts
@@ -41,6 +41,7 @@ __all__ = [
     "explain_infeasible",
     "explain_plan",
     "plan_of_solution",
+    "read_document",
 ]
 
 log = logging.getLogger(__name__)
@@ -140,13 +141,15 @@ def explain(
             document = solution.to_json() if hasattr(solution, "to_json") else solution
             label = "<solution>"
         plan, status = plan_of_solution(instance, document, label)
-    if plan is None and status != Status.INFEASIBLE:
+    if plan is None:  # a claim of infeasibility is checked, not trusted
         result = solve(instance, time_limit=SOLVE_SHARE * seconds, threads=threads, seed=seed)
         status = Status(result.status)
         plan = list(result.assignments) if result.has_plan else None
     if plan is None:
         left = max(seconds - (time.perf_counter() - started), 0.1 * seconds)
         out = explain_infeasible(instance, left, threads=threads, seed=seed)
+        if out.status == Status.FEASIBLE:  # the rules can hold, but no plan came in time
+            out.status = Status.UNKNOWN
     else:
         out = explain_plan(instance, plan, status)
     out.wall_time = time.perf_counter() - started
@@ -161,15 +164,15 @@ def plan_of_solution(instance: Instance, document: Any, label: str) -> tuple[lis
     status = Status(parsed.status)
     if not parsed.has_plan:
         return None, status
-    report = evaluate(instance, parsed)
-    if not report.ok:
-        first = report.violations[0]
+    broken = [v for v in evaluate(instance, parsed).violations if v.rule != "report"]
+    if broken:  # (wrong objectives or shortfalls written in the file do not matter here)
+        first = broken[0]
         raise InputError(
             label,
             [
                 Problem(
                     "assignments",
-                    f"the plan breaks {len(report.violations)} rule(s), first {first} (see allocator check)",
+                    f"the plan breaks {len(broken)} rule(s), first {first} (see allocator check)",
                 )
             ],
         )

@@ -11,11 +11,15 @@ import copy
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from allocator.errors import InputError, Problem
 from allocator.explanations.model import RelaxableModel
 from allocator.explanations.reasons import Facts
 from allocator.explanations.words import Parsed, parse
+from allocator.files import load_document
+from allocator.instance.catalog import known_model
 from allocator.instance.index import Tour
 from allocator.solution.summary import period_runs
 
@@ -202,19 +206,37 @@ def _tours(model: RelaxableModel, values: Sequence[int], o: int, tasks: list[str
     return sorted(found, key=lambda r: (r.task, r.start, r.length))
 
 
-def apply_changes(document: dict[str, Any], changes: Sequence[Change]) -> dict[str, Any]:
-    """A copy of an instance document (as loaded from its file) with the changes applied."""
+def apply_changes(document: dict[str, Any], changes: Sequence[Change | dict[str, Any]]) -> dict[str, Any]:
+    """A copy of an instance document (a mapping as the file holds it: :func:`read_document`)
+    with the changes applied: :class:`Change` objects, or their JSON form (``path``, ``to``).
+    A model given by name (``model: min-cost``) becomes that model written out, then changed."""
     out = copy.deepcopy(document)
     for change in changes:
-        *parents, last = _steps(change.path)
+        if isinstance(change, Change):
+            path, after = change.path, change.after
+        else:
+            path, after = change["path"], change["to"]
+        *parents, last = _steps(path)
         node: Any = out
         for step in parents:
+            if step == "model" and isinstance(node.get("model"), str | type(None)):
+                spec = known_model(node.get("model"))
+                node["model"] = spec.model_dump(mode="json", exclude={"name", "description"})
             node = node.setdefault(step, {}) if isinstance(step, str) else node[step]
-        if change.after is None:
+        if after is None:
             node.pop(last, None)
         else:
-            node[last] = change.after
+            node[last] = after
     return out
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """An instance file (YAML or JSON) as the mapping it holds, read as ``allocator`` reads it
+    (YAML 1.2: ``NO`` stays a string), for :func:`apply_changes`."""
+    document, _label = load_document(path)
+    if not isinstance(document, dict):
+        raise InputError(str(path), [Problem("", "the instance must be a mapping of keys to values")])
+    return document
 
 
 def _steps(path: str) -> list[str | int]:

@@ -49,6 +49,7 @@ class Facts:
         self.index = Index.of(instance)
         self.T = instance.periods
         self.labels = period_labels(instance)
+        self.months = instance.horizon.first_month is not None
         self.offers = {o.id: o for o in instance.offers}
         self.tasks = {t.id: t for t in instance.tasks}
         self.nations = {n.id: n for n in instance.nations}
@@ -66,10 +67,13 @@ class Facts:
                 self.present[a.task, p].add(offer.nation)
 
     def label(self, p: int) -> str:
-        return self.labels[p - 1]
+        """'2027-03' for a horizon of months from a start, 'period 3' otherwise."""
+        return self.labels[p - 1] if self.months else f"period {p}"
 
     def span(self, a: int, b: int) -> str:
-        return self.label(a) if a == b else f"{self.label(a)}..{self.label(b)}"
+        if a == b:
+            return self.label(a)
+        return f"{self.labels[a - 1]}..{self.labels[b - 1]}" if self.months else f"periods {a}..{b}"
 
     def offer_name(self, offer: Offer) -> str:
         return f"{offer.id} ({self.nations[offer.nation].label})"

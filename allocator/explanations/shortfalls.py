@@ -41,7 +41,7 @@ def explain_shortfalls(facts: Facts, gaps: list[Shortfall]) -> list[dict[str, An
                 "task": task_id,
                 "capability": None if what == NATIONS else what,
                 "periods": [a, b],
-                "labels": [facts.label(a), facts.label(b)],
+                "labels": [facts.labels[a - 1], facts.labels[b - 1]],
             }
             if what == NATIONS:
                 entry["nations"] = sum(missing[p] for p in range(a, b + 1))
@@ -74,11 +74,8 @@ def _reasons(facts: Facts, task: Task, what: str, a: int, b: int) -> list[Reason
         for code, found in by_code.items():
             periods = [p for p, _ in found]
             where = ", ".join(facts.span(x, y) for x, y in runs(periods))
-            text = (
-                found[0][1].text
-                if len(found) == 1
-                else f"{where}: {found[0][1].text} (first of these periods)"
-            )
+            first = "" if len(found) == 1 else " (as in the first of them)"
+            text = f"{where}: {found[0][1].text}{first}"
             out.append(Reason(offer.id, code, text, tuple(periods)))
     return out
 

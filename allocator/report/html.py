@@ -138,7 +138,7 @@ def _why(report: Report) -> dict[str, Any] | None:
     parts = []
     for name, rows in (why.breakdown or {}).items():
         if rows:
-            frame = pd.DataFrame(rows[:WHY_PARTS])
+            frame = pd.DataFrame(rows[:WHY_PARTS]).rename(columns=lambda c: c.replace("_", " "))
             parts.append(
                 {"name": name, "table": Markup(_table(frame)), "more": max(len(rows) - WHY_PARTS, 0)}
             )

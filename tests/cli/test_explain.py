@@ -85,3 +85,34 @@ def test_the_output_must_not_be_the_instance(tmp_path: Path) -> None:
     path = write(tmp_path, base_instance(), "i.json")
     result = run("explain", path, "-o", path)
     assert result.exit_code == 2 and "instance file itself" in result.output
+
+
+def test_a_claim_of_infeasibility_is_checked_not_trusted(tmp_path: Path) -> None:
+    instance = str(EXAMPLES / "shortfall.yaml")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"instance": "shortfall", "status": "infeasible", "solver": {}}))
+    out = tmp_path / "why.json"
+    result = run("explain", instance, str(plan), "-o", str(out), "--threads", "1")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert doc["status"] == "optimal" and doc["shortfalls"][0]["task"] == "patrol"
+
+
+def test_wrong_objectives_in_the_file_do_not_stop_an_explanation(tmp_path: Path) -> None:
+    instance = str(EXAMPLES / "shortfall.yaml")
+    plan = tmp_path / "plan.json"
+    assert run("solve", instance, "-o", str(plan), "-q", "--threads", "1").exit_code == 0
+    doc = json.loads(plan.read_text())
+    doc["objectives"]["cost"] += 1
+    plan.write_text(json.dumps(doc))
+    assert run("explain", instance, str(plan)).exit_code == 0
+
+
+def test_the_output_must_not_be_the_solution(tmp_path: Path) -> None:
+    instance = str(EXAMPLES / "basic.yaml")
+    plan = tmp_path / "plan.json"
+    assert run("solve", instance, "-o", str(plan), "-q").exit_code == 0
+    before = plan.read_text()
+    result = run("explain", instance, str(plan), "-o", str(plan))
+    assert result.exit_code == 2 and "solution file" in result.output
+    assert plan.read_text() == before

@@ -26,6 +26,7 @@ PAGES = (
     "api.md",
     "spreadsheets.md",
     "adding-a-rule.md",
+    "explanations.md",
 )
 
 

@@ -4,13 +4,14 @@ the change to the data it says, makes the instance feasible (solved here)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import event, given, settings
 
 import allocator
-from allocator.explanations import apply_changes, explain_infeasible
+from allocator.explanations import apply_changes, explain_infeasible, read_document
 from allocator.explanations.model import RelaxableModel
 from allocator.options import Status
 from tests.helpers.instances import build
@@ -156,3 +157,15 @@ def test_the_explanation_model_agrees_with_the_solver_on_random_instances(doc: d
     _assert_minimal(instance, [item.name for item in why.conflict])
     changes = [item.change for item in why.relaxations[0] if item.change is not None]
     assert allocator.solve(build(apply_changes(doc, changes)), time_limit=SECONDS, threads=1).has_plan
+
+
+def test_changes_apply_from_the_json_and_to_a_named_model(tmp_path: Path) -> None:
+    doc = {**CASES["demand"], "model": "min-cost"}  # min-cost: hard demand
+    why = explain_infeasible(build(doc), SECONDS, threads=1).to_json()
+    changes = [item["change"] for item in why["relaxations"][0]]
+    relaxed = apply_changes(doc, changes)
+    assert relaxed["model"]["shortfall"] == "soft" and relaxed["model"]["objectives"]
+    assert allocator.solve(build(relaxed), time_limit=SECONDS, threads=1).has_plan
+    path = tmp_path / "i.yaml"
+    path.write_text("name: x\nnations: [{id: NO}]\n")
+    assert read_document(path)["nations"][0]["id"] == "NO"  # YAML 1.2: NO stays a string
