@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from allocator.checker import evaluate, require_same_instance
+from allocator.checker.solution import UnitTour
 from allocator.errors import InputError, Problem
 from allocator.explanations.breakdown import breakdown, tour_counts
 from allocator.explanations.changes import Change, apply_changes, changes_for, read_document
@@ -176,8 +178,12 @@ def plan_of_solution(instance: Instance, document: Any, label: str) -> tuple[lis
                 )
             ],
         )
-    plan = [Assignment(t.offer, t.unit, t.task, t.start, t.end) for t in parsed.tours]
-    return plan, status
+    return plan_of_tours(parsed.tours), status
+
+
+def plan_of_tours(tours: Iterable[UnitTour]) -> list[Assignment]:
+    """A parsed solution's tours as the plan an explanation reads."""
+    return [Assignment(t.offer, t.unit, t.task, t.start, t.end) for t in tours]
 
 
 def explain_plan(instance: Instance, plan: list[Assignment], status: Status) -> Explanation:

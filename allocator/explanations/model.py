@@ -161,7 +161,7 @@ class RelaxableModel:
         dropped_now = [
             name for name, lit in zip(self.names, literals, strict=True) if not solver.boolean_value(lit)
         ]
-        values = tuple(int(solver.value(v)) for v in self.vars)
+        values = self._values(solver)
         return Status.OPTIMAL if status == cp_model.OPTIMAL else Status.FEASIBLE, dropped_now, values
 
     def least_excess(self, dropped: Collection[str], seconds: float) -> tuple[int, ...] | None:

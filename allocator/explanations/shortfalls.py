@@ -9,19 +9,9 @@ from typing import Any
 from allocator.explanations.reasons import Facts, Reason, plan_reason
 from allocator.instance.parts import Offer, Task
 from allocator.solution.plan import Shortfall
+from allocator.solution.summary import consecutive_runs
 
 NATIONS = "(nations)"
-
-
-def runs(periods: list[int]) -> list[tuple[int, int]]:
-    """Consecutive periods as (first, last) runs."""
-    out: list[list[int]] = []
-    for p in sorted(periods):
-        if out and p == out[-1][1] + 1:
-            out[-1][1] = p
-        else:
-            out.append([p, p])
-    return [(a, b) for a, b in out]
 
 
 def explain_shortfalls(facts: Facts, gaps: list[Shortfall]) -> list[dict[str, Any]]:
@@ -35,7 +25,7 @@ def explain_shortfalls(facts: Facts, gaps: list[Shortfall]) -> list[dict[str, An
     out = []
     for (task_id, what), missing in sorted(grouped.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
         task = facts.tasks[task_id]
-        for a, b in runs(list(missing)):
+        for a, b in consecutive_runs(list(missing)):
             worst = max(missing[p] for p in range(a, b + 1))
             entry: dict[str, Any] = {
                 "task": task_id,
@@ -73,7 +63,7 @@ def _reasons(facts: Facts, task: Task, what: str, a: int, b: int) -> list[Reason
             by_code[reason.reason].append((p, reason))
         for code, found in by_code.items():
             periods = [p for p, _ in found]
-            where = ", ".join(facts.span(x, y) for x, y in runs(periods))
+            where = ", ".join(facts.span(x, y) for x, y in consecutive_runs(periods))
             first = "" if len(found) == 1 else " (as in the first of them)"
             text = f"{where}: {found[0][1].text}{first}"
             out.append(Reason(offer.id, code, text, tuple(periods)))

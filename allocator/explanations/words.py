@@ -110,12 +110,7 @@ def _offers_of(
 
 def _demand(item: Parsed, facts: Facts) -> str:
     task, p = _task(facts, item.task), item.period or 1
-    need = sum(
-        r.units
-        for r in task.requirements
-        if r.capability == item.capability
-        and (r.periods or (1, facts.T))[0] <= p <= (r.periods or (1, facts.T))[1]
-    )
+    need = int(facts.index.demand[facts.index.task_pos[task.id]][item.capability or ""][p])
     return (
         f"{_task_name(task)} requires {need} {item.capability} unit(s) in {facts.label(p)} (hard demand). "
         f"Offers of {item.capability}: {_offers_of(facts, task, p, capability=item.capability)}"

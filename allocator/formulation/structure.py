@@ -333,14 +333,6 @@ class RelaxableFlowStructure(FlowStructure):
     horizon's last period).
     """
 
-    @classmethod
-    def build(cls, index: Index) -> RelaxableFlowStructure:
-        structure = cls(index, Scales.of(index), [], formulation="flow")
-        for (o, t), mask in sorted(index.serve.items()):
-            structure._add_pair(o, t, mask)
-        structure._index_covers((i, p) for (_o, _t, p), i in structure.deployed_at.items())
-        return structure
-
     def _add_pair(self, o: int, t: int, mask: Any) -> None:
         runs = _runs(mask, self.index.T)
         self.runs[o, t] = runs

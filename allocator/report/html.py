@@ -11,10 +11,9 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from allocator.explanations import explain_plan
+from allocator.explanations import explain_plan, plan_of_tours
 from allocator.options import Status
 from allocator.report.charts import MEASURE_LABELS, chart_name, nation_colours, signed
-from allocator.solution.plan import Assignment
 from allocator.solution.summary import MEASURES
 
 if TYPE_CHECKING:
@@ -133,7 +132,7 @@ def _why(report: Report) -> dict[str, Any] | None:
     every objective (largest first); None without a verified plan."""
     if report.violations or not report.solution.has_plan:
         return None
-    plan = [Assignment(t.offer, t.unit, t.task, t.start, t.end) for t in report.solution.tours]
+    plan = plan_of_tours(report.solution.tours)
     why = explain_plan(report.instance, plan, Status(report.solution.status))
     parts = []
     for name, rows in (why.breakdown or {}).items():

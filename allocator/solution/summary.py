@@ -56,14 +56,19 @@ def period_labels(instance: Instance) -> list[str]:
 
 def period_runs(periods: Iterable[int], labels: Sequence[str]) -> str:
     """Periods as runs of labels: [5, 6, 7, 9] -> '2027-05..2027-07, 2027-09'."""
-    ordered = sorted(set(periods))
+    runs = consecutive_runs(periods)
+    return ", ".join(labels[a - 1] if a == b else f"{labels[a - 1]}..{labels[b - 1]}" for a, b in runs)
+
+
+def consecutive_runs(periods: Iterable[int]) -> list[tuple[int, int]]:
+    """Periods as (first, last) runs of consecutive ones: [5, 6, 7, 9] -> [(5, 7), (9, 9)]."""
     runs: list[list[int]] = []
-    for p in ordered:
+    for p in sorted(set(periods)):
         if runs and p == runs[-1][1] + 1:
             runs[-1][1] = p
         else:
             runs.append([p, p])
-    return ", ".join(labels[a - 1] if a == b else f"{labels[a - 1]}..{labels[b - 1]}" for a, b in runs)
+    return [(a, b) for a, b in runs]
 
 
 def assignments_table(instance: Instance, tours: Iterable[TourLike]) -> pd.DataFrame:
