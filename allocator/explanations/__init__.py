@@ -25,6 +25,7 @@ from allocator.explanations.breakdown import breakdown, tour_counts
 from allocator.explanations.changes import Change, apply_changes, changes_for, read_document
 from allocator.explanations.conflict import find_conflict, find_relaxations
 from allocator.explanations.model import RelaxableModel, family
+from allocator.explanations.projection import find_period_conflict
 from allocator.explanations.reasons import Facts
 from allocator.explanations.shortfalls import explain_shortfalls
 from allocator.explanations.words import says
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 DEFAULT_SECONDS = 60.0
 #: The share of an infeasible instance's time the conflict may take (the relaxations get the rest).
 CONFLICT_SHARE = 0.8
+#: The share of an infeasible instance's time the periods' projections may take, first.
+PERIOD_SHARE = 0.2
 #: The share of the time a solve gets when `explain` is given no plan.
 SOLVE_SHARE = 0.5
 
@@ -205,9 +208,11 @@ def explain_infeasible(
     """A conflict and relaxations of an instance's hard rules; status `unknown` when neither an
     infeasibility nor a plan is proven in time, `feasible` when the rules can all hold."""
     started = time.perf_counter()
+    conflict = find_period_conflict(instance, seconds * PERIOD_SHARE, seed=seed, threads=threads)
     model = RelaxableModel(instance, seed=seed, threads=threads)
     facts = Facts(instance)
-    conflict = find_conflict(model, seconds * CONFLICT_SHARE)
+    if conflict is None:
+        conflict = find_conflict(model, seconds * CONFLICT_SHARE - (time.perf_counter() - started))
     if conflict is None:
         answer = model.check(model.names, max(seconds - (time.perf_counter() - started), 0.01))
         found = Status.FEASIBLE if answer.status == Status.FEASIBLE else Status.UNKNOWN
