@@ -9,7 +9,8 @@ True
 The data's path: a file (:mod:`allocator.instance`) -> a validated :class:`Instance` ->
 its linear model (:mod:`allocator.formulation`) -> the levels solved by a backend
 (:mod:`allocator.backends`) -> a :class:`SolveResult` (:mod:`allocator.solution`) -> checked
-(:mod:`allocator.checker`) and reported (:mod:`allocator.report`).
+(:mod:`allocator.checker`) and reported (:mod:`allocator.report`); re-planned from a baseline
+when the data change (:mod:`allocator.replanning`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from allocator.instance.load import load_instance, write_instance
 from allocator.instance.model import Instance
 from allocator.instance.spec import ModelSpec
 from allocator.options import BACKENDS, FORMULATIONS, Progress, SolveOptions, Status, StopToken
+from allocator.replanning import Withdrawal, replan, withdraw
 from allocator.solution.result import LevelResult, SolveResult
 
 __all__ = [
@@ -45,13 +47,16 @@ __all__ = [
     "Status",
     "StopToken",
     "Violation",
+    "Withdrawal",
     "available_models",
     "build_instance",
     "check",
     "check_file",
     "explain",
     "load_instance",
+    "replan",
     "solve",
+    "withdraw",
     "write_instance",
 ]
 __version__ = "0.1.0"

@@ -9,8 +9,11 @@ from typing import Any
 
 from allocator.backends import backend_for
 from allocator.backends.levels import solve_levels
+from allocator.errors import InputError, Problem
+from allocator.formulation.history import PlanHistory
 from allocator.instance.load import load_instance
-from allocator.instance.model import Instance
+from allocator.instance.model import IN_CODE, Instance
+from allocator.instance.spec import REPLAN_OBJECTIVE
 from allocator.options import ProgressCallback, SolveOptions, StopToken
 from allocator.solution.result import SolveResult
 
@@ -35,6 +38,33 @@ def solve(
     options = (options or SolveOptions()).replace(**option_values)
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
+    refuse_changes(instance, IN_CODE)
+    return run_solve(instance, options, progress, stop)
+
+
+def refuse_changes(instance: Instance, label: str) -> None:
+    """:class:`InputError` when the model optimises `changes`, which only a re-plan has."""
+    for k, level in enumerate(instance.spec.levels):
+        if any(name == REPLAN_OBJECTIVE for name, _ in level):
+            raise InputError(
+                label,
+                [
+                    Problem(
+                        f"model.objectives[{k}]",
+                        "'changes' needs a baseline plan: re-plan with allocator replan",
+                    )
+                ],
+            )
+
+
+def run_solve(
+    instance: Instance,
+    options: SolveOptions,
+    progress: ProgressCallback | None = None,
+    stop: StopToken | None = None,
+    history: PlanHistory | None = None,
+) -> SolveResult:
+    """Solve in a worker thread, so that Ctrl-C stops the search and keeps the best plan."""
     stop = stop or StopToken()
     backend = backend_for(options)
     outcome: dict[str, SolveResult] = {}
@@ -43,7 +73,7 @@ def solve(
 
     def work() -> None:
         try:
-            outcome["result"] = solve_levels(instance, backend, options, progress, stop)
+            outcome["result"] = solve_levels(instance, backend, options, progress, stop, history)
         except BaseException as exc:  # handed to the caller's thread below
             failure.append(exc)
         finally:

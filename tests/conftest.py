@@ -91,6 +91,22 @@ def every_plan_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(allocator.api, "solve", checked)
     monkeypatch.setattr(allocator, "solve", checked)
 
+    import allocator.replanning
+    from allocator.replanning.history import read_baseline
+
+    original_replan = allocator.replanning.replan
+
+    def replan_checked(instance: Any, baseline: Any, *args: Any, **kwargs: Any) -> SolveResult:
+        result = original_replan(instance, baseline, *args, **kwargs)
+        if result.has_plan:
+            assert result.problem is not None
+            report = allocator.check(result.problem, result, baseline=read_baseline(baseline)[0])
+            assert report.ok, f"the checker rejects a re-plan the solver returned:\n{report}"
+        return result
+
+    monkeypatch.setattr(allocator.replanning, "replan", replan_checked)
+    monkeypatch.setattr(allocator, "replan", replan_checked)
+
 
 @pytest.fixture
 def needs_gap_data() -> Path:

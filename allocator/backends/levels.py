@@ -17,6 +17,7 @@ from typing import Any
 from allocator.backends.interface import Backend, Level, LevelOutcome
 from allocator.backends.relaxation import shortfall_bound
 from allocator.formulation.build import formulate
+from allocator.formulation.history import PlanHistory
 from allocator.formulation.linear import LinearModel, Terms
 from allocator.formulation.rules import Formulation
 from allocator.formulation.scales import weighted_coefficients
@@ -61,12 +62,24 @@ def level_budget(remaining: float | None, levels_left: int) -> float | None:
     return remaining if levels_left <= 1 else remaining / 2
 
 
-def level_value(
-    index: Index, counts: Mapping[Tour, int], fairness: str, level: tuple[tuple[str, float], ...]
-) -> float:
-    """A level's value computed from the plan itself (exact even where slack variables are loose)."""
+def plan_objectives(
+    index: Index,
+    counts: Mapping[Tour, int],
+    leads: Mapping[tuple[int, int], int],
+    fairness: str,
+    history: PlanHistory | None = None,
+) -> dict[str, float]:
+    """Every objective of a plan, computed from the plan itself (exact even where slack variables
+    are loose); a re-plan's `changes` too."""
     values = objective_values(index, counts, fairness, shortfalls(index, deployed(index, counts)))
-    return clean(sum(weight * values[name] for name, weight in level))
+    if history is not None:
+        values["changes"] = float(history.changes(index, counts, leads))
+    return values
+
+
+def level_value(objectives: Mapping[str, float], level: tuple[tuple[str, float], ...]) -> float:
+    """A level's value from the plan's objectives."""
+    return clean(sum(weight * objectives[name] for name, weight in level))
 
 
 def overall_status(levels: list[LevelResult], has_plan: bool, infeasible: bool, complete: bool) -> Status:
@@ -102,27 +115,39 @@ def assemble_result(
     interrupted: bool,
     formulation: str = "tours",
     first_plan_time: float | None = None,
+    history: PlanHistory | None = None,
 ) -> SolveResult:
-    """A :class:`SolveResult` from tour counts and lead choices ((task, term) -> nation)."""
+    """A :class:`SolveResult` from tour counts and lead choices ((task, term) -> nation); of a
+    re-plan with its `history` (units and leads of history as the baseline had them)."""
     instance = index.instance
     plan: dict[str, Any] = {}
     if counts is not None and Status(status).has_plan:
         counts = {tour: n for tour, n in counts.items() if n > 0}
-        gaps = shortfalls(index, deployed(index, counts))
-        objectives = objective_values(index, counts, instance.spec.fairness, gaps)
+        chosen = leads or {}
+        objectives = plan_objectives(index, counts, chosen, instance.spec.fairness, history)
         levels = [
             _in_final_plan(level, spec_level, objectives)
             for level, spec_level in zip(levels, instance.spec.levels, strict=False)
         ]
-        lead_terms = [
-            LeadTerm(index.tasks[t].id, index.nations[n].id, *index.terms[t][k])
-            for (t, k), n in sorted((leads or {}).items())
-        ]
         plan = {
             "objectives": objectives,
-            "assignments": tuple(colour_units(index, counts)),
-            "leads": tuple(lead_terms),
-            "shortfalls": tuple(gaps),
+            "shortfalls": tuple(shortfalls(index, deployed(index, counts))),
+        }
+        if history is None:
+            plan["assignments"] = tuple(colour_units(index, counts))
+            plan["leads"] = tuple(
+                LeadTerm(index.tasks[t].id, index.nations[n].id, *index.terms[t][k])
+                for (t, k), n in sorted(chosen.items())
+            )
+        else:
+            plan["assignments"] = tuple(history.assignments(index, counts))
+            plan["leads"] = tuple(history.lead_terms(index, chosen))
+            plan["changes"] = tuple(history.records(index, counts, chosen))
+    if history is not None:
+        plan["replan"] = {
+            "baseline": history.baseline,
+            "from": history.start,
+            "baseline_digest": history.digest,
         }
     return SolveResult(
         instance.name,
@@ -153,10 +178,12 @@ def solve_levels(
     options: SolveOptions,
     progress: ProgressCallback | None = None,
     stop: StopToken | None = None,
+    history: PlanHistory | None = None,
 ) -> SolveResult:
-    """Solve every lexicographic level of the instance's model with `backend`."""
+    """Solve every lexicographic level of the instance's model with `backend` (a re-plan, with
+    its baseline's `history`)."""
     started = time.perf_counter()
-    formulation = formulate(instance, options.formulation)
+    formulation = formulate(instance, options.formulation, history=history)
     model = formulation.model
     backend.load(formulation)
     build_time = time.perf_counter() - started
@@ -170,7 +197,9 @@ def solve_levels(
         build_time,
     )
     run = _Levels(formulation, backend, options, started, progress, stop or StopToken())
-    run.values = first_values(formulation, options.time_limit) if options.first_plan else None
+    # (a re-plan starts from nothing: the greedy does not know history)
+    use_greedy = options.first_plan and history is None
+    run.values = first_values(formulation, options.time_limit) if use_greedy else None
     if run.values is not None:
         run.first_plan_time = time.perf_counter() - started
     for number, level in enumerate(instance.spec.levels, start=1):
@@ -265,10 +294,11 @@ class _Levels:
         """Take the solver's solution unless the plan in hand is as good on this level (a solution
         of equal value may be worse on later levels, which the plan in hand was chosen for), and
         return the level's value in the plan kept."""
-        index, fairness = self.formulation.index, self.spec.fairness
+        f = self.formulation
 
         def value_of(plan: list[float]) -> float:
-            return level_value(index, self.formulation.tour_counts(plan), fairness, level)
+            counts, leads = f.tour_counts(plan), f.model.leads(plan)
+            return level_value(plan_objectives(f.index, counts, leads, self.spec.fairness, f.history), level)
 
         held = None if self.values is None else value_of(self.values)
         if values is not None:
@@ -332,6 +362,7 @@ class _Levels:
             interrupted=self.stop.stopped,
             formulation=self.formulation.model.formulation,
             first_plan_time=self.first_plan_time,
+            history=self.formulation.history,
         )
 
 

@@ -5,6 +5,8 @@ It shares no code with model building; it reads the validated instance and a sol
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,16 +41,65 @@ class CheckReport:
         return "\n".join(str(v) for v in self.violations)
 
 
-def check(instance: Instance, solution: Any, label: str = "<solution>") -> CheckReport:
+def check(instance: Instance, solution: Any, label: str = "<solution>", baseline: Any = None) -> CheckReport:
     """Check a solution (a solution document as ``docs/solution-format.md`` has it, or a
-    SolveResult) against an instance."""
+    SolveResult) against an instance; a re-plan against its `baseline` (a solution document or
+    result) too."""
     if hasattr(solution, "to_json"):
         solution = solution.to_json()
-    return evaluate(instance, parse_solution(solution, label))
+    if hasattr(baseline, "to_json"):
+        baseline = baseline.to_json()
+    parsed = parse_solution(solution, label)
+    base = None if baseline is None else parse_solution(baseline, "<baseline>")
+    return evaluate(instance, parsed, with_baseline(parsed, base, label, "<baseline>"))
 
 
-def evaluate(instance: Instance, parsed: Solution) -> CheckReport:
-    """Every rule and every objective of a parsed solution."""
+def with_baseline(
+    parsed: Solution, baseline: Solution | None, label: str, baseline_label: str
+) -> Solution | None:
+    """The baseline a solution is checked with: required for a re-plan (SPEC section 7: checked
+    without it is an error, not a pass), refused for a plan that is no re-plan, and the one the
+    re-plan names (its plan digest)."""
+    if parsed.replan is not None and baseline is None:
+        raise InputError(
+            label,
+            [
+                Problem(
+                    "replan",
+                    f"a re-plan from period {parsed.replan.start}: check it with its baseline (--baseline)",
+                )
+            ],
+        )
+    if baseline is None:
+        return None
+    if parsed.replan is None:
+        raise InputError(
+            label, [Problem("", "is not a re-plan (no 'replan' record): check it without a baseline")]
+        )
+    if not baseline.has_plan:
+        raise InputError(
+            baseline_label, [Problem("status", f"'{baseline.status}': the baseline holds no plan")]
+        )
+    digest = parsed.replan.digest
+    if digest is not None and digest != baseline_digest(baseline):
+        raise InputError(
+            baseline_label,
+            [Problem("", f"is not the baseline of this re-plan (which names '{parsed.replan.baseline}')")],
+        )
+    return baseline
+
+
+def baseline_digest(parsed: Solution) -> str:
+    """SHA-256 of a plan's tours and leads in a canonical order (first 16 hex digits): how a re-plan
+    names the plan it was made from."""
+    tours = sorted((t.offer, t.unit, t.task, t.start, t.end) for t in parsed.tours)
+    terms = sorted((t.task, t.nation, t.start, t.end) for t in parsed.terms)
+    text = json.dumps([tours, terms], separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def evaluate(instance: Instance, parsed: Solution, baseline: Solution | None = None) -> CheckReport:
+    """Every rule and every objective of a parsed solution (of a re-plan, with its baseline)."""
     violations: list[Violation] = []
     other = other_instance(instance, parsed)
     if other:  # nothing else is worth checking: every rule would be read against the wrong data
@@ -57,7 +108,7 @@ def evaluate(instance: Instance, parsed: Solution) -> CheckReport:
         if parsed.tours:
             violations.append(Violation("report", f"status '{parsed.status}' but the file holds a plan"))
         return CheckReport(tuple(violations), {}, parsed.status)
-    facts = Facts(instance, parsed)
+    facts = Facts(instance, parsed, baseline)
     for rule, function in CHECKS.items():
         violations.extend(Violation(rule, message) for message in function(facts))
     return CheckReport(tuple(violations), recompute_objectives(facts), parsed.status)
@@ -90,8 +141,15 @@ def require_same_instance(instance: Instance, document: Any, label: str) -> Solu
     return parsed
 
 
-def check_file(instance: Instance, path: str | Path) -> CheckReport:
-    """Check the solution file at `path`; :class:`InputError` if it is unreadable or belongs to
-    another instance."""
+def check_file(instance: Instance, path: str | Path, baseline: str | Path | None = None) -> CheckReport:
+    """Check the solution file at `path` (a re-plan with its `baseline` file); :class:`InputError`
+    if either is unreadable, or the solution belongs to another instance."""
     document, label = load_document(path)
-    return evaluate(instance, require_same_instance(instance, document, label))
+    parsed = require_same_instance(instance, document, label)
+    base = None
+    if baseline is not None:
+        base_document, base_label = load_document(baseline)
+        base = with_baseline(parsed, parse_solution(base_document, base_label), label, base_label)
+    else:
+        with_baseline(parsed, None, label, "")
+    return evaluate(instance, parsed, base)

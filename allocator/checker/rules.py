@@ -25,11 +25,18 @@ class Violation:
 
 
 class Facts:
-    """Look-ups of the instance and the solution's deployment, for the rule functions."""
+    """Look-ups of the instance and the solution's deployment, for the rule functions.
 
-    def __init__(self, instance: Instance, solution: Solution):
+    A re-plan is checked with its `baseline`: periods before ``start`` (its ``from``) are history,
+    kept as the baseline has them and judged by rule ``history`` alone; the other rules judge
+    periods from ``start`` on (``start`` is 1 for a plain plan: every period).
+    """
+
+    def __init__(self, instance: Instance, solution: Solution, baseline: Solution | None = None):
         self.instance = instance
         self.solution = solution
+        self.baseline = baseline
+        self.start = solution.replan.start if baseline is not None and solution.replan else 1
         self.T = instance.horizon.periods
         self.offers = {o.id: o for o in instance.offers}
         self.tasks = {t.id: t for t in instance.tasks}
@@ -48,6 +55,10 @@ class Facts:
             self.by_capability[task, offer.capability, p] += n
         self.leads = self._leads_by_period()
 
+    def planned(self) -> list[UnitTour]:
+        """The tours the rules judge: those reaching `start` (all of them in a plain plan)."""
+        return [a for a in self.valid if a.end >= self.start]
+
     def references_ok(self, a: UnitTour) -> bool:
         offer = self.offers.get(a.offer)
         return offer is not None and a.task in self.tasks and 1 <= a.unit <= offer.units and a.start <= a.end
@@ -55,6 +66,11 @@ class Facts:
     def active(self, task: Task) -> range:
         lo, hi = task.active or (1, self.T)
         return range(lo, hi + 1)
+
+    def judged(self, task: Task) -> range:
+        """The task's active periods from `start` on: those the period rules judge."""
+        lo, hi = task.active or (1, self.T)
+        return range(max(lo, self.start), hi + 1)
 
     def required(self, task: Task, capability: str, p: int) -> int:
         """Units of `capability` the task requires in period p (requirement windows lie inside the
@@ -121,21 +137,22 @@ def reference(f: Facts) -> list[str]:
 
 
 def placement(f: Facts) -> list[str]:
+    """Inside the offer's availability and the task's window, where its capability is required;
+    for a re-plan, the part of each tour from `start` on (history was placed in its time)."""
     out = []
-    for a in f.valid:
+    for a in f.planned():
         offer, task = f.offers[a.offer], f.tasks[a.task]
+        begin = max(a.start, f.start)
         first, last = offer.available or (1, f.T)
-        if a.start < first or a.end > last:
+        if begin < first or a.end > last:
             out.append(
                 f"{a.where}: {_unit(a)} deployed {a.start}-{a.end}, outside its availability {first}-{last}"
             )
         lo, hi = task.active or (1, f.T)
-        if a.start < lo or a.end > hi:
+        if begin < lo or a.end > hi:
             out.append(f"{a.where}: task '{a.task}' is active {lo}-{hi}, tour is {a.start}-{a.end}")
         idle = [
-            p
-            for p in range(max(a.start, lo), min(a.end, hi) + 1)
-            if f.required(task, offer.capability, p) <= 0
+            p for p in range(max(begin, lo), min(a.end, hi) + 1) if f.required(task, offer.capability, p) <= 0
         ]
         if idle:
             out.append(
@@ -147,7 +164,7 @@ def placement(f: Facts) -> list[str]:
 
 def caveat(f: Facts) -> list[str]:
     out = []
-    for a in f.valid:
+    for a in f.planned():
         allowed = f.offers[a.offer].tasks
         if allowed is not None and a.task not in allowed:
             out.append(f"{a.where}: offer '{a.offer}' may serve only {', '.join(allowed)}, not '{a.task}'")
@@ -155,8 +172,10 @@ def caveat(f: Facts) -> list[str]:
 
 
 def tour_length(f: Facts) -> list[str]:
+    """min_tour to max_tour periods, shorter only when ending in the last period; a tour that
+    ends before a re-plan's `start` is history, or a history tour cut at `start` - 1."""
     out = []
-    for a in f.valid:
+    for a in f.planned():
         offer: Offer = f.offers[a.offer]
         length = a.end - a.start + 1
         if offer.max_tour is not None and length > offer.max_tour:
@@ -179,6 +198,8 @@ def unit_capacity(f: Facts) -> list[str]:
         need = max(1, f.offers[offer_id].min_rest)
         tours.sort(key=lambda a: (a.start, a.end))
         for before, after in itertools.pairwise(tours):
+            if after.end < f.start:  # both history: what happened, happened
+                continue
             idle = after.start - before.end - 1
             if idle < 0:
                 out.append(
@@ -197,7 +218,8 @@ def personnel_cap(f: Facts) -> list[str]:
     totals: dict[tuple[str, int], float] = defaultdict(float)
     for (offer_id, _task, p), n in f.units.items():
         offer = f.offers[offer_id]
-        totals[offer.nation, p] += n * offer.personnel
+        if p >= f.start:
+            totals[offer.nation, p] += n * offer.personnel
     out = []
     for (nation, p), total in sorted(totals.items()):
         cap = f.nations[nation].max_personnel
@@ -208,15 +230,20 @@ def personnel_cap(f: Facts) -> list[str]:
 
 
 def budget(f: Facts) -> list[str]:
+    """A nation's cost over the horizon <= budget; in a re-plan, history already spent counts, and
+    a budget history alone exceeds allows nothing more."""
     totals: dict[str, float] = defaultdict(float)
-    for (offer_id, _task, _p), n in f.units.items():
+    spent: dict[str, float] = defaultdict(float)
+    for (offer_id, _task, p), n in f.units.items():
         offer = f.offers[offer_id]
         totals[offer.nation] += n * offer.cost
+        if p < f.start:
+            spent[offer.nation] += n * offer.cost
     out = []
     for nation, total in sorted(totals.items()):
         cap = f.nations[nation].budget
         # '>' and '>=' differ only at exactly budget + 1e-6: float noise either way
-        if cap is not None and total > cap + 1e-6:  # pragma: no mutate
+        if cap is not None and total > max(cap, spent[nation]) + 1e-6:  # pragma: no mutate
             out.append(f"nation '{nation}' costs {total:g} over the horizon, budget {cap:g}")
     return out
 
@@ -226,7 +253,7 @@ def max_nations(f: Facts) -> list[str]:
     for task in f.instance.tasks:
         if task.max_nations is None:
             continue
-        for p in f.active(task):
+        for p in f.judged(task):
             count = len(f.nation_units(task.id, p))
             if count > task.max_nations:
                 out.append(f"task '{task.id}' period {p}: {count} nations, max_nations {task.max_nations}")
@@ -240,7 +267,7 @@ def min_nations(f: Facts) -> list[str]:
     for task in f.instance.tasks:
         if not task.min_nations:
             continue
-        for p in f.active(task):
+        for p in f.judged(task):
             count = len(f.nation_units(task.id, p))
             if count < task.min_nations:
                 out.append(f"task '{task.id}' period {p}: {count} nations, min_nations {task.min_nations}")
@@ -253,7 +280,7 @@ def demand(f: Facts) -> list[str]:
     return [
         f"task '{g['task']}' period {g['period']}: {g['units']} '{g['capability']}' unit(s) uncovered"
         for g in recompute_shortfalls(f)
-        if "capability" in g
+        if "capability" in g and g["period"] >= f.start
     ]
 
 
@@ -265,13 +292,13 @@ def lead_one(f: Facts) -> list[str]:
     """Exactly one eligible lead in every active period, none outside, constant inside a term."""
     out = []
     for term in f.solution.terms:
-        if term.task in f.tasks and f.tasks[term.task].lead is None:
+        if term.task in f.tasks and f.tasks[term.task].lead is None and term.end >= f.start:
             out.append(f"{term.where}: task '{term.task}' has no lead")
     for task in _led_tasks(f):
         assert task.lead is not None
         given = f.leads.get(task.id, {})
-        active = f.active(task)
-        for p in sorted(set(given) - set(active)):
+        active = f.judged(task)
+        for p in sorted(p for p in set(given) - set(active) if p >= f.start):
             out.append(f"task '{task.id}': lead given for period {p}, outside its active window")
         for p in active:
             names = given.get(p, [])
@@ -281,7 +308,14 @@ def lead_one(f: Facts) -> list[str]:
                 out.append(f"task '{task.id}' period {p}: lead '{names[0]}' is not eligible")
         single = f.single_leads(task)
         for k, periods in enumerate(f.lead_terms(task)):
+            if periods[-1] < f.start:
+                continue  # history
             names_in_term = {single[p] for p in periods if p in single}
+            past = {single[p] for p in periods if p in single and p < f.start}
+            if past and not past & set(task.lead.nations):
+                # a re-plan's one exception: the term's lead is no longer eligible, and may change
+                # at `start` for the rest of the term
+                names_in_term -= past
             if len(names_in_term) > 1:
                 out.append(
                     f"task '{task.id}' term {k + 1} ({periods[0]}-{periods[-1]}): "
@@ -295,6 +329,8 @@ def lead_first(f: Facts) -> list[str]:
     for task in _led_tasks(f):
         assert task.lead is not None
         leads = f.term_leads(task)
+        if f.lead_terms(task)[0][0] < f.start:
+            continue  # the first term began in history
         if task.lead.first is not None and leads and leads[0] not in (None, task.lead.first):
             out.append(f"task '{task.id}': first term led by '{leads[0]}', must be '{task.lead.first}'")
     return out
@@ -306,10 +342,20 @@ def lead_rotate(f: Facts) -> list[str]:
         assert task.lead is not None
         if not task.lead.rotate or len(set(task.lead.nations)) < 2:
             continue
-        leads = f.term_leads(task)
-        for k in range(len(leads) - 1):
-            if leads[k] is not None and leads[k] == leads[k + 1]:
-                out.append(f"task '{task.id}': terms {k + 1} and {k + 2} both led by '{leads[k]}'")
+        single = f.single_leads(task)
+        terms = f.lead_terms(task)
+        for k in range(len(terms) - 1):
+            before, after = terms[k], terms[k + 1]
+            if after[-1] < f.start:
+                continue  # history
+            # the lead that ends term k and the one that follows it (a term of a re-plan that
+            # changed its lead at `start`: the lead from `start` on)
+            first = after[0] if after[0] >= f.start else f.start
+            if after[0] < f.start and single.get(f.start) == single.get(after[0]):
+                continue  # unchanged since history
+            a, b = single.get(before[-1]), single.get(first)
+            if a is not None and a == b:
+                out.append(f"task '{task.id}': terms {k + 1} and {k + 2} both led by '{a}'")
     return out
 
 
@@ -318,6 +364,8 @@ def lead_contribution(f: Facts) -> list[str]:
     for task in _led_tasks(f):
         assert task.lead is not None
         for p, nation in sorted(f.single_leads(task).items()):
+            if p < f.start:
+                continue
             got = f.nation_units(task.id, p).get(nation, 0)
             if got < task.lead.contribution:
                 out.append(
@@ -325,6 +373,55 @@ def lead_contribution(f: Facts) -> list[str]:
                     f"contribution {task.lead.contribution}"
                 )
     return out
+
+
+def history(f: Facts) -> list[str]:
+    """A re-plan keeps the baseline's history: before `start`, the same units of the same offers on
+    the same tasks, and the same leads, period by period."""
+    if f.baseline is None:
+        return []
+    out = []
+    plan, base = _cells(f.solution.tours, f.start), _cells(f.baseline.tours, f.start)
+    for offer, unit, task, p in sorted(base - plan):
+        out.append(f"period {p}: {offer} unit {unit} served {task} in the baseline, not in the plan")
+    for offer, unit, task, p in sorted(plan - base):
+        out.append(f"period {p}: {offer} unit {unit} serves {task}, not in the baseline")
+    plan_leads, base_leads = _lead_cells(f.solution, f.start), _lead_cells(f.baseline, f.start)
+    for task, p in sorted(set(plan_leads) | set(base_leads)):
+        if plan_leads.get((task, p)) != base_leads.get((task, p)):
+            out.append(
+                f"task '{task}' period {p}: lead {plan_leads.get((task, p))!r}, "
+                f"the baseline's {base_leads.get((task, p))!r}"
+            )
+    return out
+
+
+def _cells(tours: tuple[UnitTour, ...], start: int) -> set[tuple[str, int, str, int]]:
+    return {(a.offer, a.unit, a.task, p) for a in tours for p in range(a.start, min(a.end, start - 1) + 1)}
+
+
+def _lead_cells(solution: Solution, start: int) -> dict[tuple[str, int], str]:
+    return {(t.task, p): t.nation for t in solution.terms for p in range(t.start, min(t.end, start - 1) + 1)}
+
+
+def recompute_changes(f: Facts) -> int:
+    """A re-plan's `changes`: from `start` on, sum over (offer, task, period) of |units - the
+    baseline's units|, plus the (task, period) whose lead differs from the baseline's."""
+    assert f.baseline is not None
+    before: dict[tuple[str, str, int], int] = defaultdict(int)
+    for a in f.baseline.tours:
+        for p in range(max(a.start, f.start), a.end + 1):
+            before[a.offer, a.task, p] += 1
+    after = {key: n for key, n in f.units.items() if key[2] >= f.start}
+    units = sum(abs(after.get(key, 0) - before.get(key, 0)) for key in set(before) | set(after))
+    led_before = _lead_cells(f.baseline, f.T + 1)
+    led_after = _lead_cells(f.solution, f.T + 1)
+    leads = sum(
+        1
+        for key in set(led_before) | set(led_after)
+        if key[1] >= f.start and led_before.get(key) != led_after.get(key)
+    )
+    return units + leads
 
 
 def recompute_shortfalls(f: Facts) -> list[dict[str, Any]]:
@@ -368,13 +465,16 @@ def recompute_objectives(f: Facts) -> dict[str, float]:
     total_burden = sum(burden.values())
     fairness = sum(abs(burden[n.id] - n.share / total_share * total_burden) for n in f.instance.nations)
     cost = sum(n * f.offers[o].cost for (o, _t, _p), n in f.units.items())
-    return {
+    values = {
         "shortfall": shortfall,
         "surplus": float(recompute_surplus(f)),
         "fairness": fairness,
         "deployments": float(len(f.valid)),
         "cost": cost,
     }
+    if f.baseline is not None:
+        values["changes"] = float(recompute_changes(f))
+    return values
 
 
 def _close(a: float, b: float) -> bool:
@@ -388,8 +488,14 @@ def report(f: Facts) -> list[str]:
     for name in f.instance.spec.objective_names:
         if name not in f.solution.objectives:
             out.append(f"objectives.{name} missing (the model optimises it)")
-    if "surplus" not in f.solution.objectives and "surplus" not in f.instance.spec.objective_names:
-        out.append("objectives.surplus missing (every solution reports it)")
+    for name in ("surplus", "changes"):
+        if (
+            name in actual
+            and name not in f.solution.objectives
+            and name not in f.instance.spec.objective_names
+        ):
+            reporter = "re-plan" if name == "changes" else "solution"
+            out.append(f"objectives.{name} missing (every {reporter} reports it)")
     for name, value in sorted(f.solution.objectives.items()):
         if name in actual and not _close(value, actual[name]):
             out.append(f"objectives.{name} is {value:g} but the plan gives {actual[name]:g}")
@@ -434,6 +540,7 @@ def _gap_in_words(g: tuple[object, ...]) -> str:
 #: rule name -> function; the names are those of :data:`allocator.formulation.rules.RULES`.
 CHECKS = {
     "reference": reference,
+    "history": history,
     "placement": placement,
     "caveat": caveat,
     "tour-length": tour_length,

@@ -31,6 +31,15 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Replan:
+    """A re-planned solution's record: its baseline (name, plan digest) and first planned period."""
+
+    baseline: str
+    start: int
+    digest: str | None
+
+
+@dataclass(frozen=True)
 class Solution:
     instance: str
     status: str
@@ -38,6 +47,7 @@ class Solution:
     tours: tuple[UnitTour, ...]
     terms: tuple[Term, ...]
     shortfalls: tuple[dict[str, Any], ...]
+    replan: Replan | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -112,6 +122,25 @@ def parse_solution(doc: Any, label: str) -> Solution:
         for w, a in _entries(doc, "leads", problems)
     )
     shortfalls = tuple(item for _, item in _entries(doc, "shortfalls", problems))
+    replan = _replan(doc.get("replan"), problems)
     if problems:
         raise InputError(label, problems)
-    return Solution(str(doc.get("instance", "")), str(status), dict(objectives), tours, terms, shortfalls)
+    return Solution(
+        str(doc.get("instance", "")), str(status), dict(objectives), tours, terms, shortfalls, replan
+    )
+
+
+def _replan(record: Any, problems: list[Problem]) -> Replan | None:
+    """The ``replan`` record (SPEC section 7): ``{"baseline": NAME, "from": P}`` and a digest."""
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        problems.append(Problem("replan", "must be a mapping with 'baseline' and 'from'"))
+        return None
+    start = _int(record, "from", "replan", problems)
+    baseline = _str(record, "baseline", "replan", problems)
+    digest = record.get("baseline_digest")
+    if digest is not None and not isinstance(digest, str):
+        problems.append(Problem("replan.baseline_digest", f"must be a string, got {digest!r}"))
+        digest = None
+    return Replan(baseline, start, digest)

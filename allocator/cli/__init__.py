@@ -15,6 +15,7 @@ from allocator.cli.bench import bench
 from allocator.cli.check import check
 from allocator.cli.explain import explain
 from allocator.cli.instances import convert, generate, import_group, template, validate
+from allocator.cli.replan import replan, withdraw
 from allocator.cli.report import report
 from allocator.cli.solve import solve
 
@@ -31,5 +32,18 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for _command in (solve, check, explain, report, validate, convert, template, generate, import_group, bench):
+for _command in (
+    solve,
+    check,
+    explain,
+    replan,
+    withdraw,
+    report,
+    validate,
+    convert,
+    template,
+    generate,
+    import_group,
+    bench,
+):
     main.add_command(_command)

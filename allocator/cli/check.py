@@ -14,12 +14,21 @@ from allocator.cli.common import EXIT_FAIL, EXIT_OK, guarded, load, out
 @click.command()
 @click.argument("instance", type=str)
 @click.argument("solution", type=str)
+@click.option(
+    "--baseline",
+    type=str,
+    default=None,
+    help="The baseline solution a re-planned SOLUTION was made from (required for a re-plan): "
+    "history kept, and every other rule judged from the re-plan's first period.",
+)
 @click.pass_context
-def check(ctx: click.Context, instance: str, solution: str) -> None:
-    """Verify SOLUTION against every rule of INSTANCE and recompute its objectives."""
+def check(ctx: click.Context, instance: str, solution: str, baseline: str | None) -> None:
+    """Verify SOLUTION against every rule of INSTANCE and recompute its objectives.
+
+    A re-planned SOLUTION (allocator replan) is checked with --baseline."""
     with guarded(ctx.obj["debug"]):
         loaded = load(instance)
-        report = check_file(loaded, solution)
+        report = check_file(loaded, solution, baseline)
     if report.ok:
         recomputed = ", ".join(f"{k} {v:g}" for k, v in report.objectives.items())
         out.print(

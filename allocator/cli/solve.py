@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.markup import escape
@@ -133,6 +133,86 @@ def _print_why_infeasible(instance: Instance, time_limit: float, threads: int | 
         out.print(f"no conflict found within {seconds:g} s: try allocator explain with a longer --time-limit")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def search_options(command: F) -> F:
+    """The options of a search, shared by solve and replan: backend, time limit, threads, seed,
+    formulation, the greedy first plan, the solver's log."""
+    options = [
+        click.option(
+            "--backend",
+            type=click.Choice(BACKENDS),
+            default="auto",
+            show_default=True,
+            help=(
+                "auto: HiGHS and CP-SAT in turn at each level, passing plans; cpsat: OR-Tools CP-SAT "
+                "alone; highs, cbc: the MILP through PuLP."
+            ),
+        ),
+        time_limit_option("Seconds for the whole solve, all levels together."),
+        click.option(
+            "--threads",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Search workers (default: all cores); 1 gives the same plan on every run.",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=0,
+            show_default=True,
+            help="The solver's random seed (with --threads 1: same plan).",
+        ),
+        formulation_option,
+        first_plan_option,
+        click.option("--log-search", is_flag=True, help="Print the solver's own search log."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def report_option(command: F) -> F:
+    return click.option(
+        "--report",
+        "report_dir",
+        type=click.Path(file_okay=False),
+        help="Also write the plan report (workbook, charts, HTML page) into this folder; report files "
+        "already there are replaced, and an earlier report's files this one does not write are removed "
+        "(other files are left alone).",
+    )(command)
+
+
+def run_with_progress(instance: Instance, quiet: bool, solve: Callable[..., SolveResult]) -> SolveResult:
+    """Run `solve(progress=...)` with a live status line on a terminal."""
+    levels = len(instance.spec.levels)
+    started = time.perf_counter()
+    if err.is_terminal and not quiet:
+        with err.status("building the model ...") as live:
+            result = solve(progress=_progress_printer(live, levels))
+    else:
+        result = solve()
+    logging.getLogger(__name__).info("solved in %.2fs", time.perf_counter() - started)
+    return result
+
+
+def finish(
+    instance: Instance, result: SolveResult, output: str | None, report_dir: str | None, quiet: bool
+) -> None:
+    """Write the solution and the report, say where."""
+    if output:
+        result.write(output)
+    if not quiet and output:
+        out.print(f"solution written to {escape(output)}")
+    elif not quiet:
+        out.print("no solution file written (add -o FILE.json to keep the plan)")
+    if report_dir and result.has_plan:
+        write_report(instance, result, report_dir, instance.name, quiet)
+    elif report_dir:
+        err.print(f"[yellow]no plan ({result.status}): no report written[/yellow]")
+
+
 @click.command()
 @click.argument("instance", type=str)
 @click.option(
@@ -141,30 +221,7 @@ def _print_why_infeasible(instance: Instance, time_limit: float, threads: int | 
     type=click.Path(dir_okay=False),
     help="Write the solution JSON here (a .json file; replaced if it exists).",
 )
-@click.option(
-    "--backend",
-    type=click.Choice(BACKENDS),
-    default="auto",
-    show_default=True,
-    help=(
-        "auto: HiGHS and CP-SAT in turn at each level, passing plans; cpsat: OR-Tools CP-SAT "
-        "alone; highs, cbc: the MILP through PuLP."
-    ),
-)
-@time_limit_option("Seconds for the whole solve, all levels together.")
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Search workers (default: all cores); 1 gives the same plan on every run.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="The solver's random seed (with --threads 1: same plan).",
-)
+@search_options
 @click.option(
     "--model",
     "model_name",
@@ -172,17 +229,7 @@ def _print_why_infeasible(instance: Instance, time_limit: float, threads: int | 
     default=None,
     help=f"A named model, overriding the instance's ({', '.join(available_models())}).",
 )
-@formulation_option
-@first_plan_option
-@click.option(
-    "--report",
-    "report_dir",
-    type=click.Path(file_okay=False),
-    help="Also write the plan report (workbook, charts, HTML page) into this folder; report files "
-    "already there are replaced, and an earlier report's files this one does not write are removed "
-    "(other files are left alone).",
-)
-@click.option("--log-search", is_flag=True, help="Print the solver's own search log.")
+@report_option
 @click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
 @click.pass_context
 def solve(
@@ -193,11 +240,11 @@ def solve(
     time_limit: float,
     threads: int | None,
     seed: int,
-    model_name: str | None,
     formulation: str,
     first_plan: bool,
-    report_dir: str | None,
     log_search: bool,
+    model_name: str | None,
+    report_dir: str | None,
     quiet: bool,
 ) -> None:
     """Solve INSTANCE (YAML, JSON or .xlsx workbook; - for standard input)."""
@@ -205,27 +252,12 @@ def solve(
         if output:
             json_target(output, instance, "solution")
         loaded = load(instance, model_name)
-        levels = len(loaded.spec.levels)
+        api.refuse_changes(loaded, instance)
         options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
-        started = time.perf_counter()
-        if err.is_terminal and not quiet:
-            with err.status("building the model ...") as live:
-                result = api.solve(loaded, options, progress=_progress_printer(live, levels))
-        else:
-            result = api.solve(loaded, options)
-        logging.getLogger(__name__).info("solved in %.2fs", time.perf_counter() - started)
-        if output:
-            result.write(output)
+        result = run_with_progress(loaded, quiet, lambda **kw: api.solve(loaded, options, **kw))
         if not quiet:
             _print_summary(loaded, result)
             if result.status == Status.INFEASIBLE:
                 _print_why_infeasible(loaded, time_limit, threads, seed)
-            if output:
-                out.print(f"solution written to {escape(output)}")
-            else:
-                out.print("no solution file written (add -o FILE.json to keep the plan)")
-        if report_dir and result.has_plan:
-            write_report(loaded, result, report_dir, loaded.name, quiet)
-        elif report_dir:
-            err.print(f"[yellow]no plan ({result.status}): no report written[/yellow]")
+        finish(loaded, result, output, report_dir, quiet)
     sys.exit(result.exit_code)

@@ -64,3 +64,11 @@ def demand(task: str, capability: str, period: int) -> str:
 
 def demand_cap(task: str, capability: str, period: int) -> str:
     return _name("demand-cap", f"{task}:{capability}", period)
+
+
+def history(offer: str, task: str, start: int) -> str:
+    return _name("history", f"{offer}>{task}", start)
+
+
+def history_lead(task: str, term: int) -> str:
+    return _name("history", f"{task}#{term}")

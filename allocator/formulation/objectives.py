@@ -5,6 +5,7 @@ Objective value = (sum of terms) / scale, the scale making every float parameter
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 
 from allocator.formulation.linear import Objective, Row, Terms
@@ -94,6 +95,55 @@ def fairness(f: Formulation) -> Objective:
     return Objective([(d, 1) for d in deviations], total_share * s.scales.measure(measure))
 
 
+def changes(f: Formulation) -> Objective:
+    """A re-plan's changes against its baseline, from `start` on:
+    sum over (offer, task, period) of |x_otp - b_otp| + the (task, period) whose lead differs.
+
+    |x - b| is x where the baseline had none, b where the plan can have none, and otherwise a
+    variable c >= x - b, c >= b - x.  A period of a term led by baseline nation m differs
+    unless m leads the term: 1 - lead[t,k,m].  Constants (what differs whatever the plan) are
+    the coefficient of a variable held at 1.  With `max_changes`, the row ``max-changes``.
+    """
+    h = f.history
+    if h is None:
+        raise ValueError("the objective 'changes' needs a baseline plan (allocator replan)")
+    s, model = f.structure, f.model
+    weights: dict[int, int] = defaultdict(int)
+    constant = h.gone
+    keys = set(h.before) | {key for key in s.cover if h.planned(key[2])}
+    for o, t, p in sorted(keys):
+        before, positions = h.before.get((o, t, p), 0), s.cover.get((o, t, p), [])
+        if not positions:
+            constant += before
+        elif before == 0:
+            for i in positions:
+                weights[i] += 1
+        else:
+            label = f"change[{f.index.offers[o].id}>{f.index.tasks[t].id}@{p}]"
+            c = model.add_variable("c", label, max(before, s.units_bound(positions)), integral=False)
+            f.definitions.append(Row(None, [*f.column_terms(positions), (c, -1)], "<=", before))
+            f.definitions.append(Row(None, [*f.column_terms(positions), (c, 1)], ">=", before))
+            weights[c] += 1
+    led: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
+    for (t, k, n), var in model.lead.items():
+        first, last = f.index.terms[t][k]
+        for p in range(max(first, h.start), last + 1):
+            led[f.index.tasks[t].id, p][f.index.nations[n].id] = var
+    for key in sorted(set(led) | {k for k in h.lead_before if h.planned(k[1])}):
+        was = h.lead_before.get(key)
+        constant += 1
+        if was is not None and (kept := led.get(key, {}).get(was)) is not None:
+            weights[kept] -= 1
+    if constant:
+        one = model.add_variable("k", "one", 1)
+        f.definitions.append(Row(None, [(one, 1)], "==", 1))
+        weights[one] += constant
+    terms = [(i, w) for i, w in sorted(weights.items()) if w]
+    if h.max_changes is not None:
+        f.limits.append(Row("max-changes", terms, "<=", h.max_changes))
+    return Objective(terms, 1)
+
+
 #: Every objective a model may name -> its builder.
 OBJECTIVES: dict[str, Callable[[Formulation], Objective]] = {
     "shortfall": shortfall,
@@ -101,4 +151,5 @@ OBJECTIVES: dict[str, Callable[[Formulation], Objective]] = {
     "fairness": fairness,
     "deployments": deployments,
     "cost": cost,
+    "changes": changes,
 }

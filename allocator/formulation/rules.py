@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from allocator.formulation import names
+from allocator.formulation.history import PlanHistory
 from allocator.formulation.linear import LinearModel, Objective, Row, Terms
 from allocator.formulation.scales import scaled
 from allocator.formulation.structure import Structure
@@ -47,6 +48,10 @@ class Formulation:
     definitions: list[Row] = field(default_factory=list)
     #: the objectives to build once every rule's rows are out, by name
     objective_builders: dict[str, Callable[[Formulation], Objective]] = field(default_factory=dict)
+    #: a re-plan's history (:mod:`allocator.formulation.history`), None in a plain solve
+    history: PlanHistory | None = None
+    #: rows over objectives (a re-plan's `max-changes`), streamed after the definitions
+    limits: list[Row] = field(default_factory=list)
     _streamed: bool = False
 
     def rows(self, order: Sequence[str] | None = None) -> Iterator[Row]:
@@ -74,13 +79,22 @@ class Formulation:
                 yield name, row
         for name, build in self.objective_builders.items():
             self.model.objectives[name] = build(self)
-        self.model.row_count += len(self.definitions)
-        for row in self.definitions:
+        self.model.row_count += len(self.definitions) + len(self.limits)
+        for row in [*self.definitions, *self.limits]:
             yield OBJECTIVE_ROWS, row
 
     @property
     def hard(self) -> bool:
         return self.spec.shortfall == "hard"
+
+    def planned(self, p: int) -> bool:
+        """Whether period p is the plan's to choose: every period, but a re-plan's history (its
+        rules were judged in their time; the history is kept as it was)."""
+        return self.history is None or self.history.planned(p)
+
+    def hard_in(self, p: int) -> bool:
+        """Whether demand and min_nations are hard in period p (in history they are measured)."""
+        return self.hard and self.planned(p)
 
     def tour_counts(self, values: list[float]) -> dict[Tour, int]:
         """Units starting each tour, in a solution (variable values in model order)."""
@@ -137,7 +151,7 @@ def demand(f: Formulation) -> Iterator[Row]:
     exact = {(t, cap, p) for t, cap, p, _, _ in capped_demand(f)} if f.hard else set()
     for t, cap, p, positions, need in demand_cells(f.structure):
         name = names.demand(f.index.tasks[t].id, cap, p)
-        if f.hard:
+        if f.hard_in(p):
             yield Row(name, f.column_terms(positions), "==" if (t, cap, p) in exact else ">=", need)
             continue
         label = f"short[{f.index.tasks[t].id}:{cap}@{p}]"
@@ -169,6 +183,8 @@ def capped_demand(f: Formulation) -> Iterator[tuple[int, str, int, list[int], in
         return
     for t, cap, p, positions, need in demand_cells(f.structure):
         task = f.index.tasks[t]
+        if not f.planned(p):
+            continue  # history may hold more
         if task.min_nations or task.lead is not None:
             continue  # pragma: no mutate -- 'break' omits valid cuts: the optimum stays
         if positions and all(f.structure.one_period_only(i) for i in positions):
@@ -209,7 +225,7 @@ def personnel_cap(f: Formulation) -> Iterator[Row]:
             per_nation[f.index.offer_nation[o], p].extend((i, weight) for i in positions)
     for (n, p), terms in sorted(per_nation.items()):
         nation = f.index.nations[n]
-        if nation.max_personnel is not None:
+        if nation.max_personnel is not None and f.planned(p):
             yield Row(names.personnel_cap(nation.id, p), terms, "<=", scaled(nation.max_personnel, scale))
 
 
@@ -222,9 +238,28 @@ def budget(f: Formulation) -> Iterator[Row]:
         weight = scaled(f.index.offers[c.offer].cost, scale) * c.periods
         if weight:
             per_nation[f.index.offer_nation[c.offer]].append((i, weight))
+    spent = spent_in_history(f)
     for n, nation in enumerate(f.index.nations):
         if nation.budget is not None and n in per_nation:
-            yield Row(names.budget(nation.id), per_nation[n], "<=", scaled(nation.budget, scale))
+            limit = max(scaled(nation.budget, scale), spent.get(n, 0))
+            yield Row(names.budget(nation.id), per_nation[n], "<=", limit)
+
+
+def spent_in_history(f: Formulation) -> dict[int, int]:
+    """Per nation, the (scaled) cost of a re-plan's history: the periods before `start` of its
+    tours.  A budget the history alone exceeds allows nothing more, and no less than history."""
+    h = f.history
+    if h is None:
+        return {}
+    scale = f.structure.scales.cost
+    spent: dict[int, int] = defaultdict(int)
+    for tour, units in h.kept.items():
+        spent[f.index.offer_nation[tour.offer]] += (
+            scaled(f.index.offers[tour.offer].cost, scale) * tour.length * len(units)
+        )
+    for (o, _t, s), units in h.crossing.items():
+        spent[f.index.offer_nation[o]] += scaled(f.index.offers[o].cost, scale) * (h.start - s) * len(units)
+    return dict(spent)
 
 
 # rule 5 ---------------------------------------------------------------------------------------
@@ -251,11 +286,11 @@ def nation_counts(f: Formulation) -> Iterator[Row]:
     for t, p, nations in counted_cells(f):
         task = f.index.tasks[t]
         present: Terms = [(f.model.presence[n, t, p], 1) for n in nations]
-        if task.max_nations is not None and len(present) > task.max_nations:
+        if task.max_nations is not None and len(present) > task.max_nations and f.planned(p):
             yield Row(names.max_nations(task.id, p), present, "<=", task.max_nations)
         if not task.min_nations:
             continue
-        if not f.hard:
+        if not f.hard_in(p):
             label = f"missing-nations[{task.id}@{p}]"
             missing = f.short_nations[t, p] = f.model.add_variable("v", label, task.min_nations)
             present = [*present, (missing, 1)]
@@ -296,9 +331,9 @@ def counted_cells(f: Formulation) -> Iterator[tuple[int, int, list[int]]]:
 )
 def demand_cap(f: Formulation) -> Iterator[Row]:
     """deployed <= required where extra units never help (with hard demand, part of `demand`)."""
-    if f.hard:
-        return
     for t, cap, p, positions, need in capped_demand(f):
+        if f.hard_in(p):
+            continue  # part of `demand`
         yield Row(names.demand_cap(f.index.tasks[t].id, cap, p), f.column_terms(positions), "<=", need)
 
 
@@ -311,13 +346,15 @@ def demand_cap(f: Formulation) -> Iterator[Row]:
 )
 def lead(f: Formulation) -> Iterator[Row]:
     """One lead per term from the eligible nations, `first` first, rotation, contribution."""
-    for (t, k), nations in lead_terms(f.index).items():
+    for (t, k), nations in lead_terms(f.index, f.history).items():
         task = f.index.tasks[t]
         rule = task.lead
         assert rule is not None
         chosen = {n: f.model.lead[t, k, n] for n in nations}
+        first, last = f.index.terms[t][k]
         yield Row(names.lead_one(task.id, k), [(chosen[n], 1) for n in nations], "==", 1, choice=True)
-        if k == 0 and rule.first is not None:
+        yield from history_lead(f, t, k, chosen)
+        if k == 0 and rule.first is not None and f.planned(first):
             yield Row(names.lead_first(task.id), [(chosen[f.index.nation_pos[rule.first]], 1)], "==", 1)
         if rule.rotate and len(nations) > 1 and (t, k + 1, nations[0]) in f.model.lead:
             for n in nations:
@@ -325,9 +362,8 @@ def lead(f: Formulation) -> Iterator[Row]:
                 yield Row(names.lead_rotate(task.id, k), pair, "<=", 1, choice=True)
         if rule.contribution <= 0:
             continue
-        first, last = f.index.terms[t][k]
         for n in nations:
-            for p in range(first, last + 1):
+            for p in range(max(first, f.history.start if f.history else 1), last + 1):
                 name = names.lead_contribution(task.id, f.index.nations[n].id, p)
                 positions = f.structure.nation_cover.get((n, t, p), [])
                 if positions:
@@ -336,14 +372,48 @@ def lead(f: Formulation) -> Iterator[Row]:
                     yield Row(name, [(chosen[n], 1)], "==", 0)
 
 
-def lead_terms(index: Index) -> dict[tuple[int, int], list[int]]:
-    """(task, term) -> the nations eligible to lead it, for every task with a lead."""
+def lead_terms(index: Index, history: PlanHistory | None = None) -> dict[tuple[int, int], list[int]]:
+    """(task, term) -> the nations eligible to lead it, for every task with a lead (in a re-plan,
+    the terms that reach its `start`: earlier ones are history)."""
+    start = 1 if history is None else history.start
     return {
         (t, k): sorted(index.nation_pos[n] for n in task.lead.nations)
         for t, task in enumerate(index.tasks)
         if task.lead is not None
         for k in range(len(index.terms[t]))
+        if index.terms[t][k][1] >= start
     }
 
 
+def history_lead(f: Formulation, t: int, k: int, chosen: dict[int, int]) -> Iterator[Row]:
+    """A re-plan's term that began in history keeps the baseline's lead while that nation is still
+    eligible (``history[TASK#K]``); otherwise the lead may change at `start`, to a nation other
+    than the previous term's when the lead rotates (``lead-rotate[TASK#K-1]``)."""
+    h = f.history
+    first, _last = f.index.terms[t][k]
+    if h is None:
+        return
+    task = f.index.tasks[t]
+    assert task.lead is not None
+    if first < h.start:
+        was = h.lead_before.get((task.id, h.start - 1))
+        if was is not None and was in task.lead.nations:
+            yield Row(names.history_lead(task.id, k), [(chosen[f.index.nation_pos[was]], 1)], "==", 1)
+            return
+    if k == 0 or not task.lead.rotate or len(task.lead.nations) < 2:
+        return
+    before = f.index.terms[t][k - 1]
+    previous = h.lead_before.get((task.id, before[1]))
+    if before[1] < h.start and previous is not None and previous in task.lead.nations:
+        yield Row(names.lead_rotate(task.id, k - 1), [(chosen[f.index.nation_pos[previous]], 1)], "<=", 0)
+
+
 _declare(Rule("report", 4, "the solution's objectives and shortfalls agree with its plan"))
+_declare(
+    Rule(
+        "history",
+        8,
+        "a re-plan keeps the baseline's units and leads before `from` "
+        "(rows of the re-plan's structure, :mod:`allocator.formulation.history`)",
+    )
+)

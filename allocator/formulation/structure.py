@@ -133,21 +133,28 @@ class TourStructure(Structure):
     # rule 3 ------------------------------------------------------------------------------------
     def unit_capacity(self) -> Iterator[Row]:
         """sum of z over tours occupying p (tour plus rest gap) <= units, at every tour start p."""
+        for o, p, occupying in self.capacity_cells():
+            if len(occupying) > 1:  # one variable alone is bounded by its domain
+                yield Row(
+                    names.unit_capacity(self.index.offers[o].id, p),
+                    [(i, 1) for i in occupying],
+                    "<=",
+                    self.capacity(o, p),
+                )
+
+    def capacity_cells(self) -> Iterator[tuple[int, int, list[int]]]:
+        """(offer, period a tour of it starts, positions of the tours occupying that period)."""
         by_offer: dict[int, list[int]] = defaultdict(list)
         for i, r in enumerate(self.tours):
             by_offer[r.offer].append(i)
         for o, positions in sorted(by_offer.items()):
-            units = self.index.offers[o].units
             gap = self.index.rest_gap(o)
             for p in sorted({self.tours[i].start for i in positions}):
-                occupying = [i for i in positions if self.tours[i].start <= p <= self.tours[i].end + gap]
-                if len(occupying) > 1:  # one variable alone is bounded by its domain
-                    yield Row(
-                        names.unit_capacity(self.index.offers[o].id, p),
-                        [(i, 1) for i in occupying],
-                        "<=",
-                        units,
-                    )
+                yield o, p, [i for i in positions if self.tours[i].start <= p <= self.tours[i].end + gap]
+
+    def capacity(self, o: int, p: int) -> int:
+        """Units of offer o that may be busy in period p."""
+        return self.index.offers[o].units
 
     def one_period_only(self, i: int) -> bool:
         return self.tours[i].length == 1

@@ -9,6 +9,8 @@ from allocator.instance.fields import Frozen, Text
 
 #: Every objective a model may name, in the default order.
 OBJECTIVE_NAMES = ("shortfall", "surplus", "fairness", "deployments", "cost")
+#: The objective of a re-plan alone (SPEC section 7): changes against the baseline plan.
+REPLAN_OBJECTIVE = "changes"
 
 Level = str | dict[str, float]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from allocator.errors import Problem, did_you_mean
 from allocator.instance.parts import Capability, Horizon, Nation, Offer, Task
-from allocator.instance.spec import OBJECTIVE_NAMES, ModelSpec
+from allocator.instance.spec import OBJECTIVE_NAMES, REPLAN_OBJECTIVE, ModelSpec
 
 #: Refuse instances whose aggregated model would exceed this many tour variables.
 MAX_TOUR_VARIABLES = 5_000_000
@@ -191,12 +191,12 @@ def check_model_spec(spec: ModelSpec, path: str) -> list[Problem]:
         if not level:
             problems.append(Problem(f"{path}.objectives[{k}]", "an empty level"))
         for name, weight in level:
-            if name not in OBJECTIVE_NAMES:
-                hint = "it needs a baseline plan" if name == "changes" else "unknown objective"
+            if name not in OBJECTIVE_NAMES and name != REPLAN_OBJECTIVE:
                 problems.append(
                     Problem(
                         f"{path}.objectives[{k}]",
-                        f"'{name}': {hint}; choose from {', '.join(OBJECTIVE_NAMES)}",
+                        f"'{name}': unknown objective; choose from {', '.join(OBJECTIVE_NAMES)} "
+                        f"(and {REPLAN_OBJECTIVE} when re-planning)",
                     )
                 )
             if weight <= 0:

@@ -79,6 +79,10 @@ class SolveResult:
     formulation: str = "tours"
     first_plan_time: float | None = None
     problem: Instance | None = field(default=None, repr=False, compare=False)
+    #: a re-plan's record (``{"baseline": NAME, "from": P, "baseline_digest": ...}``), None otherwise
+    replan: dict[str, Any] | None = None
+    #: a re-plan's changes against its baseline (SPEC section 7)
+    changes: tuple[dict[str, Any], ...] = ()
 
     @property
     def has_plan(self) -> bool:
@@ -119,11 +123,15 @@ class SolveResult:
         if self.problem is not None:
             solver["instance_digest"] = instance_digest(self.problem)
         out: dict[str, Any] = {"instance": self.instance, "status": self.status}
+        if self.replan is not None:
+            out["replan"] = self.replan
         if self.has_plan:
             out["objectives"] = self.objectives
             out["assignments"] = [vars(a) for a in self.assignments]
             out["leads"] = [vars(lead) for lead in self.leads]
             out["shortfalls"] = [s.to_json() for s in self.shortfalls]
+            if self.replan is not None:
+                out["changes"] = list(self.changes)
         out["solver"] = solver
         return out
 

@@ -27,6 +27,7 @@ PAGES = (
     "spreadsheets.md",
     "adding-a-rule.md",
     "explanations.md",
+    "replanning.md",
 )
 
 

@@ -141,12 +141,6 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "unknown objective",
     ),
     (
-        "changes without baseline",
-        base_instance(model={"objectives": ["changes"]}),
-        "model.objectives[0]",
-        "baseline",
-    ),
-    (
         "objective twice",
         base_instance(model={"objectives": ["cost", {"cost": 1, "shortfall": 1}]}),
         "model.objectives[1]",

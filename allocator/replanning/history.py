@@ -1,0 +1,133 @@
+"""The baseline of a re-plan and what of it is history (SPEC v2 section 7, ``docs/replanning.md``).
+
+Periods before ``from`` are history: the baseline's tours and leads there are kept exactly.  A
+baseline tour is *kept* when it ends before ``from``, *crossing* when it runs across ``from``
+(it may go on, or end at ``from - 1``), and *planned* when it starts at ``from`` or later (the
+re-plan may move it: a change).  Every offer, task and nation the history names must still exist.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from allocator.checker import baseline_digest
+from allocator.checker.solution import Solution, Term, UnitTour, parse_solution
+from allocator.errors import InputError, Problem
+from allocator.files import load_document
+from allocator.instance.model import Instance
+
+
+@dataclass(frozen=True)
+class History:
+    """A baseline plan split at period `start` (the re-plan's ``from``)."""
+
+    baseline: Solution
+    #: how the baseline is named in the re-plan's ``replan`` record (its file name, or its instance)
+    name: str
+    #: a fingerprint of the baseline's plan, so a check can tell the right baseline from another
+    digest: str
+    start: int
+    kept: tuple[UnitTour, ...]
+    crossing: tuple[UnitTour, ...]
+    planned: tuple[UnitTour, ...]
+
+    @property
+    def tours(self) -> tuple[UnitTour, ...]:
+        """The tours of the history: kept and crossing (the part before `start` is fixed)."""
+        return self.kept + self.crossing
+
+    def units_before(self) -> dict[tuple[str, str, int], int]:
+        """Baseline units per (offer, task, period) from `start` on (what `changes` counts against)."""
+        out: dict[tuple[str, str, int], int] = defaultdict(int)
+        for tour in self.baseline.tours:
+            for p in range(max(tour.start, self.start), tour.end + 1):
+                out[tour.offer, tour.task, p] += 1
+        return dict(out)
+
+    def leads_by_period(self) -> dict[tuple[str, int], str]:
+        """The baseline's lead nation per (task, period)."""
+        return {(t.task, p): t.nation for t in self.baseline.terms for p in range(t.start, t.end + 1)}
+
+    def history_leads(self) -> tuple[Term, ...]:
+        """The baseline's lead terms cut to the periods before `start`."""
+        return tuple(
+            Term(t.task, t.nation, t.start, min(t.end, self.start - 1), t.where)
+            for t in self.baseline.terms
+            if t.start < self.start
+        )
+
+
+def read_baseline(source: str | Path | dict[str, Any] | Any) -> tuple[dict[str, Any], str]:
+    """A baseline solution document and its label: a file, a document, or a solve result."""
+    if isinstance(source, str | Path):
+        document, label = load_document(source)
+        return document, label
+    if hasattr(source, "to_json"):
+        return source.to_json(), "<baseline>"
+    return source, "<baseline>"
+
+
+def history_of(instance: Instance, baseline: Any, start: int, label: str = "<baseline>") -> History:
+    """The history of `baseline` (a solution document) before period `start`, checked against
+    `instance`: :class:`InputError` naming every place of the history that names something gone."""
+    if not 2 <= start <= instance.periods:
+        raise InputError(label, [Problem("from", f"{start} is not a period of 2..{instance.periods}")])
+    parsed = parse_solution(baseline, label)
+    if not parsed.has_plan:
+        raise InputError(label, [Problem("status", f"'{parsed.status}': the baseline holds no plan")])
+    problems = _gone(instance, parsed, start)
+    if problems:
+        raise InputError(label, problems)
+    kept = tuple(t for t in parsed.tours if t.end < start)
+    crossing = tuple(t for t in parsed.tours if t.start < start <= t.end)
+    planned = tuple(t for t in parsed.tours if t.start >= start)
+    name = Path(label).name if label != "<baseline>" else parsed.instance
+    return History(parsed, name, baseline_digest(parsed), start, kept, crossing, planned)
+
+
+def _gone(instance: Instance, parsed: Solution, start: int) -> list[Problem]:
+    offers = {o.id: o for o in instance.offers}
+    tasks = {t.id for t in instance.tasks}
+    nations = {n.id for n in instance.nations}
+    problems = []
+    for tour in parsed.tours:
+        if tour.end > instance.periods or tour.start < 1 or tour.start > tour.end:
+            problems.append(
+                Problem(tour.where, f"periods {tour.start}-{tour.end} outside 1..{instance.periods}")
+            )
+            continue
+        if tour.start >= start:
+            continue  # not history: a tour that is gone is a change
+        offer = offers.get(tour.offer)
+        if offer is None:
+            problems.append(
+                Problem(f"{tour.where}.offer", f"offer '{tour.offer}' of the history is not in the instance")
+            )
+        elif not 1 <= tour.unit <= offer.units:
+            problems.append(
+                Problem(
+                    f"{tour.where}.unit",
+                    f"unit {tour.unit} of the history: offer '{tour.offer}' has {offer.units}",
+                )
+            )
+        if tour.task not in tasks:
+            problems.append(
+                Problem(f"{tour.where}.task", f"task '{tour.task}' of the history is not in the instance")
+            )
+    for term in parsed.terms:
+        if term.start >= start:
+            continue
+        if term.task not in tasks:
+            problems.append(
+                Problem(f"{term.where}.task", f"task '{term.task}' of the history is not in the instance")
+            )
+        if term.nation not in nations:
+            problems.append(
+                Problem(
+                    f"{term.where}.nation", f"nation '{term.nation}' of the history is not in the instance"
+                )
+            )
+    return problems
