@@ -27,7 +27,7 @@ from allocator.instance.load import load_instance, write_instance
 from allocator.instance.model import Instance
 from allocator.instance.spec import ModelSpec
 from allocator.options import BACKENDS, FORMULATIONS, Progress, SolveOptions, Status, StopToken
-from allocator.replanning import Withdrawal, replan, withdraw
+from allocator.replanning import WhatIf, Withdrawal, replan, whatif, withdraw
 from allocator.solution.result import LevelResult, SolveResult
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "Status",
     "StopToken",
     "Violation",
+    "WhatIf",
     "Withdrawal",
     "available_models",
     "build_instance",
@@ -56,6 +57,7 @@ __all__ = [
     "load_instance",
     "replan",
     "solve",
+    "whatif",
     "withdraw",
     "write_instance",
 ]

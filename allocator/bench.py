@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 import warnings
@@ -22,6 +21,7 @@ import pandas as pd
 
 from allocator.api import solve
 from allocator.checker import check
+from allocator.cluster import dask_client
 from allocator.errors import InputWarning, NotAnInstance
 from allocator.instance.load import INSTANCE_FORMATS, load_instance
 from allocator.options import SolveOptions, Status
@@ -242,68 +242,22 @@ def performance_profile(frame: pd.DataFrame, target: str | Path) -> None:
     plt.close(fig)
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def local_workers(threads: int) -> int:
-    """A worker per core divided by the threads of each solve; at least one (with a warning)."""
-    cores = _cores()
-    workers = max(1, cores // threads)
-    if workers * threads > cores:
-        warnings.warn(
-            f"{workers} worker(s) x {threads} threads exceed the {cores} cores: runs will "
-            "compete for cores and times will suffer",
-            stacklevel=2,
-        )
-    return workers
-
-
 def run_all(
     runs: list[Run], scheduler: str | None = None, on_done: Callable[[dict[str, Any]], None] | None = None
 ) -> pd.DataFrame:
     """Run every benchmark run on Dask and return one row per run, in submission order."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
     threads = max((r.options.threads or 1 for r in runs), default=1)
-    if not log.isEnabledFor(logging.INFO):  # Dask's own INFO chatter only with -v
-        for name in (
-            "distributed",
-            "distributed.scheduler",
-            "distributed.nanny",
-            "distributed.core",
-            "distributed.http.proxy",
-            "distributed.worker",
-        ):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=local_workers(threads),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
-    try:
+    rows: list[dict[str, Any] | None] = [None] * len(runs)
+    with dask_client(scheduler, threads) as client:
         futures = client.map(run_one, runs, pure=False)
         order = {f.key: i for i, f in enumerate(futures)}
-        rows: list[dict[str, Any] | None] = [None] * len(runs)
         for future in as_completed(futures):
             row = future.result()
             rows[order[future.key]] = row
             if on_done is not None:
                 on_done(row)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     frame = pd.DataFrame([r for r in rows if r is not None])
     return frame.reindex(columns=[*COLUMNS, *sorted(set(frame.columns) - set(COLUMNS))])
 

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -124,52 +119,6 @@ def test_cli_bench_on_local_cluster(tmp_path: Path) -> None:
     toy = [r for r in rows if r["instance"] == "toy"]
     assert all(float(r["published_value"]) == 9 and float(r["gap_to_published"]) == 0 for r in toy)
     assert out.with_suffix(".png").stat().st_size > 1000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def dask_cluster() -> Iterator[str]:
-    """A real `dask scheduler` and `dask worker` on loopback, stopped afterwards."""
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    dask = [sys.executable, "-m", "dask"]  # the `dask` command of this environment
-    scheduler = subprocess.Popen(
-        [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    worker = subprocess.Popen(
-        [*dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        from dask.distributed import Client
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with Client(address, timeout=5) as client:
-                    client.wait_for_workers(1, timeout=30)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-        yield address
-    finally:
-        for proc in (worker, scheduler):
-            proc.terminate()
-        for proc in (worker, scheduler):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ from allocator.formulation.history import PlanHistory
 from allocator.formulation.linear import LinearModel, Terms
 from allocator.formulation.rules import Formulation
 from allocator.formulation.scales import weighted_coefficients
+from allocator.formulation.structure import TourStructure
 from allocator.formulation.warm import plan_values
 from allocator.instance.index import Index, Tour
 from allocator.instance.model import Instance
@@ -197,15 +198,50 @@ def solve_levels(
         build_time,
     )
     run = _Levels(formulation, backend, options, started, progress, stop or StopToken())
-    # (a re-plan starts from nothing: the greedy does not know history)
-    use_greedy = options.first_plan and history is None
-    run.values = first_values(formulation, options.time_limit) if use_greedy else None
+    if not options.first_plan:
+        run.values = None
+    elif history is None:
+        run.values = first_values(formulation, options.time_limit)
+    else:  # a re-plan starts from its baseline (the greedy does not know history)
+        run.values = baseline_values(formulation)
     if run.values is not None:
         run.first_plan_time = time.perf_counter() - started
     for number, level in enumerate(instance.spec.levels, start=1):
         if run.stop.stopped or not run.solve(number, level):
             break
     return run.result(build_time)
+
+
+def baseline_values(formulation: Formulation) -> list[float] | None:
+    """A re-plan's first plan: its baseline as a plan of the new data
+    (:meth:`PlanHistory.baseline_plan`), when the checker accepts it with the baseline; None
+    otherwise (a withdrawn lead no other nation can take over, fewer units now, hard demand)."""
+    from allocator.checker import check
+
+    f = formulation
+    history = f.history
+    assert history is not None and isinstance(f.structure, TourStructure)
+    started = time.perf_counter()
+    counts, leads = history.baseline_plan(f.index, set(f.structure.tours))
+    try:
+        assignments = history.assignments(f.index, counts)
+    except RuntimeError:
+        return None
+    plan = {
+        "status": "feasible",
+        "replan": {"baseline": history.baseline, "from": history.start},
+        "assignments": [vars(a) for a in assignments],
+        "leads": [vars(lead) for lead in history.lead_terms(f.index, leads)],
+    }
+    broken = [
+        v for v in check(f.index.instance, plan, baseline=history.document).violations if v.rule != "report"
+    ]
+    log.info(
+        "first plan (the baseline): %s in %.2fs",
+        f"refused, {broken[0]}" if broken else f"{sum(counts.values())} tours",
+        time.perf_counter() - started,
+    )
+    return None if broken else plan_values(f, counts, leads)
 
 
 def first_values(formulation: Formulation, time_limit: float | None) -> list[float] | None:

@@ -15,7 +15,7 @@ from allocator.cli.bench import bench
 from allocator.cli.check import check
 from allocator.cli.explain import explain
 from allocator.cli.instances import convert, generate, import_group, template, validate
-from allocator.cli.replan import replan, withdraw
+from allocator.cli.replan import replan, whatif, withdraw
 from allocator.cli.report import report
 from allocator.cli.solve import solve
 
@@ -38,6 +38,7 @@ for _command in (
     explain,
     replan,
     withdraw,
+    whatif,
     report,
     validate,
     convert,

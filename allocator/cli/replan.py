@@ -1,5 +1,6 @@
-"""``allocator replan`` and ``allocator withdraw``: re-plan from a baseline when the data change,
-and say a withdrawal in the data (``docs/replanning.md``)."""
+"""``allocator replan``, ``allocator withdraw`` and ``allocator whatif``: re-plan from a baseline
+when the data change, say a withdrawal in the data, and sweep cases on Dask
+(``docs/replanning.md``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,27 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 import allocator.replanning as replanning
-from allocator.cli.common import EXIT_OK, force_option, guarded, json_target, load, out, refuse_existing
+import allocator.replanning.sweep as whatifs
+from allocator.cli.common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    err,
+    force_option,
+    guarded,
+    json_target,
+    load,
+    out,
+    refuse_existing,
+)
 from allocator.cli.solve import _print_summary, finish, report_option, run_with_progress, search_options
 from allocator.errors import InputError, Problem
 from allocator.instance.load import INSTANCE_FORMATS, write_instance
-from allocator.options import SolveOptions
+from allocator.options import BACKENDS, SolveOptions
+from allocator.replanning.history import read_baseline
 from allocator.solution.result import SolveResult
 
 #: Changes shown on the terminal (the solution file has them all).
@@ -98,7 +112,8 @@ def replan(
         if not quiet:
             _print_summary(result.problem or loaded, result)
             print_changes(result)
-        finish(result.problem or loaded, result, output, report_dir, quiet)
+        base = read_baseline(baseline)[0] if report_dir else None
+        finish(result.problem or loaded, result, output, report_dir, quiet, base)
     sys.exit(result.exit_code)
 
 
@@ -182,3 +197,138 @@ def withdraw(
     for note in done.notes:
         out.print(f"  {escape(note)}")
     sys.exit(EXIT_OK)
+
+
+@click.command()
+@click.argument("instance", type=str)
+@click.option(
+    "--baseline", type=str, default=None, help="The plan being executed (solved first when not given)."
+)
+@click.option(
+    "--from", "start", type=int, required=True, help="The first period each case may change (2..periods)."
+)
+@click.option(
+    "--withdraw-each",
+    type=click.Choice(["nation", "offer"]),
+    default=None,
+    help="A case per nation (or offer) withdrawn from --from on.",
+)
+@click.option(
+    "--scenarios",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="A case per instance file in this folder (edited copies of INSTANCE).",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=20.0,
+    show_default=True,
+    help="Seconds for each case's re-plan (and for the baseline's solve when there is none).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads of each case's solve; a local cluster runs cores / threads cases at once.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="auto",
+    show_default=True,
+    help="The solver of every case.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="The solvers' random seed.")
+@click.option(
+    "--scheduler",
+    type=str,
+    default=None,
+    help="Use this Dask scheduler (tcp://HOST:PORT) instead of a local cluster.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="The folder for whatif.csv, whatif.html, baseline.json and every case's solution (cases/).",
+)
+@click.pass_context
+def whatif(
+    ctx: click.Context,
+    instance: str,
+    baseline: str | None,
+    start: int,
+    withdraw_each: str | None,
+    scenarios: str | None,
+    time_limit: float,
+    threads: int,
+    backend: str,
+    seed: int,
+    scheduler: str | None,
+    out_dir: str,
+) -> None:
+    """Re-plan INSTANCE under every case from period --from on, in parallel on Dask: each nation (or
+    offer) withdrawn in turn, or each instance file of a folder, and "nothing changes" as the
+    reference. Every plan is verified; the cases are ranked by the shortfall they add."""
+    with guarded(ctx.obj["debug"]):
+        if (withdraw_each is None) == (scenarios is None):
+            raise click.UsageError("give exactly one of --withdraw-each and --scenarios")
+        loaded = load(instance)
+        options = SolveOptions(backend, time_limit, threads, seed)
+        cases = len(whatifs.cases_of(loaded, withdraw_each, scenarios))
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("what if", total=cases)
+            result = whatifs.whatif(
+                loaded,
+                start,
+                baseline=baseline,
+                withdraw_each=withdraw_each,
+                scenarios=scenarios,
+                options=options,
+                scheduler=scheduler,
+                on_done=lambda _row: bar.advance(task),
+            )
+        result.write(out_dir)
+    print_whatif(result)
+    out.print(f"written to {escape(out_dir)}: whatif.csv, whatif.html, baseline.json, cases/")
+    failed = result.frame[(result.frame["status"] == "error") | result.frame["verified"].eq(False)]
+    sys.exit(EXIT_FAIL if len(failed) else EXIT_OK)
+
+
+def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
+    """The ranking, briefly."""
+    table = Table(title=f"{len(result.frame)} cases, ranked by the shortfall they add", title_justify="left")
+    columns = [
+        "case",
+        "status",
+        *[f"{name}_diff" for name in result.objectives if name != "changes"],
+        "changes",
+    ]
+    for column in (*columns, "tasks losing coverage"):
+        table.add_column(column.removesuffix("_diff") + (" +" if column.endswith("_diff") else ""))
+    for record in result.frame.head(top).to_dict("records"):
+        cells = [
+            "-"
+            if record.get(c) is None or record.get(c) != record.get(c)
+            else f"{record[c]:g}"
+            if isinstance(record[c], float)
+            else str(record[c])
+            for c in columns
+        ]
+        table.add_row(*(escape(c) for c in cells), escape(str(record.get("tasks_losing_coverage", ""))))
+    out.print(table)
+    for record in result.frame.to_dict("records"):
+        if record["status"] == "error":
+            err.print(f"[red]case failed:[/red] {escape(record['case'])}: {escape(str(record['error']))}")
+        elif record.get("verified") is False:
+            err.print(f"[red]case rejected by the checker:[/red] {escape(record['case'])}")

@@ -15,13 +15,16 @@ from allocator.files import load_document
 from allocator.instance.model import Instance
 
 
-def write_report(instance: Instance, solution: Any, folder: str, label: str, quiet: bool) -> tuple[str, ...]:
-    """Write the report; the checker's violations of the plan (the report lists them too)."""
+def write_report(
+    instance: Instance, solution: Any, folder: str, label: str, quiet: bool, baseline: Any = None
+) -> tuple[str, ...]:
+    """Write the report (of a re-plan, with its `baseline`); the checker's violations of the plan
+    (the report lists them too)."""
     from allocator.report import build_report, save_report  # matplotlib and jinja2 load only here
 
     if Path(folder).exists() and not Path(folder).is_dir():
         raise InputError(folder, [Problem("", "exists and is not a folder")])
-    report = build_report(instance, solution, label)
+    report = build_report(instance, solution, label, baseline)
     written = save_report(report, folder)
     if not quiet:
         page = escape(str(Path(folder) / "report.html"))
@@ -36,13 +39,23 @@ def write_report(instance: Instance, solution: Any, folder: str, label: str, qui
     "Folder for the report (created if needed); report files already there are replaced, and an earlier "
     "report's files this one does not write are removed (other files are left alone)."
 )
+@click.option(
+    "--baseline",
+    type=str,
+    default=None,
+    help="The baseline of a re-planned SOLUTION (required for one): the report shows what changed.",
+)
 @click.pass_context
-def report(ctx: click.Context, instance: str, solution: str, out_dir: str) -> None:
-    """Write the report of SOLUTION: a workbook, rotation charts and one HTML page (into -o DIR)."""
+def report(ctx: click.Context, instance: str, solution: str, out_dir: str, baseline: str | None) -> None:
+    """Write the report of SOLUTION: a workbook, rotation charts and one HTML page (into -o DIR).
+
+    The report of a re-plan (with --baseline) also shows what changed: a table, and each changed
+    task's rotation chart before and after."""
     with guarded(ctx.obj["debug"]):
         loaded = load(instance)
         document, label = load_document(solution)
-        violations = write_report(loaded, document, out_dir, label, quiet=False)
+        base = load_document(baseline)[0] if baseline is not None else None
+        violations = write_report(loaded, document, out_dir, label, quiet=False, baseline=base)
     if violations:
         err.print(f"[yellow]the checker finds {len(violations)} violation(s); the report lists them[/yellow]")
     sys.exit(EXIT_OK)

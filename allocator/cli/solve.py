@@ -198,9 +198,14 @@ def run_with_progress(instance: Instance, quiet: bool, solve: Callable[..., Solv
 
 
 def finish(
-    instance: Instance, result: SolveResult, output: str | None, report_dir: str | None, quiet: bool
+    instance: Instance,
+    result: SolveResult,
+    output: str | None,
+    report_dir: str | None,
+    quiet: bool,
+    baseline: Any = None,
 ) -> None:
-    """Write the solution and the report, say where."""
+    """Write the solution and the report (of a re-plan, with its baseline), say where."""
     if output:
         result.write(output)
     if not quiet and output:
@@ -208,7 +213,7 @@ def finish(
     elif not quiet:
         out.print("no solution file written (add -o FILE.json to keep the plan)")
     if report_dir and result.has_plan:
-        write_report(instance, result, report_dir, instance.name, quiet)
+        write_report(instance, result, report_dir, instance.name, quiet, baseline)
     elif report_dir:
         err.print(f"[yellow]no plan ({result.status}): no report written[/yellow]")
 

@@ -12,9 +12,9 @@ its ``min_tour``) or later, as far as the new data allows it to go on.  Rows nam
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from allocator.formulation import names
 from allocator.formulation.linear import Row
@@ -63,6 +63,12 @@ class PlanHistory:
     #: how the re-plan names its baseline, and the digest of the baseline's plan
     baseline: str = ""
     digest: str = ""
+    #: the baseline's own tours: those from `start` on (offers and tasks that exist), and the
+    #: lengths of the tours that ran across it, per (offer, task, start)
+    baseline_planned: dict[Tour, int] = field(default_factory=dict)
+    crossing_lengths: dict[tuple[int, int, int], list[int]] = field(default_factory=dict)
+    #: the baseline's solution document, for the checker
+    document: dict[str, Any] | None = None
 
     @classmethod
     def of(
@@ -74,14 +80,17 @@ class PlanHistory:
         max_changes: int | None = None,
         baseline: str = "",
         digest: str = "",
+        document: dict[str, Any] | None = None,
     ) -> PlanHistory:
         """The history of a baseline (tours and lead terms by id) whose history names only
         offers and tasks of the instance (:func:`allocator.replanning.history.history_of` checks)."""
-        out = cls(start, max_changes=max_changes, baseline=baseline, digest=digest)
+        out = cls(start, max_changes=max_changes, baseline=baseline, digest=digest, document=document)
         by_id: dict[tuple[str, str, int], int] = defaultdict(int)
         kept: dict[Tour, list[int]] = defaultdict(list)
         crossing: dict[tuple[int, int, int], list[int]] = defaultdict(list)
         before: dict[tuple[int, int, int], int] = defaultdict(int)
+        planned: dict[Tour, int] = defaultdict(int)
+        lengths: dict[tuple[int, int, int], list[int]] = defaultdict(list)
         for tour in sorted(tours, key=lambda r: (r.offer, r.unit, r.start)):
             o, t = index.offer_pos.get(tour.offer), index.task_pos.get(tour.task)
             for p in range(max(tour.start, start), tour.end + 1):
@@ -93,13 +102,17 @@ class PlanHistory:
                     for p in range(max(tour.start, start), tour.end + 1):
                         before[o, t, p] += 1
             if tour.start >= start:
+                if o is not None and t is not None:
+                    planned[Tour(o, t, tour.start, tour.end - tour.start + 1)] += 1
                 continue
             assert o is not None and t is not None  # the history names what exists
             if tour.end < start - 1:
                 kept[Tour(o, t, tour.start, tour.end - tour.start + 1)].append(tour.unit)
             else:  # across `start`, or up to it: it may go on (its history stays as it was)
                 crossing[o, t, tour.start].append(tour.unit)
+                lengths[o, t, tour.start].append(tour.end - tour.start + 1)
         out.kept, out.crossing, out.before = dict(kept), dict(crossing), dict(before)
+        out.baseline_planned, out.crossing_lengths = dict(planned), dict(lengths)
         out.before_by_id = dict(by_id)
         terms = sorted(leads)
         out.lead_before = {(r.task, p): r.nation for r in terms for p in range(r.start, r.end + 1)}
@@ -128,6 +141,62 @@ class PlanHistory:
                 out.append(end - s + 1)
             end += 1
         return out
+
+    def baseline_plan(
+        self, index: Index, columns: Collection[Tour]
+    ) -> tuple[dict[Tour, int], dict[tuple[int, int], int]]:
+        """The baseline as a plan of the new data, the start a re-plan searches from: history as
+        it was, each tour that ran across `start` as long as the new data let it go on (at most
+        its baseline length), the baseline's later tours that are still tours (`columns`), and
+        each term's baseline lead where still eligible, else the eligible nation with the most
+        units on the task in the term.  Not always a plan: its caller checks it."""
+        counts: dict[Tour, int] = defaultdict(int)
+        for tour, units in self.kept.items():
+            counts[tour] += len(units)
+        for (o, t, s), lengths in self.crossing_lengths.items():
+            allowed = self.endings(index, o, t, s)
+            for length in lengths:
+                counts[Tour(o, t, s, max(x for x in allowed if x <= length))] += 1
+        for tour, n in self.baseline_planned.items():
+            if tour in columns:
+                counts[tour] += n
+        deployed: dict[tuple[int, int, int], int] = defaultdict(int)  # (nation, task, period)
+        for tour, n in counts.items():
+            for p in range(tour.start, tour.end + 1):
+                deployed[index.offer_nation[tour.offer], tour.task, p] += n
+        leads: dict[tuple[int, int], int] = {}
+        for t, task in enumerate(index.tasks):
+            if task.lead is None:
+                continue
+            eligible = sorted(index.nation_pos[n] for n in task.lead.nations)
+            terms = index.terms[t]
+            for k, (first, last) in enumerate(terms):
+                if last < self.start:
+                    continue
+                periods = range(max(first, self.start), last + 1)
+                was = index.nation_pos.get(self.lead_before.get((task.id, periods[0])) or "")
+                # the neighbours' leads: the previous term's (chosen, or history's) and the next
+                # term's baseline lead, which a rotating lead must not repeat
+                around = {
+                    self.lead_before.get((task.id, first - 1)),
+                    self.lead_before.get((task.id, last + 1)),
+                }
+                if k and (t, k - 1) in leads:
+                    around.add(index.nations[leads[t, k - 1]].id)
+                if was in eligible and (
+                    not task.lead.rotate or index.nations[was].id not in around - {None} or len(eligible) < 2
+                ):
+                    leads[t, k] = was
+                    continue
+                others = (
+                    [n for n in eligible if index.nations[n].id not in around]
+                    if task.lead.rotate
+                    else eligible
+                )
+                leads[t, k] = max(
+                    others or eligible, key=lambda n: (min(deployed.get((n, t, p), 0) for p in periods), -n)
+                )
+        return dict(counts), leads
 
     def history_tours(self, index: Index) -> dict[tuple[int, int, int], dict[int, int]]:
         """(offer, task, start) of the history -> {length: units held at it (kept)}, every

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 import allocator.report.charts as charts
 from allocator.checker import CheckReport, check, require_same_instance
-from allocator.checker.solution import Solution
+from allocator.checker.solution import Solution, parse_solution
 from allocator.errors import InputWarning
 from allocator.instance.model import Instance
 from allocator.options import Status
 from allocator.report.charts import chart_name
-from allocator.report.tables import PlanTables, plan_tables
+from allocator.report.tables import PlanTables, change_table, plan_tables
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,18 @@ class Report:
     objectives: dict[str, float] = field(default_factory=dict)
     #: The input warnings issued while the report was built (a plan made for other data).
     warnings: tuple[str, ...] = ()
+    #: A re-plan's baseline, first planned period and changes (recomputed from both plans)
+    baseline: Solution | None = None
+    start: int | None = None
+    changes: pd.DataFrame | None = None
+
+    @property
+    def changed_tasks(self) -> list[str]:
+        """The tasks whose units or lead a re-plan changed, in the instance's order."""
+        if self.changes is None:
+            return []
+        changed = set(self.changes["task"])
+        return [t.id for t in self.instance.tasks if t.id in changed]
 
     @property
     def shown_objectives(self) -> dict[str, float]:
@@ -92,16 +107,19 @@ NO_PLAN_REASONS: dict[str, str] = {
 }
 
 
-def build_report(instance: Instance, solution: Any, label: str | None = None) -> Report:
+def build_report(instance: Instance, solution: Any, label: str | None = None, baseline: Any = None) -> Report:
     """Tables and charts of a solution (a solution document or a SolveResult) of `instance`, named
-    `label` (by default the instance's name, as ``allocator solve --report`` names it).
+    `label` (by default the instance's name, as ``allocator solve --report`` names it); a re-plan
+    with its `baseline` (a solution document or result), whose report shows what changed: a
+    table, and each changed task's rotation chart before (``rotation-TASK-before.png``) and after.
 
-    Raises :class:`~allocator.errors.InputError` if the solution belongs to another instance; the
-    :class:`~allocator.errors.InputWarning` of a plan made for other data is shown in the report
-    and issued to the caller too."""
+    Raises :class:`~allocator.errors.InputError` if the solution belongs to another instance, or
+    is a re-plan without its baseline; the :class:`~allocator.errors.InputWarning` of a plan made
+    for other data is shown in the report and issued to the caller too."""
     label = instance.name if label is None else label
     document = solution.to_json() if hasattr(solution, "to_json") else solution
-    parsed, verdict, warned = _judged(instance, document, label)
+    base_document = baseline.to_json() if hasattr(baseline, "to_json") else baseline
+    parsed, verdict, warned = _judged(instance, document, label, base_document)
     tables = plan_tables(instance, parsed)
     colours = charts.nation_colours(instance, tables)
     images = {chart_name(t.id): charts.rotation_chart(instance, t, tables, colours) for t in instance.tasks}
@@ -111,16 +129,44 @@ def build_report(instance: Instance, solution: Any, label: str | None = None) ->
     images["burden.png"] = charts.burden_chart(tables, instance.spec.fairness, colours)
     violations = tuple(f"{v.rule}: {v.message}" for v in verdict.violations)
     objectives = dict(verdict.objectives)
-    return Report(instance, parsed, document, tables, images, violations, label, objectives, warned)
+    report = Report(instance, parsed, document, tables, images, violations, label, objectives, warned)
+    if base_document is None or parsed.replan is None:
+        return report
+    base = parse_solution(base_document, "<baseline>")
+    start = parsed.replan.start
+    changes = change_table(instance, parsed, base, start)
+    report = dataclasses.replace(report, baseline=base, start=start, changes=changes)
+    before = plan_tables(instance, _known(instance, base))
+    for task in instance.tasks:
+        if task.id in report.changed_tasks:
+            images[before_chart_name(task.id)] = charts.rotation_chart(instance, task, before, colours)
+    return report
 
 
-def _judged(instance: Instance, document: Any, label: str) -> tuple[Solution, CheckReport, tuple[str, ...]]:
+def before_chart_name(task_id: str) -> str:
+    """The file name of a task's rotation chart in the baseline of a re-plan."""
+    return chart_name(task_id).removesuffix(".png") + "-before.png"
+
+
+def _known(instance: Instance, baseline: Solution) -> Solution:
+    """The baseline's tours and leads of offers, tasks and nations still in the instance."""
+    offers, tasks, nations = (
+        {x.id for x in xs} for xs in (instance.offers, instance.tasks, instance.nations)
+    )
+    tours = tuple(t for t in baseline.tours if t.offer in offers and t.task in tasks)
+    terms = tuple(t for t in baseline.terms if t.task in tasks and t.nation in nations)
+    return dataclasses.replace(baseline, tours=tours, terms=terms)
+
+
+def _judged(
+    instance: Instance, document: Any, label: str, baseline: Any = None
+) -> tuple[Solution, CheckReport, tuple[str, ...]]:
     """The parsed solution, the checker's verdict and the texts of the input warnings issued on the
     way, which are issued again to the caller."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)  # recorded even if issued before
         parsed = require_same_instance(instance, document, label)  # a plan of another instance: refused
-        verdict = check(instance, document, label)
+        verdict = check(instance, document, label, baseline=baseline)
     for warning in caught:
         if issubclass(warning.category, InputWarning):
             warnings.warn(warning.message, stacklevel=3)  # from the caller of build_report

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from allocator.explanations import explain_plan, plan_of_tours
 from allocator.options import Status
 from allocator.report.charts import MEASURE_LABELS, chart_name, nation_colours, signed
+from allocator.report.document import before_chart_name
 from allocator.solution.summary import MEASURES
 
 if TYPE_CHECKING:
@@ -144,6 +145,25 @@ def _why(report: Report) -> dict[str, Any] | None:
     return {"shortfalls": why.shortfalls, "parts": parts}
 
 
+def _changes(report: Report) -> dict[str, Any] | None:
+    """A re-plan's "what changed" section: the table, and each changed task's rotation chart
+    before and after; None for a plan that is no re-plan."""
+    if report.changes is None:
+        return None
+    tasks = [
+        {
+            "task": task,
+            "before": embedded(report.charts[before_chart_name(task)]),
+            "after": embedded(report.charts[chart_name(task)]),
+            "file": before_chart_name(task),
+        }
+        for task in report.changed_tasks
+    ]
+    table = Markup(_table(report.changes)) if not report.changes.empty else None
+    label = report.tables.labels[(report.start or 1) - 1]
+    return {"table": table, "tasks": tasks, "start": label, "total": number(report.objectives.get("changes"))}
+
+
 def render_html(report: Report) -> str:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = environment.from_string(
@@ -178,4 +198,5 @@ def render_html(report: Report) -> str:
         coverage_chart=embedded(report.charts["coverage.png"]),
         assignments=Markup(_table(tables.assignments)),
         why=_why(report),
+        changes=_changes(report),
     )

@@ -17,11 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def write_report(
-    instance: Instance, solution: Any, out_dir: str | Path, label: str | None = None
+    instance: Instance, solution: Any, out_dir: str | Path, label: str | None = None, baseline: Any = None
 ) -> list[Path]:
     """Write the workbook, the charts and the HTML page into `out_dir`; the paths written. The
-    solution is named `label`, by default the instance's name."""
-    return save_report(build_report(instance, solution, label), out_dir)
+    solution is named `label`, by default the instance's name; a re-plan needs its `baseline`."""
+    return save_report(build_report(instance, solution, label, baseline), out_dir)
 
 
 def save_report(report: Report, out_dir: str | Path) -> list[Path]:

@@ -6,6 +6,7 @@ solver's own summary, so a report of any solution file says what that plan does.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ import pandas as pd
 
 from allocator.checker.solution import Solution
 from allocator.instance.model import Instance
-from allocator.solution.summary import assignments_table, burden_frame, period_labels
+from allocator.solution.summary import assignments_table, burden_frame, consecutive_runs, period_labels
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -201,3 +202,64 @@ def _personnel(instance: Instance, assignments: pd.DataFrame) -> pd.DataFrame:
     for a in records(assignments):
         grid.loc[a["nation"], a["start"] : a["end"]] += a["personnel"]
     return grid
+
+
+def change_table(instance: Instance, solution: Solution, baseline: Solution, start: int) -> pd.DataFrame:
+    """What a re-plan changed against its baseline, recomputed from both plans' assignments: a row
+    per run of consecutive periods (from `start` on) in which an offer's units on a task differ
+    (`before`, `after`), and per run in which a task's lead differs (offer ``(lead)``)."""
+    labels = period_labels(instance)
+    nation_of = {o.id: o.nation for o in instance.offers}
+    cells: dict[tuple[str, str], dict[int, tuple[object, object]]] = defaultdict(dict)
+    before, after = _units_from(baseline, start), _units_from(solution, start)
+    for offer, task, p in sorted(set(before) | set(after)):
+        units = (before.get((offer, task, p), 0), after.get((offer, task, p), 0))
+        if units[0] != units[1]:
+            cells[task, offer][p] = units
+    led_before, led_after = _leads_from(baseline, start), _leads_from(solution, start)
+    for task, p in sorted(set(led_before) | set(led_after)):
+        leads = (led_before.get((task, p)), led_after.get((task, p)))
+        if leads[0] != leads[1]:
+            cells[task, "(lead)"][p] = (leads[0] or "-", leads[1] or "-")
+    rows = []
+    for (task, offer), by_period in sorted(cells.items()):
+        for first, last in _runs_of_equal(by_period):
+            was, now = by_period[first]
+            rows.append(
+                {
+                    "task": task,
+                    "offer": offer,
+                    "nation": nation_of.get(offer, ""),
+                    "from": labels[first - 1],
+                    "to": labels[last - 1],
+                    "periods": last - first + 1,
+                    "before": was,
+                    "after": now,
+                }
+            )
+    columns = ["task", "offer", "nation", "from", "to", "periods", "before", "after"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _runs_of_equal(by_period: dict[int, tuple[object, object]]) -> list[tuple[int, int]]:
+    """(first, last) runs of consecutive periods holding the same value."""
+    out: list[tuple[int, int]] = []
+    for first, last in consecutive_runs(by_period):
+        begin = first
+        for p in range(first + 1, last + 2):
+            if p > last or by_period[p] != by_period[begin]:
+                out.append((begin, p - 1))
+                begin = p
+    return out
+
+
+def _units_from(solution: Solution, start: int) -> dict[tuple[str, str, int], int]:
+    out: dict[tuple[str, str, int], int] = defaultdict(int)
+    for tour in solution.tours:
+        for p in range(max(tour.start, start), tour.end + 1):
+            out[tour.offer, tour.task, p] += 1
+    return dict(out)
+
+
+def _leads_from(solution: Solution, start: int) -> dict[tuple[str, int], str]:
+    return {(t.task, p): t.nation for t in solution.terms for p in range(max(t.start, start), t.end + 1)}

@@ -87,6 +87,8 @@ def report_workbook(report: Report) -> bytes:
         "shortfalls": report.tables.shortfalls,
         "burden": burden_frame(report),
     }
+    if report.changes is not None:
+        sheets["changes"] = report.changes
     book = Workbook()
     book.remove(book.active)
     for name, frame in sheets.items():

@@ -1,0 +1,309 @@
+"""What-if sweeps (SPEC v2 section 8, ``docs/replanning.md``): every case a re-plan of one baseline
+under changed data, run in parallel on Dask, each verified, ranked by the shortfall it adds.
+
+Cases: "nothing changes" (the reference, always), every nation (or offer) withdrawn in turn, or
+every instance file of a folder (edited copies of the instance).  The base instance and the
+baseline go to the workers once; a case that fails is reported with its reason, never the sweep
+lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocator.checker import check
+from allocator.cluster import dask_client
+from allocator.errors import InputError
+from allocator.files import write_atomic
+from allocator.instance.load import INSTANCE_FORMATS, load_instance
+from allocator.instance.model import Instance
+from allocator.options import SolveOptions, Status
+
+log = logging.getLogger(__name__)
+
+KINDS = ("nation", "offer")
+#: The row of the case in which nothing changes.
+REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case of a sweep: what changes (`kind`: reference, nation, offer or scenario; `subject`:
+    the id or file), and for a scenario the edited instance (or why it could not be read)."""
+
+    name: str
+    kind: str
+    subject: str = ""
+    scenario: Instance | None = None
+    problem: str | None = None
+
+    @property
+    def file_stem(self) -> str:
+        """A safe file name for the case's solution (ids may hold any character)."""
+        return re.sub(r"[^A-Za-z0-9-]+", "_", self.name).strip("_") or "case"
+
+
+def cases_of(
+    instance: Instance, withdraw_each: str | None = None, scenarios: str | Path | None = None
+) -> list[Case]:
+    """The reference, then a case per nation or offer (in the instance's order) or per instance
+    file of the folder `scenarios` (sorted; one that does not load is a failed case)."""
+    out = [Case(REFERENCE, REFERENCE)]
+    if withdraw_each == "nation":
+        out += [Case(f"withdraw {n.id}", "nation", n.id) for n in instance.nations]
+    elif withdraw_each == "offer":
+        out += [Case(f"withdraw {o.id}", "offer", o.id) for o in instance.offers]
+    elif withdraw_each is not None:
+        raise ValueError(f"withdraw_each is one of {', '.join(KINDS)}, got {withdraw_each!r}")
+    if scenarios is not None:
+        folder = Path(scenarios)
+        if not folder.is_dir():
+            raise InputError(str(folder), [_problem("is not a folder of instance files")])
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in INSTANCE_FORMATS and p.is_file())
+        if not files:
+            raise InputError(
+                str(folder), [_problem(f"holds no instance file ({', '.join(INSTANCE_FORMATS)})")]
+            )
+        for path in files:
+            try:
+                out.append(Case(f"scenario {path.name}", "scenario", path.name, scenario=load_instance(path)))
+            except InputError as exc:
+                text = "; ".join(p.render(exc.source) for p in exc.problems)
+                out.append(Case(f"scenario {path.name}", "scenario", path.name, problem=text))
+    return out
+
+
+def _problem(message: str) -> Any:
+    from allocator.errors import Problem
+
+    return Problem("", message)
+
+
+def run_case(
+    case: Case, instance: Instance, baseline: dict[str, Any], start: int, options: SolveOptions
+) -> dict[str, Any]:
+    """One case on a worker: the changed data, its re-plan, the checker's verdict; a failure is a
+    row with its reason.  Returns ``{"row": ..., "solution": document or None}``."""
+    from allocator.replanning.plan import replan
+    from allocator.replanning.withdraw import withdraw
+
+    started = time.perf_counter()
+    row: dict[str, Any] = {"case": case.name, "kind": case.kind, "subject": case.subject}
+    try:
+        if case.problem is not None:
+            raise InputError(case.subject, [_problem(case.problem)])
+        notes: tuple[str, ...] = ()
+        changed = instance
+        if case.kind in KINDS:
+            withdrawal = withdraw(instance, case.subject, start, kind=case.kind)
+            changed, notes = withdrawal.instance, withdrawal.notes
+        elif case.scenario is not None:
+            changed = case.scenario
+        result = replan(changed, baseline, start, options)
+        row["status"] = str(result.status)
+        row.update(result.objectives)
+        if result.has_plan:
+            assert result.problem is not None
+            row["verified"] = check(result.problem, result, baseline=baseline).ok
+            row["short_by_task"] = _short_by_task(result.to_json())
+        row["notes"] = "; ".join(notes)
+        solution: dict[str, Any] | None = result.to_json()
+    except InputError as exc:
+        row["status"], solution = "error", None
+        row["error"] = "; ".join(p.render(exc.source) for p in exc.problems)
+    except Exception as exc:  # a failed case is reported, never the sweep lost
+        row["status"], solution = "error", None
+        row["error"] = f"{type(exc).__name__}: {exc}"
+    row["wall_time"] = round(time.perf_counter() - started, 3)
+    return {"row": row, "solution": solution}
+
+
+def _short_by_task(solution: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for gap in solution.get("shortfalls", []):
+        out[gap["task"]] = out.get(gap["task"], 0) + gap.get("units", 0) + gap.get("nations", 0)
+    return out
+
+
+@dataclass
+class WhatIf:
+    """A sweep's outcome: one row per case, ranked (``whatif.csv``); every case's solution; the
+    baseline; the objectives in model order."""
+
+    frame: pd.DataFrame
+    solutions: dict[str, dict[str, Any]]
+    baseline: dict[str, Any]
+    start: int
+    objectives: list[str]
+    stems: dict[str, str] = field(default_factory=dict)
+    wall_time: float = 0.0
+
+    def write(self, folder: str | Path) -> None:
+        """``whatif.csv``, ``whatif.html``, ``baseline.json`` and ``cases/CASE.json``, each atomically."""
+        import json
+
+        target = Path(folder)
+        (target / "cases").mkdir(parents=True, exist_ok=True)
+        write_atomic(target / "baseline.json", json.dumps(self.baseline, indent=2) + "\n")
+        for name, solution in self.solutions.items():
+            write_atomic(target / "cases" / f"{self.stems[name]}.json", json.dumps(solution, indent=2) + "\n")
+        write_atomic(target / "whatif.csv", self.frame.to_csv(index=False))
+        write_atomic(target / "whatif.html", page(self))
+
+
+def whatif(
+    instance: Instance | str | Path,
+    start: int,
+    *,
+    baseline: Any = None,
+    withdraw_each: str | None = None,
+    scenarios: str | Path | None = None,
+    options: SolveOptions | None = None,
+    scheduler: str | None = None,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+    **option_values: Any,
+) -> WhatIf:
+    """Re-plan every case (:func:`cases_of`) from period `start` on, in parallel on Dask (a local
+    cluster, or the one at `scheduler`), each with `options` (time limit, threads per case,
+    backend, seed).  Without `baseline` (a solution file, document or result) the instance is
+    solved first with the same options.  `on_done` is called with each case's row."""
+    from dask.distributed import as_completed
+
+    from allocator.api import solve
+    from allocator.replanning.history import read_baseline
+
+    started = time.perf_counter()
+    options = (options or SolveOptions(time_limit=20.0, threads=1)).replace(**option_values)
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
+    if baseline is None:
+        baseline = solve(instance, options)
+    document, _label = read_baseline(baseline)
+    cases = cases_of(instance, withdraw_each, scenarios)
+    rows: dict[str, dict[str, Any]] = {}
+    solutions: dict[str, dict[str, Any]] = {}
+    with dask_client(scheduler, options.threads or 1) as client:
+        shipped_instance = client.scatter(instance, broadcast=True)
+        shipped_baseline = client.scatter(document, broadcast=True)
+        futures = [
+            client.submit(run_case, case, shipped_instance, shipped_baseline, start, options, pure=False)
+            for case in cases
+        ]
+        names = {f.key: case.name for f, case in zip(futures, cases, strict=True)}
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the worker died, say: the case failed, the sweep goes on
+                name = names[future.key]
+                outcome = {"row": {"case": name, "status": "error", "error": f"{type(exc).__name__}: {exc}"}}
+            rows[outcome["row"]["case"]] = outcome["row"]
+            if outcome.get("solution") is not None:
+                solutions[outcome["row"]["case"]] = outcome["solution"]
+            if on_done is not None:
+                on_done(outcome["row"])
+    objectives = _objective_order([rows[c.name] for c in cases])
+    frame = ranked([rows[c.name] for c in cases], objectives)
+    stems = _unique_stems(cases)
+    return WhatIf(frame, solutions, document, start, objectives, stems, time.perf_counter() - started)
+
+
+def _objective_order(rows: Sequence[dict[str, Any]]) -> list[str]:
+    from allocator.instance.spec import OBJECTIVE_NAMES, REPLAN_OBJECTIVE
+
+    present = {key for row in rows for key in row}
+    return [name for name in (*OBJECTIVE_NAMES, REPLAN_OBJECTIVE) if name in present]
+
+
+def _unique_stems(cases: Sequence[Case]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for number, case in enumerate(cases):
+        out[case.name] = f"{number:03d}-{case.file_stem}"
+    return out
+
+
+def ranked(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> pd.DataFrame:
+    """One row per case: its status, every objective and its difference to the reference, the
+    changes, the tasks that lose coverage (more shortfall than in the reference) and whether the
+    checker verified the plan; ranked by the shortfall each case adds, then the other objectives'
+    differences in model order (largest first), cases without a plan last."""
+    reference = next((r for r in rows if r["case"] == REFERENCE), {})
+    base_short = reference.get("short_by_task", {})
+    records = []
+    for row in rows:
+        record: dict[str, Any] = {"case": row["case"], "status": row.get("status", "error")}
+        for name in objectives:
+            value = row.get(name)
+            record[name] = value
+            ref = reference.get(name)
+            record[f"{name}_diff"] = None if value is None or ref is None else round(value - ref, 9)
+        short = row.get("short_by_task")
+        lost = [] if short is None else sorted(t for t, v in short.items() if v > base_short.get(t, 0))
+        record["tasks_losing_coverage"] = " ".join(lost)
+        record["verified"] = row.get("verified")
+        record["notes"] = row.get("notes", "")
+        record["error"] = row.get("error", "")
+        record["wall_time"] = row.get("wall_time")
+        records.append(record)
+    frame = pd.DataFrame(records)
+    keys = [f"{name}_diff" for name in objectives]
+    has_plan = frame["status"].isin([Status.OPTIMAL, Status.FEASIBLE])
+    frame = frame.assign(_plan=~has_plan)
+    frame = frame.sort_values(["_plan", *keys], ascending=[True, *[False] * len(keys)], kind="stable")
+    return frame.drop(columns="_plan").reset_index(drop=True)
+
+
+def chart_png(result: WhatIf) -> bytes:
+    """A horizontal bar per case with a plan: the shortfall it adds (the ranking)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = (
+        result.frame[result.frame["shortfall_diff"].notna()]
+        if "shortfall_diff" in result.frame
+        else result.frame
+    )
+    values = frame.get("shortfall_diff", pd.Series(dtype=float)).astype(float)
+    labels = frame["case"].astype(str)
+    fig, axis = plt.subplots(figsize=(8, max(2.0, 0.28 * len(frame) + 1)))
+    axis.barh(labels[::-1], values[::-1], color="#CC6677")
+    axis.set_xlabel("shortfall added against the reference (priority-weighted unit- and nation-periods)")
+    axis.set_title(f"What if ... from period {result.start}: cases ranked by the shortfall they add")
+    axis.axvline(0, color="black", linewidth=0.8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def page(result: WhatIf) -> str:
+    """``whatif.html``: the ranking chart and table, self-contained."""
+    chart = base64.b64encode(chart_png(result)).decode("ascii")
+    table = result.frame.to_html(index=False, border=0, classes="data", na_rep="")
+    title = f"What if ... (from period {result.start})"
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table.data{border-collapse:collapse;font-size:90%}"
+        "table.data td,table.data th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:right}"
+        "table.data td:first-child{text-align:left}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>"
+        f"<p>{len(result.frame)} cases, each a re-plan of the baseline verified by the checker, "
+        f"in {result.wall_time:.1f} s. Ranked by the shortfall each case adds, then the other "
+        "objectives in model order.</p>"
+        f"<img alt='ranking' src='data:image/png;base64,{chart}'>"
+        f"{table}</body></html>\n"
+    )

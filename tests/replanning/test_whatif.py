@@ -1,0 +1,122 @@
+"""What-if sweeps (SPEC v2 section 8): every case a verified re-plan on Dask, ranked by the
+shortfall it adds; a failed case reported, never the sweep lost."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import allocator
+from allocator.replanning import whatif
+from allocator.replanning.sweep import REFERENCE, cases_of, ranked
+from tests.cli.test_cli import run, write
+from tests.helpers.instances import build
+from tests.replanning.test_replan import baseline, ships
+
+SECONDS = 10.0
+
+
+def sweep_instance() -> dict:
+    """Ships where BE's is the only one in months 4-6: withdrawing BE from 4 leaves them short."""
+    doc = ships()
+    doc["offers"][1]["available"] = [1, 3]
+    doc["offers"][2]["available"] = [1, 3]
+    return doc
+
+
+def test_withdrawing_each_nation_ranks_the_cases_by_the_shortfall_they_add(tmp_path: Path) -> None:
+    instance = build(sweep_instance())
+    base = baseline([("NL-1", 1, "mcm", 1, 3), ("BE-1", 1, "mcm", 4, 6)])
+    result = whatif(instance, 4, baseline=base, withdraw_each="nation", time_limit=SECONDS, threads=1)
+    frame = result.frame
+    assert frame.loc[0, "case"] == "withdraw BE"  # three months short: the worst case first
+    assert frame.loc[0, "shortfall_diff"] == 3 and frame.loc[0, "tasks_losing_coverage"] == "mcm"
+    assert set(frame["case"]) == {REFERENCE, "withdraw BE", "withdraw NL", "withdraw FR"}
+    assert frame["verified"].all() and (frame["status"] != "error").all()
+    reference = frame[frame["case"] == REFERENCE].iloc[0]
+    assert reference["changes"] == 0 and reference["shortfall_diff"] == 0
+    result.write(tmp_path / "out")
+    rows = list(csv.DictReader((tmp_path / "out" / "whatif.csv").open()))
+    assert [r["case"] for r in rows] == list(frame["case"])
+    assert {"shortfall", "shortfall_diff", "changes", "tasks_losing_coverage", "verified"} <= set(rows[0])
+    page = (tmp_path / "out" / "whatif.html").read_text()
+    assert "data:image/png;base64," in page and "withdraw BE" in page
+    cases = sorted(p.name for p in (tmp_path / "out" / "cases").iterdir())
+    assert len(cases) == 4 and cases[0] == "000-reference.json"
+    solution = json.loads((tmp_path / "out" / "cases" / cases[1]).read_text())
+    changed = allocator.withdraw(instance, "BE", 4).instance
+    assert allocator.check(changed, solution, baseline=base).ok
+
+
+def test_scenarios_and_a_case_that_fails(tmp_path: Path) -> None:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    grown = sweep_instance()
+    grown["tasks"][0]["requirements"][0]["units"] = 2
+    (folder / "grown.yaml").write_text(yaml.safe_dump(grown))
+    (folder / "broken.yaml").write_text("name: broken\nnations: 3\n")
+    (folder / "notes.txt").write_text("not an instance")
+    instance = build(sweep_instance())
+    base = baseline([("NL-1", 1, "mcm", 1, 3), ("BE-1", 1, "mcm", 4, 6)])
+    result = whatif(instance, 4, baseline=base, scenarios=folder, time_limit=SECONDS, threads=1)
+    frame = result.frame.set_index("case")
+    assert set(frame.index) == {REFERENCE, "scenario grown.yaml", "scenario broken.yaml"}
+    assert frame.loc["scenario broken.yaml", "status"] == "error"
+    assert "broken.yaml" in frame.loc["scenario broken.yaml", "error"]
+    # a second ship wanted every month: short in history (kept as it was) and from 4 on (BE alone)
+    assert frame.loc["scenario grown.yaml", "shortfall_diff"] == 6
+    assert list(result.frame["case"])[-1] == "scenario broken.yaml"  # no plan: last
+
+
+def test_ranking_puts_the_worst_first_then_by_the_other_objectives() -> None:
+    rows = [
+        {"case": REFERENCE, "status": "optimal", "shortfall": 0.0, "cost": 10.0, "short_by_task": {}},
+        {"case": "a", "status": "feasible", "shortfall": 0.0, "cost": 15.0, "short_by_task": {}},
+        {"case": "b", "status": "feasible", "shortfall": 2.0, "cost": 9.0, "short_by_task": {"t": 2}},
+        {"case": "c", "status": "error", "error": "boom"},
+    ]
+    frame = ranked(rows, ["shortfall", "cost"])
+    assert list(frame["case"]) == ["b", "a", REFERENCE, "c"]
+    assert list(frame["cost_diff"][:3]) == [-1.0, 5.0, 0.0]
+    assert frame.loc[0, "tasks_losing_coverage"] == "t"
+
+
+def test_cases_are_the_reference_and_one_per_nation_or_offer() -> None:
+    instance = build(ships())
+    names = [c.name for c in cases_of(instance, "nation")]
+    assert names == [REFERENCE, "withdraw BE", "withdraw NL", "withdraw FR"]
+    assert [c.subject for c in cases_of(instance, "offer")][1:] == ["BE-1", "NL-1", "FR-1"]
+    odd_offer = instance.offers[0].model_copy(update={"id": "../x y"})
+    odd = cases_of(instance.replace(offers=(odd_offer,)), "offer")
+    assert odd[1].file_stem == "withdraw_x_y"
+
+
+def test_the_whatif_command(tmp_path: Path) -> None:
+    path = write(tmp_path, sweep_instance())
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps(baseline([("NL-1", 1, "mcm", 1, 3), ("BE-1", 1, "mcm", 4, 6)])))
+    out = tmp_path / "sweep"
+    args = ["whatif", path, "--baseline", str(base), "--from", "4", "--time-limit", "10", "-o", str(out)]
+    result = run(*args, "--withdraw-each", "nation")
+    assert result.exit_code == 0, result.output
+    assert "ranked by the shortfall they add" in result.output and "withdraw BE" in result.output
+    assert (out / "whatif.csv").is_file() and (out / "whatif.html").is_file()
+    neither = run(*args)
+    assert neither.exit_code == 2 and "exactly one of --withdraw-each and --scenarios" in neither.output
+
+
+@pytest.mark.slow
+def test_a_sweep_through_a_real_scheduler(tmp_path: Path, dask_cluster: str) -> None:
+    path = write(tmp_path, sweep_instance())
+    out = tmp_path / "sweep"
+    result = run(
+        "whatif", path, "--from", "4", "--withdraw-each", "nation", "--time-limit", "10",
+        "--scheduler", dask_cluster, "-o", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "whatif.csv").open()))
+    assert len(rows) == 4 and all(r["verified"] == "True" for r in rows)
