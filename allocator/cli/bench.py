@@ -16,6 +16,8 @@ from allocator.cli.common import (
     formulation_option,
     guarded,
     out,
+    progress_bar,
+    scheduler_option,
     time_limit_option,
     warn,
 )
@@ -64,9 +66,7 @@ from allocator.options import BACKENDS, SolveOptions
 @click.option(
     "--solutions", type=click.Path(file_okay=False), help="Write every solution here (replacing older ones)."
 )
-@click.option(
-    "--scheduler", type=str, help="Use this Dask scheduler (tcp://HOST:PORT) instead of a local cluster."
-)
+@scheduler_option
 @formulation_option
 @first_plan_option
 @click.pass_context
@@ -86,7 +86,6 @@ def bench(
     first_plan: bool,
 ) -> None:
     """Run every instance in PATHS (files or folders) on every backend, verify every plan."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from allocator import bench as benchmark
     from allocator.files import write_atomic
@@ -107,14 +106,7 @@ def bench(
             repeat,
             str(Path(solutions).resolve()) if solutions else None,
         )
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=not err.is_terminal,
-        ) as bar:
+        with progress_bar() as bar:
             task = bar.add_task("benchmark", total=len(runs))
             frame = benchmark.run_all(runs, scheduler, on_done=lambda _row: bar.advance(task))
         if optima:

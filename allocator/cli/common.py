@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from allocator.errors import InputError, InputWarning, Problem
 from allocator.instance.load import load_instance
@@ -163,3 +164,23 @@ def holds_an_instance(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(document, dict) and "nations" in document
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    type=str,
+    default=None,
+    help="Use this Dask scheduler (tcp://HOST:PORT) instead of a local cluster.",
+)
+
+
+def progress_bar() -> Progress:
+    """The progress of many solves on Dask, on the terminal only (runs done of all)."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )

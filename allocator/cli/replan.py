@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 import allocator.replanning as replanning
@@ -23,7 +22,9 @@ from allocator.cli.common import (
     json_target,
     load,
     out,
+    progress_bar,
     refuse_existing,
+    scheduler_option,
 )
 from allocator.cli.solve import _print_summary, finish, report_option, run_with_progress, search_options
 from allocator.errors import InputError, Problem
@@ -241,12 +242,7 @@ def withdraw(
     help="The solver of every case.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="The solvers' random seed.")
-@click.option(
-    "--scheduler",
-    type=str,
-    default=None,
-    help="Use this Dask scheduler (tcp://HOST:PORT) instead of a local cluster.",
-)
+@scheduler_option
 @click.option(
     "-o",
     "--output",
@@ -279,14 +275,7 @@ def whatif(
         loaded = load(instance)
         options = SolveOptions(backend, time_limit, threads, seed)
         cases = len(whatifs.cases_of(loaded, withdraw_each, scenarios))
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=not err.is_terminal,
-        ) as bar:
+        with progress_bar() as bar:
             task = bar.add_task("what if", total=cases)
             result = whatifs.whatif(
                 loaded,

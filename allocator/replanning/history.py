@@ -73,8 +73,7 @@ def read_baseline(source: str | Path | dict[str, Any] | Any) -> tuple[dict[str, 
 def history_of(instance: Instance, baseline: Any, start: int, label: str = "<baseline>") -> History:
     """The history of `baseline` (a solution document) before period `start`, checked against
     `instance`: :class:`InputError` naming every place of the history that names something gone."""
-    if not 2 <= start <= instance.periods:
-        raise InputError(label, [Problem("from", f"{start} is not a period of 2..{instance.periods}")])
+    check_start(instance, start, label)
     parsed = parse_solution(baseline, label)
     if not parsed.has_plan:
         raise InputError(label, [Problem("status", f"'{parsed.status}': the baseline holds no plan")])
@@ -86,6 +85,12 @@ def history_of(instance: Instance, baseline: Any, start: int, label: str = "<bas
     planned = tuple(t for t in parsed.tours if t.start >= start)
     name = Path(label).name if label != "<baseline>" else parsed.instance
     return History(parsed, name, baseline_digest(parsed), start, kept, crossing, planned)
+
+
+def check_start(instance: Instance, start: int, label: str = "<baseline>") -> None:
+    """:class:`InputError` unless `start` (a re-plan's ``from``) is a period of 2..periods."""
+    if not 2 <= start <= instance.periods:
+        raise InputError(label, [Problem("from", f"{start} is not a period of 2..{instance.periods}")])
 
 
 def _gone(instance: Instance, parsed: Solution, start: int) -> list[Problem]:

@@ -181,16 +181,18 @@ def whatif(
     from dask.distributed import as_completed
 
     from allocator.api import solve
-    from allocator.replanning.history import read_baseline
+    from allocator.replanning.history import check_start, history_of, read_baseline
 
     started = time.perf_counter()
     options = (options or SolveOptions(time_limit=20.0, threads=1)).replace(**option_values)
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
+    check_start(instance, start)  # before the baseline's solve: bad input at once
+    cases = cases_of(instance, withdraw_each, scenarios)
     if baseline is None:
         baseline = solve(instance, options)
-    document, _label = read_baseline(baseline)
-    cases = cases_of(instance, withdraw_each, scenarios)
+    document, label = read_baseline(baseline)
+    history_of(instance, document, start, label)  # a baseline with no plan, or naming what is gone
     rows: dict[str, dict[str, Any]] = {}
     solutions: dict[str, dict[str, Any]] = {}
     with dask_client(scheduler, options.threads or 1) as client:

@@ -120,3 +120,17 @@ def test_a_sweep_through_a_real_scheduler(tmp_path: Path, dask_cluster: str) -> 
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((out / "whatif.csv").open()))
     assert len(rows) == 4 and all(r["verified"] == "True" for r in rows)
+
+
+def test_bad_input_is_refused_before_any_case_runs(tmp_path: Path) -> None:
+    path = write(tmp_path, sweep_instance())
+    out = tmp_path / "sweep"
+    late = run("whatif", path, "--from", "9", "--withdraw-each", "nation", "-o", str(out))
+    assert late.exit_code == 2 and "not a period of 2..6" in late.output
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps(baseline([("XX-1", 1, "mcm", 1, 3)])))
+    gone = run(
+        "whatif", path, "--baseline", str(base), "--from", "4", "--withdraw-each", "nation", "-o", str(out)
+    )
+    assert gone.exit_code == 2 and "offer 'XX-1' of the history" in gone.output
+    assert not out.exists()
