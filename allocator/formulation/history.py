@@ -148,8 +148,9 @@ class PlanHistory:
         """The baseline as a plan of the new data, the start a re-plan searches from: history as
         it was, each tour that ran across `start` as long as the new data let it go on (at most
         its baseline length), the baseline's later tours that are still tours (`columns`), and
-        each term's baseline lead where still eligible, else the eligible nation with the most
-        units on the task in the term.  Not always a plan: its caller checks it."""
+        each term's baseline lead where still eligible; else an eligible nation (not its rotating
+        neighbours') that contributes, with tours of its own added where it must.  Not always a
+        plan (fewer units now, say): its caller checks it."""
         counts: dict[Tour, int] = defaultdict(int)
         for tour, units in self.kept.items():
             counts[tour] += len(units)
@@ -160,43 +161,51 @@ class PlanHistory:
         for tour, n in self.baseline_planned.items():
             if tour in columns:
                 counts[tour] += n
-        deployed: dict[tuple[int, int, int], int] = defaultdict(int)  # (nation, task, period)
-        for tour, n in counts.items():
-            for p in range(tour.start, tour.end + 1):
-                deployed[index.offer_nation[tour.offer], tour.task, p] += n
         leads: dict[tuple[int, int], int] = {}
         for t, task in enumerate(index.tasks):
             if task.lead is None:
                 continue
-            eligible = sorted(index.nation_pos[n] for n in task.lead.nations)
-            terms = index.terms[t]
-            for k, (first, last) in enumerate(terms):
-                if last < self.start:
-                    continue
-                periods = range(max(first, self.start), last + 1)
-                was = index.nation_pos.get(self.lead_before.get((task.id, periods[0])) or "")
-                # the neighbours' leads: the previous term's (chosen, or history's) and the next
-                # term's baseline lead, which a rotating lead must not repeat
-                around = {
-                    self.lead_before.get((task.id, first - 1)),
-                    self.lead_before.get((task.id, last + 1)),
-                }
-                if k and (t, k - 1) in leads:
-                    around.add(index.nations[leads[t, k - 1]].id)
-                if was in eligible and (
-                    not task.lead.rotate or index.nations[was].id not in around - {None} or len(eligible) < 2
-                ):
-                    leads[t, k] = was
-                    continue
-                others = (
-                    [n for n in eligible if index.nations[n].id not in around]
-                    if task.lead.rotate
-                    else eligible
-                )
-                leads[t, k] = max(
-                    others or eligible, key=lambda n: (min(deployed.get((n, t, p), 0) for p in periods), -n)
-                )
+            for k, (_first, last) in enumerate(index.terms[t]):
+                if last >= self.start:
+                    leads[t, k] = self._lead_of(index, columns, counts, leads, t, k)
         return dict(counts), leads
+
+    def _lead_of(
+        self,
+        index: Index,
+        columns: Collection[Tour],
+        counts: dict[Tour, int],
+        leads: dict[tuple[int, int], int],
+        t: int,
+        k: int,
+    ) -> int:
+        """Term k of task t's lead in the baseline plan (:meth:`baseline_plan`); `counts` gains
+        the tours a new lead needs to contribute."""
+        task = index.tasks[t]
+        assert task.lead is not None
+        first, last = index.terms[t][k]
+        periods = range(max(first, self.start), last + 1)
+        eligible = sorted(index.nation_pos[n] for n in task.lead.nations)
+        was = index.nation_pos.get(self.lead_before.get((task.id, periods[0])) or "")
+        # the neighbours' leads (the previous term's, chosen or history's, and the next term's in
+        # the baseline), which a rotating lead must not repeat
+        around = {self.lead_before.get((task.id, first - 1)), self.lead_before.get((task.id, last + 1))}
+        if (t, k - 1) in leads:
+            around.add(index.nations[leads[t, k - 1]].id)
+        rotating = task.lead.rotate and len(eligible) > 1
+        if was in eligible and not (rotating and index.nations[was].id in around):
+            return was
+        others = [n for n in eligible if not (rotating and index.nations[n].id in around)] or eligible
+        deployed = _deployed(index, counts, t)
+        need = task.lead.contribution
+        others.sort(key=lambda n: (-min(deployed.get((n, p), 0) for p in periods), n))
+        for n in others:
+            extra = _contribution_tours(index, columns, counts, deployed, n, t, periods, need, self.start)
+            if extra is not None:
+                for tour in extra:
+                    counts[tour] += 1
+                return n
+        return others[0]
 
     def history_tours(self, index: Index) -> dict[tuple[int, int, int], dict[int, int]]:
         """(offer, task, start) of the history -> {length: units held at it (kept)}, every
@@ -332,6 +341,71 @@ class PlanHistory:
                 )
             hold(tour.offer, free_unit, tour)
         return sorted(out)
+
+
+def _deployed(index: Index, counts: Mapping[Tour, int], t: int) -> dict[tuple[int, int], int]:
+    """Units each nation deploys on task t per period: (nation, period) -> units."""
+    out: dict[tuple[int, int], int] = defaultdict(int)
+    for tour, n in counts.items():
+        if tour.task == t:
+            for p in range(tour.start, tour.end + 1):
+                out[index.offer_nation[tour.offer], p] += n
+    return out
+
+
+def _busy(index: Index, counts: Mapping[Tour, int], offers: set[int]) -> dict[tuple[int, int], int]:
+    """Units of each of `offers` busy per period (deployed, or resting after a tour)."""
+    out: dict[tuple[int, int], int] = defaultdict(int)
+    for tour, n in counts.items():
+        if tour.offer in offers:
+            for p in range(tour.start, tour.end + index.rest_gap(tour.offer) + 1):
+                out[tour.offer, p] += n
+    return out
+
+
+def _fits(index: Index, busy: Mapping[tuple[int, int], int], tour: Tour) -> bool:
+    """Whether a unit of the tour's offer is free for the tour and its rest."""
+    units = index.offers[tour.offer].units
+    last = tour.end + index.rest_gap(tour.offer)
+    return all(busy.get((tour.offer, p), 0) < units for p in range(tour.start, last + 1))
+
+
+def _contribution_tours(
+    index: Index,
+    columns: Collection[Tour],
+    counts: Mapping[Tour, int],
+    deployed: Mapping[tuple[int, int], int],
+    n: int,
+    t: int,
+    periods: range,
+    need: int,
+    start: int,
+) -> list[Tour] | None:
+    """Tours of nation n's offers on task t (from `columns`, starting at `start` or later, with a
+    unit free for them and their rest) that bring its units up to `need` in every one of
+    `periods`: none when it has them already, None when its offers cannot.  Greedy: at the first
+    short period, the tour covering most short ones."""
+    short = {p: need - deployed.get((n, p), 0) for p in periods if deployed.get((n, p), 0) < need}
+    mine = [c for c in columns if c.task == t and c.start >= start and index.offer_nation[c.offer] == n]
+    busy = _busy(index, counts, {c.offer for c in mine})
+    added: list[Tour] = []
+    while short:
+        p = min(short)
+        covering = [c for c in mine if c.start <= p <= c.end and _fits(index, busy, c)]
+        if not covering:
+            return None
+        best = max(
+            covering, key=lambda c: (sum(1 for q in range(c.start, c.end + 1) if q in short), -c.length)
+        )
+        added.append(best)
+        for q in range(best.start, best.end + index.rest_gap(best.offer) + 1):
+            busy[best.offer, q] += 1
+        for q in range(best.start, best.end + 1):
+            if q in short:
+                short[q] -= 1
+                if not short[q]:
+                    del short[q]
+    return added
 
 
 def _runs(

@@ -256,3 +256,33 @@ def test_a_replan_is_the_brute_force_optimum_of_every_plan_that_keeps_history(
         return
     assert result.status == Status.OPTIMAL
     assert tuple(lv.value for lv in result.levels) == pytest.approx(optimum.vector, rel=1e-6)
+
+
+def test_a_replan_starts_from_its_baseline_with_a_new_lead_that_contributes() -> None:
+    """BE led and served; withdrawn, NL takes the lead and a tour of NL's ship is added so that it
+    contributes: the first plan, which the checker accepts."""
+    from allocator.backends.levels import baseline_values
+    from allocator.formulation.build import formulate
+    from allocator.formulation.history import BaselineTour, PlanHistory
+    from allocator.instance.index import Index
+    from allocator.solution.plan import LeadTerm
+
+    doc = ships()
+    doc["tasks"][0]["lead"] = {"nations": ["BE", "NL"], "term": 6}
+    base = baseline([("BE-1", 1, "mcm", 1, 6)], [("mcm", "BE", 1, 6)])
+    instance = withdraw(build(doc), "BE", 3).instance
+    history = PlanHistory.of(
+        Index.of(instance),
+        3,
+        [BaselineTour(a["offer"], a["unit"], a["task"], a["start"], a["end"]) for a in base["assignments"]],
+        [LeadTerm(r["task"], r["nation"], r["start"], r["end"]) for r in base["leads"]],
+        document=base,
+    )
+    f = formulate(instance, history=history)
+    for _ in f.rows():
+        pass
+    counts, leads = history.baseline_plan(f.index, set(f.structure.tours))
+    assert [f.index.nations[n].id for n in leads.values()] == ["NL"]
+    nl = [t for t in counts if f.index.offers[t.offer].id == "NL-1"]
+    assert nl and all(t.start >= 3 for t in nl)
+    assert baseline_values(f) is not None  # accepted by the checker
