@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -233,9 +234,11 @@ def baseline_values(formulation: Formulation) -> list[float] | None:
         "assignments": [vars(a) for a in assignments],
         "leads": [vars(lead) for lead in history.lead_terms(f.index, leads)],
     }
-    broken = [
-        v for v in check(f.index.instance, plan, baseline=history.document).violations if v.rule != "report"
-    ]
+    verdict = check(f.index.instance, plan, baseline=history.document)
+    broken = [str(v) for v in verdict.violations if v.rule != "report"]
+    limit = history.max_changes
+    if limit is not None and verdict.objectives.get("changes", 0) > limit:
+        broken.append(f"max-changes: {verdict.objectives['changes']:g} changes, at most {limit}")
     log.info(
         "first plan (the baseline): %s in %.2fs",
         f"refused, {broken[0]}" if broken else f"{sum(counts.values())} tours",
@@ -407,4 +410,6 @@ def _bound(status: Status, bound: float | None, scale: int, value: float) -> flo
     value), or 0, the trivial bound of every (non-negative) objective."""
     if status == Status.OPTIMAL:
         return value
-    return 0.0 if bound is None else min(bound / scale, value)
+    if bound is None or not math.isfinite(bound):  # (a solver that proved nothing: -inf)
+        return 0.0
+    return max(0.0, min(bound / scale, value))

@@ -43,15 +43,18 @@ class CheckReport:
 
 def check(instance: Instance, solution: Any, label: str = "<solution>", baseline: Any = None) -> CheckReport:
     """Check a solution (a solution document as ``docs/solution-format.md`` has it, or a
-    SolveResult) against an instance; a re-plan against its `baseline` (a solution document or
-    result) too."""
+    SolveResult) against an instance; a re-plan against its `baseline` (a solution document,
+    result or file) too."""
     if hasattr(solution, "to_json"):
         solution = solution.to_json()
+    base_label = "<baseline>"
     if hasattr(baseline, "to_json"):
         baseline = baseline.to_json()
+    elif isinstance(baseline, str | Path):
+        baseline, base_label = load_document(baseline)
     parsed = parse_solution(solution, label)
-    base = None if baseline is None else parse_solution(baseline, "<baseline>")
-    return evaluate(instance, parsed, with_baseline(parsed, base, label, "<baseline>"))
+    base = None if baseline is None else parse_solution(baseline, base_label)
+    return evaluate(instance, parsed, with_baseline(parsed, base, label, base_label))
 
 
 def with_baseline(

@@ -142,7 +142,12 @@ def print_conflict(result: Explanation, top: int = TOP) -> None:
     if len(result.conflict) > top:
         out.print(f"  ... and {len(result.conflict) - top} more (all in the JSON: explain -o FILE)")
     for number, relaxation in enumerate(result.relaxations, start=1):
-        texts = list(dict.fromkeys(item.text for item in relaxation))
-        out.print(f"Relaxation {number} (drops {count(len(relaxation), 'rule instance')}):")
+        # a rule instance the least-exceeding plan did not need to exceed changes nothing
+        changes = [i for i in relaxation if i.change is None or i.change.before != i.change.after]
+        texts = list(dict.fromkeys(item.text for item in changes))
+        proven = "" if result.smallest[number - 1] else ", not proven smallest"
+        out.print(f"Relaxation {number} (drops {count(len(relaxation), 'rule instance')}{proven}):")
         for text in texts[:top]:
             out.print(f"  - {escape(text)}")
+        if len(texts) > top:
+            out.print(f"  ... and {len(texts) - top} more changes (all in the JSON: explain -o FILE)")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
@@ -316,6 +317,18 @@ def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
         ]
         table.add_row(*(escape(c) for c in cells), escape(str(record.get("tasks_losing_coverage", ""))))
     out.print(table)
+    if len(result.frame) > top:
+        out.print(f"... and {len(result.frame) - top} more cases (all in whatif.csv and whatif.html)")
+    frame = result.frame
+    if "shortfall_bound" in frame:
+        value = pd.to_numeric(frame["shortfall"], errors="coerce")
+        bound = pd.to_numeric(frame["shortfall_bound"], errors="coerce")
+        unproven = frame[value > bound + 1e-9]
+    if "shortfall_bound" in frame and len(unproven):
+        out.print(
+            f"[yellow]{len(unproven)} case(s) stopped by the time limit above their proven shortfall bound "
+            "(column shortfall_bound): give --time-limit more for a ranking you can trust[/yellow]"
+        )
     for record in result.frame.to_dict("records"):
         if record["status"] == "error":
             err.print(f"[red]case failed:[/red] {escape(record['case'])}: {escape(str(record['error']))}")

@@ -195,8 +195,9 @@ def check_model_spec(spec: ModelSpec, path: str) -> list[Problem]:
                 problems.append(
                     Problem(
                         f"{path}.objectives[{k}]",
-                        f"'{name}': unknown objective; choose from {', '.join(OBJECTIVE_NAMES)} "
-                        f"(and {REPLAN_OBJECTIVE} when re-planning)",
+                        f"'{name}': unknown objective"
+                        f"{did_you_mean(name, (*OBJECTIVE_NAMES, REPLAN_OBJECTIVE))}; choose from "
+                        f"{', '.join(OBJECTIVE_NAMES)} (and {REPLAN_OBJECTIVE} when re-planning)",
                     )
                 )
             if weight <= 0:

@@ -73,11 +73,14 @@ def read_baseline(source: str | Path | dict[str, Any] | Any) -> tuple[dict[str, 
 def history_of(instance: Instance, baseline: Any, start: int, label: str = "<baseline>") -> History:
     """The history of `baseline` (a solution document) before period `start`, checked against
     `instance`: :class:`InputError` naming every place of the history that names something gone."""
-    check_start(instance, start, label)
+    check_start(instance, start)
     parsed = parse_solution(baseline, label)
     if not parsed.has_plan:
         raise InputError(label, [Problem("status", f"'{parsed.status}': the baseline holds no plan")])
     problems = _gone(instance, parsed, start)
+    if problems and parsed.instance and parsed.instance != instance.name:
+        other = f"the baseline is a plan of instance '{parsed.instance}', not '{instance.name}'"
+        problems.insert(0, Problem("instance", other))
     if problems:
         raise InputError(label, problems)
     kept = tuple(t for t in parsed.tours if t.end < start)
@@ -87,10 +90,10 @@ def history_of(instance: Instance, baseline: Any, start: int, label: str = "<bas
     return History(parsed, name, baseline_digest(parsed), start, kept, crossing, planned)
 
 
-def check_start(instance: Instance, start: int, label: str = "<baseline>") -> None:
+def check_start(instance: Instance, start: int) -> None:
     """:class:`InputError` unless `start` (a re-plan's ``from``) is a period of 2..periods."""
     if not 2 <= start <= instance.periods:
-        raise InputError(label, [Problem("from", f"{start} is not a period of 2..{instance.periods}")])
+        raise InputError("--from", [Problem("", f"{start} is not a period of 2..{instance.periods}")])
 
 
 def _gone(instance: Instance, parsed: Solution, start: int) -> list[Problem]:

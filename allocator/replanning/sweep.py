@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 KINDS = ("nation", "offer")
 #: The row of the case in which nothing changes.
 REFERENCE = "reference"
+#: The name of a case's solution file (an earlier sweep's are replaced, nothing else is touched).
+CASE_FILE = re.compile(r"\d{3}-[A-Za-z0-9_-]+\.json", re.A)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def run_case(
         result = replan(changed, baseline, start, options)
         row["status"] = str(result.status)
         row.update(result.objectives)
+        # the shortfall proven: a case's shortfall above its bound may be the time limit's doing
+        row["shortfall_bound"] = result.bounds.get("shortfall")
         if result.has_plan:
             assert result.problem is not None
             row["verified"] = check(result.problem, result, baseline=baseline).ok
@@ -150,14 +154,21 @@ class WhatIf:
     wall_time: float = 0.0
 
     def write(self, folder: str | Path) -> None:
-        """``whatif.csv``, ``whatif.html``, ``baseline.json`` and ``cases/CASE.json``, each atomically."""
+        """``whatif.csv``, ``whatif.html``, ``baseline.json`` and ``cases/NNN-CASE.json``, each
+        atomically; case files of an earlier sweep in the folder that this one does not write go."""
         import json
 
         target = Path(folder)
-        (target / "cases").mkdir(parents=True, exist_ok=True)
+        cases = target / "cases"
+        cases.mkdir(parents=True, exist_ok=True)
         write_atomic(target / "baseline.json", json.dumps(self.baseline, indent=2) + "\n")
+        written = set()
         for name, solution in self.solutions.items():
-            write_atomic(target / "cases" / f"{self.stems[name]}.json", json.dumps(solution, indent=2) + "\n")
+            written.add(f"{self.stems[name]}.json")
+            write_atomic(cases / f"{self.stems[name]}.json", json.dumps(solution, indent=2) + "\n")
+        for stale in cases.iterdir():
+            if CASE_FILE.fullmatch(stale.name) and stale.name not in written and stale.is_file():
+                stale.unlink()
         write_atomic(target / "whatif.csv", self.frame.to_csv(index=False))
         write_atomic(target / "whatif.html", page(self))
 
@@ -236,8 +247,9 @@ def _unique_stems(cases: Sequence[Case]) -> dict[str, str]:
 
 def ranked(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> pd.DataFrame:
     """One row per case: its status, every objective and its difference to the reference, the
-    changes, the tasks that lose coverage (more shortfall than in the reference) and whether the
-    checker verified the plan; ranked by the shortfall each case adds, then the other objectives'
+    shortfall's proven bound (below the shortfall when the time limit stopped the search first),
+    the tasks that lose coverage (more shortfall than in the reference) and whether the checker
+    verified the plan; ranked by the shortfall each case adds, then the other objectives'
     differences in model order (largest first), cases without a plan last."""
     reference = next((r for r in rows if r["case"] == REFERENCE), {})
     base_short = reference.get("short_by_task", {})
@@ -249,6 +261,8 @@ def ranked(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> pd.Data
             record[name] = value
             ref = reference.get(name)
             record[f"{name}_diff"] = None if value is None or ref is None else round(value - ref, 9)
+        if "shortfall" in objectives:
+            record["shortfall_bound"] = row.get("shortfall_bound")
         short = row.get("short_by_task")
         lost = [] if short is None else sorted(t for t, v in short.items() if v > base_short.get(t, 0))
         record["tasks_losing_coverage"] = " ".join(lost)

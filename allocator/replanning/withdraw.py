@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from allocator.errors import InputError, Problem
+from allocator.errors import InputError, Problem, did_you_mean
 from allocator.instance.model import IN_CODE, Instance
 from allocator.instance.parts import Offer, Task
 
@@ -39,7 +39,11 @@ def withdraw(instance: Instance, who: str, start: int, *, kind: str | None = Non
     nations = {n.id for n in instance.nations}
     offers_of = {o.id for o in instance.offers}
     if (kind == "nation" and who not in nations) or (kind == "offer" and who not in offers_of):
-        raise InputError(IN_CODE, [Problem("", f"no {kind} '{who}' in instance '{instance.name}'")])
+        known = sorted(nations if kind == "nation" else offers_of)
+        raise InputError(
+            IN_CODE,
+            [Problem("", f"no {kind} '{who}' in instance '{instance.name}'{did_you_mean(who, known)}")],
+        )
     notes: list[str] = []
     offers = []
     for offer in instance.offers:
@@ -65,7 +69,9 @@ def _kind_of(instance: Instance, who: str) -> str:
         return "nation"
     if any(o.id == who for o in instance.offers):
         return "offer"
-    raise InputError(IN_CODE, [Problem("", f"'{who}' is neither a nation nor an offer of '{instance.name}'")])
+    ids = [n.id for n in instance.nations] + [o.id for o in instance.offers]
+    message = f"'{who}' is neither a nation nor an offer of '{instance.name}'{did_you_mean(who, ids)}"
+    raise InputError(IN_CODE, [Problem("", message)])
 
 
 def _cut(offer: Offer, start: int, periods: int) -> Offer | None:

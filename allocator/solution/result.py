@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ class LevelResult:
     value: float | None
     bound: float | None
     wall_time: float
+
+    def __post_init__(self) -> None:
+        # a bound a solver did not prove (-inf, nan) is no bound: JSON has no infinities
+        if self.bound is not None and not math.isfinite(self.bound):
+            object.__setattr__(self, "bound", None)
 
     def to_json(self) -> dict[str, Any]:
         """The level as the solution document's ``solver.levels`` has it."""

@@ -71,7 +71,7 @@ def test_replan_bad_options_are_bad_input(tmp_path: Path) -> None:
     unknown = run("replan", withdrawn, base, "--from", "3", "--objectives", "shortfall,speed")
     assert unknown.exit_code == 2 and "'speed': unknown objective" in unknown.output
     late = run("replan", withdrawn, base, "--from", "9")
-    assert late.exit_code == 2 and "not a period of 2..6" in late.output
+    assert late.exit_code == 2 and "--from: 9 is not a period of 2..6" in late.output
     flow = run("replan", withdrawn, base, "--from", "3", "--formulation", "flow")
     assert flow.exit_code == 2 and "tours formulation" in flow.output
     same = run("replan", withdrawn, base, "--from", "3", "-o", base)
@@ -89,7 +89,8 @@ def test_solve_refuses_a_model_that_optimises_changes(tmp_path: Path) -> None:
 def test_withdraw_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     instance = write(tmp_path, ships())
     target = str(tmp_path / "new.yaml")
-    assert run("withdraw", instance, "XX", "--from", "3", "-o", target).exit_code == 2
+    typo = run("withdraw", instance, "be", "--from", "3", "-o", target)
+    assert typo.exit_code == 2 and "did you mean 'BE'?" in typo.output
     assert run("withdraw", instance, "BE", "--from", "3", "-o", instance).exit_code == 2
     assert run("withdraw", instance, "BE", "--from", "3", "-o", str(tmp_path / "new.txt")).exit_code == 2
     assert not Path(target).exists()

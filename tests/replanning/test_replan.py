@@ -286,3 +286,19 @@ def test_a_replan_starts_from_its_baseline_with_a_new_lead_that_contributes() ->
     nl = [t for t in counts if f.index.offers[t.offer].id == "NL-1"]
     assert nl and all(t.start >= 3 for t in nl)
     assert baseline_values(f) is not None  # accepted by the checker
+
+
+def test_max_changes_holds_even_against_the_baselines_first_plan() -> None:
+    """Withdrawing BE from 3 changes 4 unit-periods whatever the plan: at most 2 is infeasible
+    (the baseline made a plan of the new data changes 4, and may not be kept)."""
+    base = baseline([("BE-1", 1, "mcm", 1, 6)])
+    instance = withdraw(build(ships()), "BE", 3).instance
+    result = replan(instance, base, 3, time_limit=SECONDS, threads=1, max_changes=2)
+    assert result.status == Status.INFEASIBLE
+
+
+def test_a_bound_no_solver_proved_is_none_not_minus_infinity() -> None:
+    from allocator.solution.result import LevelResult
+
+    level = LevelResult("shortfall", Status.FEASIBLE, 3.0, float("-inf"), 1.0)
+    assert level.bound is None and level.to_json()["bound"] is None

@@ -42,7 +42,15 @@ def test_withdrawing_each_nation_ranks_the_cases_by_the_shortfall_they_add(tmp_p
     result.write(tmp_path / "out")
     rows = list(csv.DictReader((tmp_path / "out" / "whatif.csv").open()))
     assert [r["case"] for r in rows] == list(frame["case"])
-    assert {"shortfall", "shortfall_diff", "changes", "tasks_losing_coverage", "verified"} <= set(rows[0])
+    assert {
+        "shortfall",
+        "shortfall_diff",
+        "shortfall_bound",
+        "changes",
+        "tasks_losing_coverage",
+        "verified",
+    } <= set(rows[0])
+    assert all(float(r["shortfall_bound"]) == float(r["shortfall"]) for r in rows)  # proven
     page = (tmp_path / "out" / "whatif.html").read_text()
     assert "data:image/png;base64," in page and "withdraw BE" in page
     cases = sorted(p.name for p in (tmp_path / "out" / "cases").iterdir())
@@ -134,3 +142,15 @@ def test_bad_input_is_refused_before_any_case_runs(tmp_path: Path) -> None:
     )
     assert gone.exit_code == 2 and "offer 'XX-1' of the history" in gone.output
     assert not out.exists()
+
+
+def test_an_earlier_sweeps_case_files_are_replaced_and_nothing_else_is_touched(tmp_path: Path) -> None:
+    instance = build(sweep_instance())
+    base = baseline([("NL-1", 1, "mcm", 1, 3), ("BE-1", 1, "mcm", 4, 6)])
+    out = tmp_path / "sweep"
+    (out / "cases").mkdir(parents=True)
+    (out / "cases" / "017-withdraw_XX.json").write_text("{}")
+    (out / "cases" / "mine.json").write_text("{}")
+    whatif(instance, 4, baseline=base, withdraw_each="nation", time_limit=SECONDS, threads=1).write(out)
+    names = sorted(p.name for p in (out / "cases").iterdir())
+    assert "017-withdraw_XX.json" not in names and "mine.json" in names and len(names) == 5
