@@ -101,16 +101,18 @@ formulation_option = click.option(
 )
 
 
-first_plan_option = click.option(
-    "--first-plan/--no-first-plan",
-    default=True,
-    show_default=True,
-    help="Start the search from the greedy first plan (kept if the search finds nothing better); "
-    "--no-first-plan starts from nothing, for comparisons.",
-)
-
-
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def first_plan_flag(help: str) -> Callable[[F], F]:
+    """The `--first-plan/--no-first-plan` flag, with what the first plan is."""
+    return click.option("--first-plan/--no-first-plan", default=True, show_default=True, help=help)
+
+
+first_plan_option = first_plan_flag(
+    "Start the search from the greedy first plan (kept if the search finds nothing better); "
+    "--no-first-plan starts from nothing, for comparisons."
+)
 
 
 def time_limit_option(help: str) -> Callable[[F], F]:

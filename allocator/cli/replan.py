@@ -4,6 +4,7 @@ when the data change, say a withdrawal in the data, and sweep cases on Dask
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from allocator.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
     err,
+    first_plan_flag,
     force_option,
     guarded,
     json_target,
@@ -67,7 +69,13 @@ TOP_CHANGES = 12
     default=None,
     help="At most this many changes (a hard rule; the objective 'changes' counts them).",
 )
-@search_options
+@functools.partial(
+    search_options,
+    first_plan=first_plan_flag(
+        "Start the search from the baseline made a plan of the new data (used when the checker "
+        "accepts it and it keeps --max-changes); --no-first-plan starts from nothing."
+    ),
+)
 @report_option
 @click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
 @click.pass_context

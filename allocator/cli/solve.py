@@ -136,10 +136,10 @@ def _print_why_infeasible(instance: Instance, time_limit: float, threads: int | 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def search_options(command: F) -> F:
+def search_options(command: F, first_plan: Callable[[F], F] = first_plan_option) -> F:
     """The options of a search, shared by solve and replan: backend, time limit, threads, seed,
-    formulation, the greedy first plan, the solver's log."""
-    options = [
+    formulation, the first plan (`first_plan`: the flag, with its help), the solver's log."""
+    options: list[Callable[[Any], Any]] = [
         click.option(
             "--backend",
             type=click.Choice(BACKENDS),
@@ -165,7 +165,7 @@ def search_options(command: F) -> F:
             help="The solver's random seed (with --threads 1: same plan).",
         ),
         formulation_option,
-        first_plan_option,
+        first_plan,
         click.option("--log-search", is_flag=True, help="Print the solver's own search log."),
     ]
     for option in reversed(options):
