@@ -283,15 +283,14 @@ def whatif(
             raise click.UsageError("give exactly one of --withdraw-each and --scenarios")
         loaded = load(instance)
         options = SolveOptions(backend, time_limit, threads, seed)
-        cases = len(whatifs.cases_of(loaded, withdraw_each, scenarios))
+        cases = whatifs.cases_of(loaded, withdraw_each, scenarios)
         with progress_bar() as bar:
-            task = bar.add_task("what if", total=cases)
+            task = bar.add_task("what if", total=len(cases))
             result = whatifs.whatif(
                 loaded,
                 start,
                 baseline=baseline,
-                withdraw_each=withdraw_each,
-                scenarios=scenarios,
+                cases=cases,
                 options=options,
                 scheduler=scheduler,
                 on_done=lambda _row: bar.advance(task),

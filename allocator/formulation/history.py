@@ -22,6 +22,7 @@ from allocator.formulation.scales import Scales
 from allocator.formulation.structure import Column, TourStructure
 from allocator.instance.index import Index, Tour
 from allocator.solution.plan import Assignment, LeadTerm
+from allocator.solution.summary import equal_runs
 
 V = TypeVar("V")
 
@@ -412,17 +413,12 @@ def _runs(
     cells: Mapping[tuple[str, str, int], V],
 ) -> Iterator[tuple[tuple[str, str, int, int], V]]:
     """Consecutive periods of one (id, id) with the same value, as (id, id, first, last)."""
-    run: tuple[str, str, int, int] | None = None
-    value: V | None = None
-    for a, b, p in sorted(cells):
-        if run is not None and (a, b) == run[:2] and p == run[3] + 1 and cells[a, b, p] == value:
-            run = (a, b, run[2], p)
-            continue
-        if run is not None and value is not None:
-            yield run, value
-        run, value = (a, b, p, p), cells[a, b, p]
-    if run is not None and value is not None:
-        yield run, value
+    grouped: dict[tuple[str, str], dict[int, V]] = defaultdict(dict)
+    for (a, b, p), value in cells.items():
+        grouped[a, b][p] = value
+    for (a, b), by_period in sorted(grouped.items()):
+        for first, last in equal_runs(by_period):
+            yield (a, b, first, last), by_period[first]
 
 
 @dataclass

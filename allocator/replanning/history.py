@@ -1,20 +1,17 @@
-"""The baseline of a re-plan and what of it is history (SPEC v2 section 7, ``docs/replanning.md``).
+"""The baseline of a re-plan, read and checked (SPEC v2 section 7, ``docs/replanning.md``).
 
-Periods before ``from`` are history: the baseline's tours and leads there are kept exactly.  A
-baseline tour is *kept* when it ends before ``from``, *crossing* when it runs across ``from``
-(it may go on, or end at ``from - 1``), and *planned* when it starts at ``from`` or later (the
-re-plan may move it: a change).  Every offer, task and nation the history names must still exist.
+Periods before ``from`` are history: the baseline's tours and leads there are kept exactly, so
+every offer, unit, task and nation the history names must still exist.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from allocator.checker import baseline_digest
-from allocator.checker.solution import Solution, Term, UnitTour, parse_solution
+from allocator.checker.solution import Solution, parse_solution
 from allocator.errors import InputError, Problem
 from allocator.files import load_document
 from allocator.instance.model import Instance
@@ -22,7 +19,8 @@ from allocator.instance.model import Instance
 
 @dataclass(frozen=True)
 class History:
-    """A baseline plan split at period `start` (the re-plan's ``from``)."""
+    """A baseline checked against the instance it is re-planned with, from period `start` on
+    (the split into history and plan is :class:`allocator.formulation.history.PlanHistory`'s)."""
 
     baseline: Solution
     #: how the baseline is named in the re-plan's ``replan`` record (its file name, or its instance)
@@ -30,34 +28,6 @@ class History:
     #: a fingerprint of the baseline's plan, so a check can tell the right baseline from another
     digest: str
     start: int
-    kept: tuple[UnitTour, ...]
-    crossing: tuple[UnitTour, ...]
-    planned: tuple[UnitTour, ...]
-
-    @property
-    def tours(self) -> tuple[UnitTour, ...]:
-        """The tours of the history: kept and crossing (the part before `start` is fixed)."""
-        return self.kept + self.crossing
-
-    def units_before(self) -> dict[tuple[str, str, int], int]:
-        """Baseline units per (offer, task, period) from `start` on (what `changes` counts against)."""
-        out: dict[tuple[str, str, int], int] = defaultdict(int)
-        for tour in self.baseline.tours:
-            for p in range(max(tour.start, self.start), tour.end + 1):
-                out[tour.offer, tour.task, p] += 1
-        return dict(out)
-
-    def leads_by_period(self) -> dict[tuple[str, int], str]:
-        """The baseline's lead nation per (task, period)."""
-        return {(t.task, p): t.nation for t in self.baseline.terms for p in range(t.start, t.end + 1)}
-
-    def history_leads(self) -> tuple[Term, ...]:
-        """The baseline's lead terms cut to the periods before `start`."""
-        return tuple(
-            Term(t.task, t.nation, t.start, min(t.end, self.start - 1), t.where)
-            for t in self.baseline.terms
-            if t.start < self.start
-        )
 
 
 def read_baseline(source: str | Path | dict[str, Any] | Any) -> tuple[dict[str, Any], str]:
@@ -83,11 +53,8 @@ def history_of(instance: Instance, baseline: Any, start: int, label: str = "<bas
         problems.insert(0, Problem("instance", other))
     if problems:
         raise InputError(label, problems)
-    kept = tuple(t for t in parsed.tours if t.end < start)
-    crossing = tuple(t for t in parsed.tours if t.start < start <= t.end)
-    planned = tuple(t for t in parsed.tours if t.start >= start)
     name = Path(label).name if label != "<baseline>" else parsed.instance
-    return History(parsed, name, baseline_digest(parsed), start, kept, crossing, planned)
+    return History(parsed, name, baseline_digest(parsed), start)
 
 
 def check_start(instance: Instance, start: int) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from allocator.checker import check
 from allocator.cluster import dask_client
-from allocator.errors import InputError
+from allocator.errors import InputError, Problem
 from allocator.files import write_atomic
 from allocator.instance.load import INSTANCE_FORMATS, load_instance
 from allocator.instance.model import Instance
@@ -71,11 +71,11 @@ def cases_of(
     if scenarios is not None:
         folder = Path(scenarios)
         if not folder.is_dir():
-            raise InputError(str(folder), [_problem("is not a folder of instance files")])
+            raise InputError(str(folder), [Problem("", "is not a folder of instance files")])
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in INSTANCE_FORMATS and p.is_file())
         if not files:
             raise InputError(
-                str(folder), [_problem(f"holds no instance file ({', '.join(INSTANCE_FORMATS)})")]
+                str(folder), [Problem("", f"holds no instance file ({', '.join(INSTANCE_FORMATS)})")]
             )
         for path in files:
             try:
@@ -84,12 +84,6 @@ def cases_of(
                 text = "; ".join(p.render(exc.source) for p in exc.problems)
                 out.append(Case(f"scenario {path.name}", "scenario", path.name, problem=text))
     return out
-
-
-def _problem(message: str) -> Any:
-    from allocator.errors import Problem
-
-    return Problem("", message)
 
 
 def run_case(
@@ -104,7 +98,7 @@ def run_case(
     row: dict[str, Any] = {"case": case.name, "kind": case.kind, "subject": case.subject}
     try:
         if case.problem is not None:
-            raise InputError(case.subject, [_problem(case.problem)])
+            raise InputError(case.subject, [Problem("", case.problem)])
         notes: tuple[str, ...] = ()
         changed = instance
         if case.kind in KINDS:
@@ -182,13 +176,15 @@ def whatif(
     scenarios: str | Path | None = None,
     options: SolveOptions | None = None,
     scheduler: str | None = None,
+    cases: Sequence[Case] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
     **option_values: Any,
 ) -> WhatIf:
     """Re-plan every case (:func:`cases_of`) from period `start` on, in parallel on Dask (a local
     cluster, or the one at `scheduler`), each with `options` (time limit, threads per case,
     backend, seed).  Without `baseline` (a solution file, document or result) the instance is
-    solved first with the same options.  `on_done` is called with each case's row."""
+    solved first with the same options.  `on_done` is called with each case's row; `cases`, when
+    given, are those of :func:`cases_of` already made (scenario files read once)."""
     from dask.distributed import as_completed
 
     from allocator.api import solve
@@ -199,7 +195,7 @@ def whatif(
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     check_start(instance, start)  # before the baseline's solve: bad input at once
-    cases = cases_of(instance, withdraw_each, scenarios)
+    cases = list(cases) if cases is not None else cases_of(instance, withdraw_each, scenarios)
     if baseline is None:
         baseline = solve(instance, options)
     document, label = read_baseline(baseline)

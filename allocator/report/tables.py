@@ -15,7 +15,7 @@ import pandas as pd
 
 from allocator.checker.solution import Solution
 from allocator.instance.model import Instance
-from allocator.solution.summary import assignments_table, burden_frame, consecutive_runs, period_labels
+from allocator.solution.summary import assignments_table, burden_frame, equal_runs, period_labels
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -223,7 +223,7 @@ def change_table(instance: Instance, solution: Solution, baseline: Solution, sta
             cells[task, "(lead)"][p] = (leads[0] or "-", leads[1] or "-")
     rows = []
     for (task, offer), by_period in sorted(cells.items()):
-        for first, last in _runs_of_equal(by_period):
+        for first, last in equal_runs(by_period):
             was, now = by_period[first]
             rows.append(
                 {
@@ -239,18 +239,6 @@ def change_table(instance: Instance, solution: Solution, baseline: Solution, sta
             )
     columns = ["task", "offer", "nation", "from", "to", "periods", "before", "after"]
     return pd.DataFrame(rows, columns=columns)
-
-
-def _runs_of_equal(by_period: dict[int, tuple[object, object]]) -> list[tuple[int, int]]:
-    """(first, last) runs of consecutive periods holding the same value."""
-    out: list[tuple[int, int]] = []
-    for first, last in consecutive_runs(by_period):
-        begin = first
-        for p in range(first + 1, last + 2):
-            if p > last or by_period[p] != by_period[begin]:
-                out.append((begin, p - 1))
-                begin = p
-    return out
 
 
 def _units_from(solution: Solution, start: int) -> dict[tuple[str, str, int], int]:

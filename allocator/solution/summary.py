@@ -4,7 +4,7 @@ against demand per capability."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -65,6 +65,18 @@ def consecutive_runs(periods: Iterable[int]) -> list[tuple[int, int]]:
     runs: list[list[int]] = []
     for p in sorted(set(periods)):
         if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    return [(a, b) for a, b in runs]
+
+
+def equal_runs(values: Mapping[int, object]) -> list[tuple[int, int]]:
+    """(first, last) runs of consecutive periods holding the same value:
+    {3: 'a', 4: 'a', 5: 'b', 7: 'b'} -> [(3, 4), (5, 5), (7, 7)]."""
+    runs: list[list[int]] = []
+    for p in sorted(values):
+        if runs and p == runs[-1][1] + 1 and values[p] == values[runs[-1][0]]:
             runs[-1][1] = p
         else:
             runs.append([p, p])
