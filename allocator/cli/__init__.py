@@ -17,6 +17,7 @@ from allocator.cli.explain import explain
 from allocator.cli.instances import convert, generate, import_group, template, validate
 from allocator.cli.replan import replan, whatif, withdraw
 from allocator.cli.report import report
+from allocator.cli.serve import serve
 from allocator.cli.solve import solve
 
 
@@ -46,5 +47,6 @@ for _command in (
     generate,
     import_group,
     bench,
+    serve,
 ):
     main.add_command(_command)

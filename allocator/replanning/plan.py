@@ -14,7 +14,7 @@ from allocator.instance.load import load_instance
 from allocator.instance.model import Instance
 from allocator.instance.spec import REPLAN_OBJECTIVE, Level
 from allocator.options import ProgressCallback, SolveOptions, StopToken
-from allocator.replanning.history import history_of, read_baseline
+from allocator.replanning.history import History, history_of, read_baseline
 from allocator.solution.plan import LeadTerm
 from allocator.solution.result import SolveResult
 
@@ -45,16 +45,20 @@ def replan(
         raise InputError(
             "--formulation", [Problem("", "flow: a re-plan uses the tours formulation (tours or auto)")]
         )
-    if not isinstance(instance, Instance):
-        instance = load_instance(instance)
-    document, label = read_baseline(baseline)
-    history = history_of(instance, document, start, label)
-    if max_changes is not None and (
-        isinstance(max_changes, bool) or not isinstance(max_changes, int) or max_changes < 0
-    ):
-        raise InputError(label, [Problem("max_changes", f"{max_changes!r} is not a whole number >= 0")])
-    levels = list(objectives) if objectives is not None else default_levels(instance)
-    planned = _with_levels(instance, levels)
+    planned, plan_history = prepare_replan(instance, baseline, start, objectives, max_changes)
+    return run_solve(planned, options, progress, stop, plan_history)
+
+
+def prepare_replan(
+    instance: Instance | str | Path,
+    baseline: Any,
+    start: int,
+    objectives: Sequence[Level] | None = None,
+    max_changes: int | None = None,
+) -> tuple[Instance, PlanHistory]:
+    """What a re-plan solves: the instance with its levels, and the baseline's history; every
+    :class:`InputError` of :func:`replan` is raised here, before any search."""
+    planned, history, document = checked_replan(instance, baseline, start, objectives, max_changes)
     plan_history = PlanHistory.of(
         Index.of(planned),
         start,
@@ -65,7 +69,31 @@ def replan(
         digest=history.digest,
         document=document,
     )
-    return run_solve(planned, options, progress, stop, plan_history)
+    return planned, plan_history
+
+
+def checked_replan(
+    instance: Instance | str | Path,
+    baseline: Any,
+    start: int,
+    objectives: Sequence[Level] | None = None,
+    max_changes: int | None = None,
+    label: str | None = None,
+) -> tuple[Instance, History, dict[str, Any]]:
+    """A re-plan's inputs checked without building its model: the instance with its levels, the
+    baseline's history and its document (named `label`, by default its file name)."""
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
+    document, read_label = read_baseline(baseline)
+    history = history_of(instance, document, start, label or read_label)
+    if max_changes is not None and (
+        isinstance(max_changes, bool) or not isinstance(max_changes, int) or max_changes < 0
+    ):
+        raise InputError(
+            label or read_label, [Problem("max_changes", f"{max_changes!r} is not a whole number >= 0")]
+        )
+    levels = list(objectives) if objectives is not None else default_levels(instance)
+    return _with_levels(instance, levels), history, document
 
 
 def default_levels(instance: Instance) -> list[Level]:

@@ -1,0 +1,144 @@
+"""``allocator serve``: the engine as an HTTP service (``docs/service.md``)."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+
+import click
+
+from allocator.cli.common import err, guarded
+from allocator.errors import InputError, Problem
+from allocator.service.guard import is_loopback
+
+MIB = 1024 * 1024
+
+
+def read_token(path: str) -> str:
+    """The token in `path`: its first line, at least 16 characters."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, [Problem("", f"cannot read the token file: {exc}")]) from None
+    token = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if len(token) < 16:
+        raise InputError(path, [Problem("", "the token must be at least 16 characters on the first line")])
+    if Path(path).stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
+        err.print(f"[yellow]warning:[/yellow] {path} can be read by other users (chmod 600 it)")
+    return token
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The port.")
+@click.option(
+    "--data",
+    default="allocator-data",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The folder of the job store (an SQLite database): jobs, inputs, results and reports.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A file holding the bearer token every request must give (Authorization: Bearer TOKEN). "
+    "Without it the service listens on the loopback interface only.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run jobs on the Dask cluster of this scheduler (tcp://HOST:PORT); default: a local "
+    "cluster of a worker per --job-threads cores.",
+)
+@click.option(
+    "--job-threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Search threads of each job (a job's options.threads may ask fewer).",
+)
+@click.option(
+    "--time-limit",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds of a job that gives no options.time_limit.",
+)
+@click.option(
+    "--max-time-limit",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="The longest options.time_limit a job may ask.",
+)
+@click.option(
+    "--max-body",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="The largest request body in MiB (larger: 413).",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    data: str,
+    token_file: str | None,
+    scheduler: str | None,
+    job_threads: int,
+    time_limit: float,
+    max_time_limit: float,
+    max_body: int,
+) -> None:
+    """Serve solves, explanations and re-plans over HTTP (JSON under /v1).
+
+    Jobs run on Dask and are kept under --data: they survive a restart. The API's description is
+    served at /docs and /openapi.json; docs/service.md has an example of every endpoint.
+    Stop with Ctrl-C: running jobs stop and keep their best plans."""
+    import uvicorn
+
+    from allocator.service import ServiceSettings, create_app
+
+    with guarded(ctx.obj["debug"]):
+        token = read_token(token_file) if token_file else None
+        if token is None and not is_loopback(host):
+            raise InputError(
+                "--host",
+                [
+                    Problem(
+                        "",
+                        f"{host}: without --token-file the service listens on the loopback "
+                        "interface only (127.0.0.1)",
+                    )
+                ],
+            )
+        if time_limit > max_time_limit:
+            raise InputError(
+                "--time-limit",
+                [Problem("", f"{time_limit:g} s is above --max-time-limit {max_time_limit:g} s")],
+            )
+        settings = ServiceSettings(
+            data=Path(data),
+            token=token,
+            scheduler=scheduler,
+            job_threads=job_threads,
+            max_body=max_body * MIB,
+            default_time_limit=time_limit,
+            max_time_limit=max_time_limit,
+        )
+        app = create_app(settings)
+    level = logging.getLogger().getEffectiveLevel()
+    err.print(f"allocator serve: http://{host}:{port}/docs (jobs kept in {data})")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info" if level <= logging.INFO else "warning",
+        proxy_headers=False,  # the client's address is the socket's, never a header's
+        server_header=False,
+        timeout_graceful_shutdown=30,
+    )
