@@ -67,7 +67,8 @@ def dask_client(scheduler: str | None, threads: int) -> Iterator[Client]:
             n_workers=local_workers(threads),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # the scheduler's HTTP routes always start: on a free loopback port, not on :8787
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         )
         client = Client(cluster)

@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sse_starlette.sse import EventSourceResponse
@@ -34,7 +35,7 @@ from allocator.service import schemas
 from allocator.service.guard import Guard
 from allocator.service.inputs import (
     ReadInstance,
-    flag_source,
+    for_request,
     instance_of_document,
     instance_of_upload,
     request_problems,
@@ -85,6 +86,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         lifespan=lifespan,
         responses={
             401: {"model": schemas.ErrorOut, "description": "a token is required and was missing or wrong"},
+            403: {
+                "model": schemas.ErrorOut,
+                "description": "without a token: a request from another machine",
+            },
             413: {"model": schemas.ErrorOut, "description": "the body is larger than the service's limit"},
             422: {"model": schemas.ErrorOut, "description": "bad input: every problem with its place"},
         },
@@ -99,7 +104,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, exc: InputError) -> JSONResponse:
-        return _problems(flag_source(exc))
+        return _problems(for_request(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _problems(request_problems(exc))
 
     return app
 
@@ -145,7 +154,7 @@ class _Api:
         links = {"self": base, "events": f"{base}/events"}
         if job.has_solution:
             links["solution"] = f"{base}/solution"
-        if job.has_report:
+        if job.has_solution and job.result_status in ("optimal", "feasible"):
             links["report"] = f"{base}/report"
         if job.has_explanation:
             links["explanation"] = f"{base}/explanation"
@@ -211,6 +220,15 @@ class _Api:
     # routes ----------------------------------------------------------------------------------------
     def routes(self, app: FastAPI) -> None:
         app.exception_handler(_NotFound)(_not_found)
+        unknown: dict[int | str, dict[str, Any]] = {
+            404: {"model": schemas.ErrorOut, "description": "no such job"}
+        }
+        missing: dict[int | str, dict[str, Any]] = {
+            404: {
+                "model": schemas.ErrorOut,
+                "description": "no such job, or nothing of this kind (yet): see detail",
+            }
+        }
         accepted: dict[int | str, dict[str, Any]] = {
             202: {"model": schemas.JobOut, "description": "the job, queued"}
         }
@@ -246,12 +264,12 @@ class _Api:
             """Jobs of every kind, newest first."""
             return schemas.JobList(jobs=[self.job_out(j) for j in self.store.jobs(status, limit, offset)])
 
-        @app.get("/v1/solves/{job_id}", response_model=schemas.JobOut, tags=["jobs"])
+        @app.get("/v1/solves/{job_id}", response_model=schemas.JobOut, responses=unknown, tags=["jobs"])
         def get_job(job_id: str = JOB_ID) -> schemas.JobOut:
             """A job's status and live progress."""
             return self.job_out(self.job(job_id))
 
-        @app.get("/v1/solves/{job_id}/events", tags=["jobs"], response_class=Response)
+        @app.get("/v1/solves/{job_id}/events", tags=["jobs"], response_class=Response, responses=unknown)
         async def job_events(request: Request, job_id: str = JOB_ID) -> EventSourceResponse:
             """Server-sent events: `job` (the job, as GET gives it) at every change of status or
             progress, the last one when it ends."""
@@ -262,25 +280,36 @@ class _Api:
             "/v1/solves/{job_id}/solution",
             tags=["jobs"],
             response_model=schemas.SolutionDocument,
-            responses={404: {"model": schemas.ErrorOut}},
+            responses=missing,
         )
         def get_solution(job_id: str = JOB_ID) -> Response:
             """The solution (SPEC section 4) of a solve or re-plan; 404 until there is one."""
             return self.result(job_id, "solution", "application/json")
 
-        @app.get("/v1/solves/{job_id}/report", tags=["jobs"], response_class=HTMLResponse)
-        def get_report(job_id: str = JOB_ID) -> Response:
-            """The plan report: one self-contained HTML page."""
-            return self.result(job_id, "report", "text/html; charset=utf-8")
+        @app.get("/v1/solves/{job_id}/report", tags=["jobs"], response_class=HTMLResponse, responses=missing)
+        async def get_report(job_id: str = JOB_ID) -> Response:
+            """The plan report: one self-contained HTML page (made on a worker when first asked
+            for, then kept)."""
+            job = self.job(job_id)
+            if job.kind == "explain" or job.result_status not in ("optimal", "feasible"):
+                raise _NotFound(_missing(job, "report"))
+            html = await asyncio.to_thread(self.runner.report, job_id)
+            if html is None:
+                raise _NotFound(_missing(job, "report"))
+            return HTMLResponse(html)
 
-        @app.get(
-            "/v1/solves/{job_id}/explanation", tags=["jobs"], responses={404: {"model": schemas.ErrorOut}}
-        )
+        @app.get("/v1/solves/{job_id}/explanation", tags=["jobs"], responses=missing)
         def get_explanation(job_id: str = JOB_ID) -> Response:
             """The explanation of an explain job (as `allocator explain --json` writes it)."""
             return self.result(job_id, "explanation", "application/json")
 
-        @app.delete("/v1/solves/{job_id}", response_model=schemas.JobOut, status_code=202, tags=["jobs"])
+        @app.delete(
+            "/v1/solves/{job_id}",
+            response_model=schemas.JobOut,
+            status_code=202,
+            responses={**unknown, 200: {"model": schemas.JobOut, "description": "the job had ended"}},
+            tags=["jobs"],
+        )
         def stop_job(job_id: str = JOB_ID) -> JSONResponse:
             """Stop a job: a running search ends and keeps its best plan; a queued job never runs.
             202 while it stops, 200 for a job that had ended already."""
@@ -425,6 +454,8 @@ def _missing(job: Job, column: str) -> str:
         return f"job '{job.id}' is an explanation: GET /v1/solves/{job.id}/explanation"
     if job.kind != "explain" and column == "explanation":
         return f"job '{job.id}' is a {job.kind}: GET /v1/solves/{job.id}/solution"
+    if column == "report" and job.status in FINAL and job.result_status:
+        return f"job '{job.id}' holds no plan ({job.result_status}): no report"
     if job.status in FINAL:
         return f"job '{job.id}' ended {job.status} without a {column}" + (
             f": {job.reason}" if job.reason else ""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from pydantic import ValidationError
 
 from allocator.errors import InputError, InputWarning, Problem, format_path
 from allocator.files import decoded, parse_document
+from allocator.instance.catalog import available_models
 from allocator.instance.formats import build_instance, instance_document
 from allocator.instance.model import Instance
 from allocator.instance.workbook import load_workbook_instance
@@ -33,8 +36,9 @@ class ReadInstance:
     warnings: tuple[str, ...]
 
 
-def request_problems(error: ValidationError, source: str = "request") -> InputError:
-    """A request whose shape is wrong (pydantic), as problems at their places."""
+def request_problems(error: ValidationError | Any, source: str = "request") -> InputError:
+    """A request whose shape is wrong (pydantic's or FastAPI's validation error), as problems at
+    their places."""
     problems = []
     for item in error.errors():
         place = format_path([part for part in item["loc"] if part != "body"])
@@ -42,19 +46,49 @@ def request_problems(error: ValidationError, source: str = "request") -> InputEr
     return InputError(source, problems)
 
 
-def flag_source(error: InputError) -> InputError:
-    """An error the command line reports at a flag (``--from``) named by the request's field."""
-    if error.source.startswith("--"):
-        return InputError(error.source[2:].replace("-", "_"), error.problems)
-    return error
+#: The command line's flags and the request fields that carry the same value.
+FLAG_FIELDS = {
+    "--from": "from",
+    "--objectives": "objectives",
+    "--baseline": "baseline",
+    "--model": "options.model",
+}
+
+
+def for_request(error: InputError) -> InputError:
+    """An error of the command line's words in a request's: a flag (``--from``) as the source or
+    in a message becomes the request's field (``from``)."""
+    source = FLAG_FIELDS.get(error.source, error.source)
+    problems = []
+    for problem in error.problems:
+        message = problem.message
+        for flag, name in FLAG_FIELDS.items():
+            message = message.replace(f"({flag})", f"(the request's '{name}')")
+        problems.append(Problem(problem.path, message))
+    return InputError(source, problems)
 
 
 def instance_of_document(document: dict[str, Any], model: str | None = None) -> ReadInstance:
-    """Validate an instance sent as JSON."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Validate an instance sent as JSON; `model` is the request's ``options.model``."""
+    with warnings.catch_warnings(record=True) as caught, _model_option(model):
         warnings.simplefilter("always", InputWarning)
         instance = build_instance(document, INSTANCE_LABEL, model=model)
     return ReadInstance(instance, document, _texts(caught))
+
+
+@contextmanager
+def _model_option(model: str | None) -> Iterator[None]:
+    """An unknown model named by the request's options is the request's problem, at
+    ``options.model``, not the instance's."""
+    try:
+        yield
+    except InputError:
+        if model is None or model in available_models():
+            raise
+        known = ", ".join(available_models())
+        raise InputError(
+            "request", [Problem("options.model", f"unknown model '{model}' (known: {known})")]
+        ) from None
 
 
 def upload_label(filename: str | None) -> str:
@@ -67,7 +101,7 @@ def upload_label(filename: str | None) -> str:
 def instance_of_upload(data: bytes, filename: str | None, model: str | None = None) -> ReadInstance:
     """Validate an uploaded instance file: a workbook (by its content), else YAML or JSON."""
     label = upload_label(filename)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _model_option(model):
         warnings.simplefilter("always", InputWarning)
         if data.startswith(WORKBOOK_MAGIC):
             with tempfile.TemporaryDirectory(prefix="allocator-upload-") as folder:

@@ -10,6 +10,7 @@ that had not started are left queued and run again when the service restarts.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import uuid
 from contextlib import ExitStack
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from allocator.cluster import dask_client
 from allocator.service.store import JobStore
-from allocator.service.work import progress_name, run_job, stop_name
+from allocator.service.work import render_report, run_job, stop_name
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -32,6 +33,7 @@ KILLED = (
 )
 UNCLEAN = "the service stopped while the job ran without a clean shutdown; no plan was kept"
 SHUTDOWN = "the service shut down before the job ended; no plan was kept"
+SHUTDOWN_KEPT = "stopped when the service shut down; the best plan found is kept"
 
 
 class JobRunner:
@@ -52,11 +54,13 @@ class JobRunner:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._monitor: threading.Thread | None = None
+        self._events: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
 
     # life ----------------------------------------------------------------------------------------
     def start(self) -> None:
         """Connect to (or start) the cluster, settle the jobs an earlier run left, and monitor."""
         self._client = self._stack.enter_context(dask_client(self.scheduler, self.job_threads))
+        self._client.subscribe_topic(self.topic, self._on_event)
         for job in self.store.active():
             if job.status == "running":
                 self.store.finish(job.id, "stopped", reason=UNCLEAN)
@@ -78,14 +82,22 @@ class JobRunner:
                 self._signal_stop(job_id)
             else:
                 future.cancel()
-        waiting = [f for j, f in futures.items() if j in running]
+        waiting = {j: f for j, f in futures.items() if j in running}
         if waiting:
-            wait(waiting, timeout=self.grace)
+            wait(list(waiting.values()), timeout=self.grace)
+        for job_id, future in waiting.items():
+            if future.done():  # recorded here, not left to a callback the shutdown may outrun
+                self._ended(job_id, future)
         for job_id in running:
             self.store.finish(job_id, "stopped", reason=SHUTDOWN)
         if self._monitor is not None:
             self._monitor.join(timeout=5)
         self._stack.close()
+
+    @property
+    def topic(self) -> str:
+        """The Dask event topic of this service's jobs' progress."""
+        return f"{self.prefix}-progress"
 
     @property
     def client(self) -> Client:
@@ -100,11 +112,23 @@ class JobRunner:
 
     def _submit(self, job_id: str) -> None:
         spec = self.store.request(job_id)
-        spec["channel"] = f"{self.prefix}-{job_id}"
+        spec.update(id=job_id, topic=self.topic, channel=f"{self.prefix}-{job_id}")
         future = self.client.submit(run_job, spec, key=f"{self.prefix}-job-{job_id}", pure=False)
         with self._lock:
             self._futures[job_id] = future
         future.add_done_callback(lambda f, job_id=job_id: self._ended(job_id, f))
+
+    def report(self, job_id: str, timeout: float = 600) -> str | None:
+        """The HTML report of a job's plan, made on a worker the first time it is asked for and
+        kept in the store; None when the job has no solution."""
+        known = self.store.result(job_id, "report")
+        solution = self.store.result(job_id, "solution")
+        if known is not None or solution is None:
+            return known
+        future = self.client.submit(render_report, self.store.request(job_id), solution, pure=False)
+        html = str(future.result(timeout=timeout))
+        self.store.keep_report(job_id, html)
+        return html
 
     def stop(self, job_id: str) -> None:
         """Stop a job: a running search ends with its best plan kept; a queued job never runs."""
@@ -133,7 +157,6 @@ class JobRunner:
         finally:
             with self._lock:
                 self._futures.pop(job_id, None)
-            self._forget_channel(job_id)
 
     def _record(self, job_id: str, future: Future) -> None:
         if future.status == "cancelled":
@@ -143,62 +166,42 @@ class JobRunner:
         if future.status == "error":
             error = future.exception()
             name = type(error).__name__
-            reason = KILLED.format(detail=name) if name == "KilledWorker" else f"{name}: {error}"
-            self.store.finish(job_id, "failed", reason=reason)
+            why = KILLED.format(detail=name) if name == "KilledWorker" else f"{name}: {error}"
+            self.store.finish(job_id, "failed", reason=why)
             return
         out: dict[str, Any] = future.result()
+        reason = out.get("reason")
+        if out["outcome"] == "stopped" and self._closing.is_set():
+            reason = SHUTDOWN_KEPT
         self.store.finish(
             job_id,
             out["outcome"],
-            reason=out.get("reason"),
+            reason=reason,
             result_status=out.get("result_status"),
             verified=out.get("verified"),
             solution=out.get("solution"),
             explanation=out.get("explanation"),
-            report=out.get("report"),
         )
 
-    def _forget_channel(self, job_id: str) -> None:
-        from distributed import Variable
-
-        try:
-            Variable(progress_name(f"{self.prefix}-{job_id}"), client=self.client).delete()
-        except Exception:  # a closed client at shutdown: the scheduler forgets it anyway
-            log.debug("progress of job %s not deleted", job_id, exc_info=True)
-
     # progress ------------------------------------------------------------------------------------
+    def _on_event(self, event: tuple[float, Any]) -> None:
+        """A job's progress event (on the client's event loop: queued, written by the monitor)."""
+        message = event[1]
+        if isinstance(message, dict) and isinstance(message.get("job"), str):
+            self._events.put((message["job"], dict(message.get("progress") or {})))
+
     def _watch(self) -> None:
-        last: dict[str, Any] = {}
+        """Write the latest progress of each job that sent some, every MONITOR_SECONDS."""
         while not self._closing.wait(MONITOR_SECONDS):
-            try:
-                running = self._running()
-            except Exception:
-                log.debug("the scheduler did not say which jobs run", exc_info=True)
-                continue
-            for job_id in running:
+            latest: dict[str, dict[str, Any]] = {}
+            while True:
                 try:
-                    progress = self._progress(job_id)
+                    job_id, progress = self._events.get_nowait()
+                except queue.Empty:
+                    break
+                latest[job_id] = progress
+            for job_id, progress in latest.items():
+                try:
+                    self.store.started(job_id, progress or None)
                 except Exception:
-                    log.debug("progress of job %s not read", job_id, exc_info=True)
-                    continue
-                if job_id not in last or progress != last[job_id]:
-                    self.store.started(job_id, progress)
-                    last[job_id] = progress
-            last = {job_id: last[job_id] for job_id in running if job_id in last}
-
-    def _running(self) -> list[str]:
-        """The jobs a worker is processing now (one question to the scheduler)."""
-        with self._lock:
-            by_key = {f.key: job_id for job_id, f in self._futures.items()}
-        processing = self.client.processing()
-        return sorted({by_key[key] for keys in processing.values() for key in keys if key in by_key})
-
-    def _progress(self, job_id: str) -> dict[str, Any] | None:
-        from distributed import Variable
-
-        variable = Variable(progress_name(f"{self.prefix}-{job_id}"), client=self.client)
-        try:
-            progress = variable.get(timeout=0.05)
-        except TimeoutError:
-            return None  # the job has not said anything yet
-        return dict(progress) or None
+                    log.exception("progress of job %s not stored", job_id)

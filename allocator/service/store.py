@@ -185,13 +185,12 @@ class JobStore:
         verified: bool | None = None,
         solution: str | None = None,
         explanation: str | None = None,
-        report: str | None = None,
     ) -> bool:
         """End an active job with its results; False (nothing written) if it had ended already."""
         with self._connection() as db:
             cursor = db.execute(
                 "UPDATE jobs SET status = ?, finished = ?, reason = ?, result_status = ?, verified = ?,"
-                " solution = ?, explanation = ?, report = ? WHERE id = ? AND status IN (?, ?)",
+                " solution = ?, explanation = ? WHERE id = ? AND status IN (?, ?)",
                 (
                     status,
                     time.time(),
@@ -200,12 +199,15 @@ class JobStore:
                     None if verified is None else int(verified),
                     solution,
                     explanation,
-                    report,
                     job_id,
                     *ACTIVE,
                 ),
             )
             return cursor.rowcount == 1
+
+    def keep_report(self, job_id: str, report: str) -> None:
+        with self._connection() as db:
+            db.execute("UPDATE jobs SET report = ? WHERE id = ?", (report, job_id))
 
     def requeue(self, job_id: str) -> None:
         with self._connection() as db:

@@ -1,9 +1,9 @@
-"""What a Dask worker runs for one job: the solve, explanation or re-plan, then the checker and the
-report, all on the worker; the web process only stores what comes back.
+"""What a Dask worker runs for one job: the solve, explanation or re-plan, then the checker, and its
+report when first asked for; the web process only stores what comes back.
 
-The job talks to the service through two of Dask's coordination primitives named after its
-channel: a ``Variable`` holding its latest progress, and an ``Event`` the service sets to stop the
-search (the best plan found is kept, as with Ctrl-C on the command line).
+The job talks to the service through Dask: its progress as events of the service's topic
+(``Worker.log_event``, pushed to the service's subscription), and an ``Event`` named after the job
+that the service sets to stop the search (the best plan found is kept, as with Ctrl-C).
 """
 
 from __future__ import annotations
@@ -22,24 +22,23 @@ log = logging.getLogger(__name__)
 SIGNAL_SECONDS = 0.5
 
 
-def progress_name(channel: str) -> str:
-    return f"{channel}-progress"
-
-
 def stop_name(channel: str) -> str:
+    """The name of the Dask ``Event`` that stops the job of `channel`."""
     return f"{channel}-stop"
 
 
 class Signals:
-    """A job's side of its channel: progress out, stop in, every :data:`SIGNAL_SECONDS`."""
+    """A job's side of its channel: progress out (an event of the service's topic), stop in (the
+    job's Dask ``Event``), every :data:`SIGNAL_SECONDS`."""
 
-    def __init__(self, channel: str):
-        from distributed import Event, Variable, get_client
+    def __init__(self, job_id: str, topic: str, channel: str):
+        from distributed import Event, get_client, get_worker
 
-        client = get_client()
         self.token = StopToken()
-        self._progress = Variable(progress_name(channel), client=client)
-        self._stop = Event(stop_name(channel), client=client)
+        self._job_id = job_id
+        self._topic = topic
+        self._worker = get_worker()
+        self._stop = Event(stop_name(channel), client=get_client())
         self._latest: dict[str, Any] = {}
         self._sent: dict[str, Any] | None = None
         self._done = threading.Event()
@@ -61,8 +60,8 @@ class Signals:
         while True:
             try:
                 latest = self._latest
-                if latest is not self._sent:
-                    self._progress.set(latest)
+                if latest is not self._sent:  # the first round says the job runs
+                    self._worker.log_event(self._topic, {"job": self._job_id, "progress": latest})
                     self._sent = latest
                 if self._stop.is_set():
                     self.token.stop()
@@ -77,10 +76,10 @@ class Signals:
 
 
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run the job `spec` (see :func:`allocator.service.jobs.job_spec`) and return what it made:
-    ``outcome`` (``done``, ``stopped`` or ``failed``), ``reason``, ``result_status``,
-    ``verified``, and the texts ``solution``, ``explanation`` and ``report``."""
-    signals = Signals(spec["channel"])
+    """Run the job `spec` (its request, with its ``id``, ``topic`` and ``channel``) and return what
+    it made: ``outcome`` (``done``, ``stopped`` or ``failed``), ``reason``, ``result_status``,
+    ``verified``, and the texts ``solution`` or ``explanation``."""
+    signals = Signals(spec["id"], spec["topic"], spec["channel"])
     try:
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
@@ -137,22 +136,22 @@ def _plan(instance: Any, spec: dict[str, Any], options: SolveOptions, signals: S
         "verified": verdict.ok if result.has_plan else None,
         "solution": json.dumps(document),
     }
-    if result.has_plan:
-        if not verdict.ok:
-            out["reason"] = "; ".join(str(v) for v in verdict.violations[:10])
-        out["report"] = _report(result.problem or instance, document, baseline)
+    if result.has_plan and not verdict.ok:
+        out["reason"] = "; ".join(str(v) for v in verdict.violations[:10])
     return out
 
 
-def _report(instance: Any, document: dict[str, Any], baseline: Any) -> str | None:
+def render_report(spec: dict[str, Any], solution: str) -> str:
+    """The HTML report of a job's solution (made when first asked for: most of a small job's time
+    would go into its charts)."""
+    from allocator.instance.formats import build_instance
     from allocator.report.document import build_report
     from allocator.report.html import render_html
 
-    try:
-        return render_html(build_report(instance, document, baseline=baseline))
-    except Exception:  # a plan without its report is still a plan
-        log.exception("the report of a job could not be made")
-        return None
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        instance = build_instance(spec["instance"], "instance", model=spec["options"].get("model"))
+        return render_html(build_report(instance, json.loads(solution), baseline=spec.get("baseline")))
 
 
 def _explain(instance: Any, spec: dict[str, Any], options: SolveOptions) -> dict[str, Any]:

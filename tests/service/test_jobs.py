@@ -1,0 +1,168 @@
+"""Jobs through a real service: submit, poll, fetch, verify with the checker, for solves,
+explanations and re-plans; stop, events, uploads, the job list and the documents served."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import allocator
+from allocator.service.schemas import SolutionDocument
+from tests.helpers.instances import ROOT
+from tests.helpers.service import Server, wait_job, wait_progress
+
+
+def submit(server: Server, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    with server.client() as client:
+        answer = client.post(path, json=body)
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["location"] == f"/v1/solves/{answer.json()['id']}"
+    return dict(answer.json())
+
+
+def finished(server: Server, job: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+    with server.client() as client:
+        return wait_job(client, job["id"], timeout)
+
+
+def solution_of(server: Server, job: dict[str, Any]) -> dict[str, Any]:
+    with server.client() as client:
+        answer = client.get(f"/v1/solves/{job['id']}/solution")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_a_solve_is_queued_run_verified_and_reported(server: Server, basic: dict[str, Any]) -> None:
+    job = submit(server, "/v1/solves", {"instance": basic, "options": {"time_limit": 10, "seed": 3}})
+    assert job["status"] in ("queued", "running") and job["kind"] == "solve" and job["instance"] == "basic"
+    done = finished(server, job)
+    assert done["status"] == "done" and done["result_status"] == "optimal" and done["verified"] is True
+    solution = solution_of(server, done)
+    SolutionDocument.model_validate(solution)  # the served schema holds
+    instance = allocator.build_instance(basic, "basic")
+    assert allocator.check(instance, solution).ok  # verified here too, independently of the service
+    assert solution["objectives"] == allocator.solve(instance, time_limit=10, threads=1).objectives
+    with server.client() as client:
+        report = client.get(done["links"]["report"])
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert "basic" in report.text and "<img" in report.text
+
+
+def test_a_replan_keeps_history_and_verifies_with_its_baseline(server: Server, basic: dict[str, Any]) -> None:
+    baseline = solution_of(server, finished(server, submit(server, "/v1/solves", {"instance": basic})))
+    withdrawn = allocator.withdraw(allocator.build_instance(basic, "basic"), "NL", 4).instance
+    now = allocator.instance.formats.instance_document(withdrawn)
+    job = finished(server, submit(server, "/v1/replan", {"instance": now, "baseline": baseline, "from": 4}))
+    assert job["kind"] == "replan" and job["status"] == "done" and job["verified"] is True
+    plan = solution_of(server, job)
+    assert plan["replan"]["from"] == 4 and "changes" in plan["objectives"]
+    assert allocator.check(withdrawn, plan, baseline=baseline).ok
+    with server.client() as client:
+        alone = client.post("/v1/check", json={"instance": now, "solution": plan})
+        together = client.post("/v1/check", json={"instance": now, "solution": plan, "baseline": baseline})
+    assert alone.status_code == 422 and alone.json()["detail"][0]["place"] == "replan"
+    assert "the request's 'baseline'" in alone.json()["detail"][0]["message"]
+    assert together.status_code == 200 and together.json()["ok"] is True
+
+
+def test_an_explanation_job_serves_its_explanation(server: Server, basic: dict[str, Any]) -> None:
+    short = json.loads(json.dumps(basic))
+    short["tasks"][0]["requirements"][0]["units"] = 9
+    job = finished(server, submit(server, "/v1/explain", {"instance": short, "options": {"time_limit": 20}}))
+    assert job["kind"] == "explain" and job["status"] == "done"
+    with server.client() as client:
+        explanation = client.get(job["links"]["explanation"])
+        no_solution = client.get(f"/v1/solves/{job['id']}/solution")
+    assert explanation.status_code == 200
+    assert explanation.json()["shortfalls"], "the task asked for 9 units has a shortfall to explain"
+    assert no_solution.status_code == 404 and "explanation" in no_solution.json()["detail"]
+
+
+def test_stopping_a_running_search_keeps_its_best_plan(server: Server, reassurance: dict[str, Any]) -> None:
+    job = submit(server, "/v1/solves", {"instance": reassurance, "options": {"time_limit": 600}})
+    with server.client() as client:
+        running = wait_progress(client, job["id"])
+        assert running["status"] == "running" and running["progress"]["level"]
+        stopped = client.delete(f"/v1/solves/{job['id']}")
+        assert stopped.status_code == 202
+        end = wait_job(client, job["id"], timeout=60)
+        again = client.delete(f"/v1/solves/{job['id']}")
+    assert end["status"] == "stopped" and end["verified"] is True and "best plan" in end["reason"]
+    assert again.status_code == 200 and again.json()["status"] == "stopped"
+    plan = solution_of(server, end)
+    assert allocator.check(allocator.build_instance(reassurance, "r"), plan).ok
+
+
+def test_events_stream_the_job_to_its_end(server: Server, basic: dict[str, Any]) -> None:
+    job = submit(server, "/v1/solves", {"instance": basic})
+    states = []
+    with server.client() as client, client.stream("GET", f"/v1/solves/{job['id']}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                states.append(json.loads(line.removeprefix("data:"))["status"])
+    assert states[-1] == "done" and len(states) >= 2
+    assert states == sorted(states, key=["queued", "running", "done"].index)
+
+
+def test_an_uploaded_workbook_is_validated_and_solved(server: Server, tmp_path: Path) -> None:
+    workbook = tmp_path / "reassurance.xlsx"
+    allocator.write_instance(allocator.load_instance(ROOT / "instances" / "reassurance.yaml"), workbook)
+    files = {"file": ("../../etc/reassurance.xlsx", workbook.read_bytes())}
+    with server.client() as client:
+        valid = client.post("/v1/validate", files=files)
+        queued = client.post("/v1/solves", files=files, data={"time_limit": "5", "backend": "cpsat"})
+        bad_option = client.post("/v1/solves", files=files, data={"threads": "many"})
+    assert valid.status_code == 200 and valid.json()["nations"] == 30
+    assert queued.status_code == 202, queued.text
+    job = finished(server, queued.json())
+    assert job["status"] == "done" and job["verified"] is True
+    assert bad_option.status_code == 422 and bad_option.json()["detail"][0]["place"] == "threads"
+
+
+def test_a_broken_workbook_names_its_cell(server: Server, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = tmp_path / "r.xlsx"
+    allocator.write_instance(allocator.load_instance(ROOT / "instances" / "reassurance.yaml"), path)
+    book = load_workbook(path)
+    book["offers"]["B2"] = "XX"  # the first offer's nation
+    book.save(path)
+    with server.client() as client:
+        answer = client.post("/v1/solves", files={"file": ("r.xlsx", path.read_bytes())})
+    assert answer.status_code == 422
+    problem = answer.json()["detail"][0]
+    assert problem["source"] == "r.xlsx" and "XX" in problem["message"]
+    assert "offers" in problem["place"] or "offers" in problem["text"]
+
+
+def test_jobs_are_listed_newest_first(server: Server, basic: dict[str, Any]) -> None:
+    first = submit(server, "/v1/solves", {"instance": basic})
+    second = submit(server, "/v1/solves", {"instance": basic})
+    with server.client() as client:
+        listed = client.get("/v1/solves", params={"limit": 2}).json()["jobs"]
+        missing = client.get("/v1/solves/0123456789abcdef")
+        not_an_id = client.get("/v1/solves/..%2F..%2Fetc")
+    assert [j["id"] for j in listed] == [second["id"], first["id"]]
+    assert missing.status_code == 404 and not_an_id.status_code in (404, 422)
+
+
+def test_a_solution_is_404_until_there_is_one(server: Server, reassurance: dict[str, Any]) -> None:
+    job = submit(server, "/v1/solves", {"instance": reassurance, "options": {"time_limit": 600}})
+    with server.client() as client:
+        early = client.get(f"/v1/solves/{job['id']}/solution")
+        client.delete(f"/v1/solves/{job['id']}")
+        wait_job(client, job["id"], timeout=60)
+    assert early.status_code == 404 and "no solution yet" in early.json()["detail"]
+
+
+@pytest.mark.parametrize("name", ["instance", "solution"])
+def test_the_schemas_served_are_the_committed_ones(server: Server, name: str) -> None:
+    with server.client() as client:
+        served = client.get(f"/v1/schema/{name}").json()
+        openapi = client.get("/openapi.json").json()
+    assert served == json.loads((ROOT / "docs" / "schema" / f"{name}.json").read_text())
+    assert openapi == json.loads((ROOT / "docs" / "openapi.json").read_text())
