@@ -100,3 +100,22 @@ def test_a_killed_worker_fails_or_retries_its_job_and_the_service_goes_on(
     else:  # Dask ran it again on the restarted worker
         assert end["status"] == "done" and end["verified"] is True
     assert other["status"] == "done"
+
+
+def test_jobs_run_on_an_existing_scheduler(tmp_path: Path, dask_cluster: str, basic: Any, reassurance: Any) -> None:
+    """--scheduler: the jobs run on a real `dask scheduler` and `dask worker`, progress and stop
+    included."""
+    server = Server(tmp_path / "data", "--scheduler", dask_cluster).start()
+    try:
+        with server.client() as client:
+            done = wait_job(client, _submit(client, basic))
+            long = _submit(client, reassurance, LONG)
+            running = wait_progress(client, long)
+            client.delete(f"/v1/solves/{long}")
+            stopped = wait_job(client, long, timeout=60)
+            report = client.get(f"/v1/solves/{done['id']}/report")
+    finally:
+        server.stop()
+    assert done["status"] == "done" and done["verified"] is True
+    assert running["progress"]["level"] and stopped["status"] == "stopped" and stopped["verified"] is True
+    assert report.status_code == 200 and "<html" in report.text.lower()
