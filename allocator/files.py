@@ -69,8 +69,33 @@ def decoded(data: bytes, label: str) -> str:
         raise InputError(label, [Problem("", f"not UTF-8 text ({exc.reason})")]) from None
 
 
+#: How deep a document may nest (an instance needs 5 levels): deeper is refused before any use.
+MAX_DEPTH = 32
+TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
+
+
+def check_depth(document: Any, label: str) -> Any:
+    """The document, or :class:`InputError` when it nests deeper than :data:`MAX_DEPTH`."""
+    todo = [(document, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise InputError(label, [Problem("", TOO_DEEP)])
+            todo.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return document
+
+
 def parse_document(text: str, label: str) -> Any:
-    """Parse YAML or JSON (by extension; YAML otherwise, which also reads JSON), safely."""
+    """Parse YAML or JSON (by extension; YAML otherwise, which also reads JSON), safely: at most
+    MAX_FILE_BYTES, nested at most MAX_DEPTH levels."""
+    try:
+        return check_depth(_parse(text, label), label)
+    except RecursionError:
+        raise InputError(label, [Problem("", TOO_DEEP)]) from None
+
+
+def _parse(text: str, label: str) -> Any:
     if len(text) > MAX_FILE_BYTES:
         raise InputError(label, [Problem("", f"input larger than {MAX_FILE_BYTES >> 20} MiB")])
     if label.lower().endswith(".json"):

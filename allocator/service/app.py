@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from sse_starlette.sse import EventSourceResponse
 import allocator
 from allocator.errors import InputError, Problem
 from allocator.explanations import plan_of_solution
+from allocator.files import TOO_DEEP, check_depth
 from allocator.instance.catalog import available_models
 from allocator.instance.model import Instance
 from allocator.replanning.plan import checked_replan
@@ -43,6 +45,7 @@ from allocator.service.inputs import (
 from allocator.service.jobs import JobRunner
 from allocator.service.store import Job, JobStore
 
+log = logging.getLogger(__name__)
 JOB_ID = PathParam(..., pattern=r"^[0-9a-f]{16}$", description="a job's id")
 FINAL = ("done", "failed", "stopped")
 #: Seconds between two looks at a job for its event stream.
@@ -106,6 +109,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     async def bad_input(request: Request, exc: InputError) -> JSONResponse:
         return _problems(for_request(exc))
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+        detail = f"internal error ({type(exc).__name__}); the service log has the details"
+        return JSONResponse({"detail": detail}, status_code=500)
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _problems(request_problems(exc))
@@ -133,11 +142,14 @@ def _parsed(model: type[BaseModel], data: Any) -> Any:
 
 
 async def _json_body(request: Request) -> Any:
+    """The request's JSON body, parsed with the limits of a file (depth too)."""
     body = await request.body()
     try:
-        return json.loads(body)
+        return check_depth(json.loads(body), "request")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError("request", [Problem("", f"the body is not JSON: {exc}")]) from None
+    except RecursionError:
+        raise InputError("request", [Problem("", TOO_DEEP)]) from None
 
 
 class _Api:
@@ -307,51 +319,54 @@ class _Api:
             "/v1/solves/{job_id}",
             response_model=schemas.JobOut,
             status_code=202,
-            responses={**unknown, 200: {"model": schemas.JobOut, "description": "the job had ended"}},
+            responses={
+                **unknown,
+                200: {"model": schemas.JobOut, "description": "the job had ended"},
+                409: {"model": schemas.ErrorOut, "description": "a running explanation: it ends by itself"},
+            },
             tags=["jobs"],
         )
         def stop_job(job_id: str = JOB_ID) -> JSONResponse:
             """Stop a job: a running search ends and keeps its best plan; a queued job never runs.
-            202 while it stops, 200 for a job that had ended already."""
+            202 while it stops, 200 for a job that had ended already, 409 for a running
+            explanation (it ends within its time limit)."""
             job = self.job(job_id)
             if job.status in FINAL:
                 return JSONResponse(self.job_out(job).model_dump(mode="json"), status_code=200)
+            if job.kind == "explain" and job.status == "running":
+                detail = (
+                    f"job '{job_id}' is an explanation: it cannot be stopped midway and ends "
+                    "within its time limit"
+                )
+                return JSONResponse({"detail": detail}, status_code=409)
             self.runner.stop(job_id)
             return JSONResponse(self.job_out(self.job(job_id)).model_dump(mode="json"), status_code=202)
 
         @app.post(
-            "/v1/explain", status_code=202, response_model=schemas.JobOut, responses=accepted, tags=["jobs"]
+            "/v1/explain",
+            status_code=202,
+            response_model=schemas.JobOut,
+            responses=accepted,
+            openapi_extra=_body_doc(schemas.ExplainRequest, upload=False),
+            tags=["jobs"],
         )
-        def submit_explain(body: schemas.ExplainRequest) -> JSONResponse:
+        async def submit_explain(request: Request) -> JSONResponse:
             """Explain an instance and a plan (or why there is none), as `allocator explain`."""
-            read = instance_of_document(body.instance, body.options.model)
-            if body.solution is not None:
-                plan_of_solution(read.instance, body.solution, "solution")
-            spec = {
-                "instance": read.document,
-                "solution": body.solution,
-                "options": self.options(body.options),
-            }
-            return self.queue("explain", read.instance, spec)
+            body = _parsed(schemas.ExplainRequest, await _json_body(request))
+            return await asyncio.to_thread(self.explain_job, body)
 
         @app.post(
-            "/v1/replan", status_code=202, response_model=schemas.JobOut, responses=accepted, tags=["jobs"]
+            "/v1/replan",
+            status_code=202,
+            response_model=schemas.JobOut,
+            responses=accepted,
+            openapi_extra=_body_doc(schemas.ReplanRequest, upload=False),
+            tags=["jobs"],
         )
-        def submit_replan(body: schemas.ReplanRequest) -> JSONResponse:
+        async def submit_replan(request: Request) -> JSONResponse:
             """Re-plan from period `from` on, keeping the baseline's history, as `allocator replan`."""
-            read = instance_of_document(body.instance, body.options.model)
-            checked_replan(
-                read.instance, body.baseline, body.from_, body.objectives, body.max_changes, "baseline"
-            )
-            spec = {
-                "instance": read.document,
-                "baseline": body.baseline,
-                "from": body.from_,
-                "objectives": body.objectives,
-                "max_changes": body.max_changes,
-                "options": self.options(body.options),
-            }
-            return self.queue("replan", read.instance, spec)
+            body = _parsed(schemas.ReplanRequest, await _json_body(request))
+            return await asyncio.to_thread(self.replan_job, body)
 
         @app.post(
             "/v1/validate",
@@ -376,18 +391,17 @@ class _Api:
                 warnings=list(read.warnings),
             )
 
-        @app.post("/v1/check", response_model=schemas.CheckOut, tags=["inputs"])
-        def check(body: schemas.CheckRequest) -> schemas.CheckOut:
+        @app.post(
+            "/v1/check",
+            response_model=schemas.CheckOut,
+            openapi_extra=_body_doc(schemas.CheckRequest, upload=False),
+            tags=["inputs"],
+        )
+        async def check(request: Request) -> schemas.CheckOut:
             """Check a solution against every rule, as `allocator check` (a re-plan with its
             baseline); a broken rule is `ok: false`, not an error."""
-            read = instance_of_document(body.instance)
-            report = allocator.check(read.instance, body.solution, "solution", baseline=body.baseline)
-            return schemas.CheckOut(
-                ok=report.ok,
-                status=report.status,
-                objectives=report.objectives,
-                violations=[schemas.ViolationOut(rule=v.rule, message=v.message) for v in report.violations],
-            )
+            body = _parsed(schemas.CheckRequest, await _json_body(request))
+            return await asyncio.to_thread(self.check, body)
 
         @app.get("/v1/schema/instance", tags=["formats"])
         def instance_schema() -> dict[str, Any]:
@@ -403,6 +417,38 @@ class _Api:
         def models() -> schemas.ModelList:
             """The named models an instance or a job's `options.model` may name."""
             return schemas.ModelList(models=list(available_models()))
+
+    def explain_job(self, body: schemas.ExplainRequest) -> JSONResponse:
+        read = instance_of_document(body.instance, body.options.model)
+        if body.solution is not None:
+            plan_of_solution(read.instance, body.solution, "solution")
+        spec = {"instance": read.document, "solution": body.solution, "options": self.options(body.options)}
+        return self.queue("explain", read.instance, spec)
+
+    def replan_job(self, body: schemas.ReplanRequest) -> JSONResponse:
+        read = instance_of_document(body.instance, body.options.model)
+        checked_replan(
+            read.instance, body.baseline, body.from_, body.objectives, body.max_changes, "baseline"
+        )
+        spec = {
+            "instance": read.document,
+            "baseline": body.baseline,
+            "from": body.from_,
+            "objectives": body.objectives,
+            "max_changes": body.max_changes,
+            "options": self.options(body.options),
+        }
+        return self.queue("replan", read.instance, spec)
+
+    def check(self, body: schemas.CheckRequest) -> schemas.CheckOut:
+        read = instance_of_document(body.instance)
+        report = allocator.check(read.instance, body.solution, "solution", baseline=body.baseline)
+        return schemas.CheckOut(
+            ok=report.ok,
+            status=report.status,
+            objectives=report.objectives,
+            violations=[schemas.ViolationOut(rule=v.rule, message=v.message) for v in report.violations],
+        )
 
     async def upload(self, request: Request) -> tuple[ReadInstance, schemas.JobOptions]:
         """The instance file of a multipart request and the options in its other fields."""
@@ -506,7 +552,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             description=app.description,
         )
         components = document.setdefault("components", {}).setdefault("schemas", {})
-        for model in (schemas.SolveRequest, schemas.ValidateRequest):
+        for model in (
+            schemas.SolveRequest,
+            schemas.ValidateRequest,
+            schemas.ExplainRequest,
+            schemas.ReplanRequest,
+            schemas.CheckRequest,
+        ):
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(schema.pop("$defs", {}))
             components[model.__name__] = schema

@@ -382,3 +382,12 @@ def test_a_start_that_is_not_a_month_is_a_warning() -> None:
     assert (
         build(base_instance(horizon={"periods": 4, "start": "3", "unit": "week"})).horizon.first_month is None
     )
+
+
+@pytest.mark.parametrize(
+    ("label", "text"), [("deep.yaml", "a: " + "[" * 100_000), ("deep.json", "[" * 40 + "]" * 40)]
+)
+def test_a_document_nested_too_deeply_is_refused(label: str, text: str) -> None:
+    """Bad input, not a RecursionError (an instance nests 5 levels; 32 are allowed)."""
+    with pytest.raises(InputError, match="nested more than 32 levels deep"):
+        parse_document(text, label)

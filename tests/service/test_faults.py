@@ -102,7 +102,9 @@ def test_a_killed_worker_fails_or_retries_its_job_and_the_service_goes_on(
     assert other["status"] == "done"
 
 
-def test_jobs_run_on_an_existing_scheduler(tmp_path: Path, dask_cluster: str, basic: Any, reassurance: Any) -> None:
+def test_jobs_run_on_an_existing_scheduler(
+    tmp_path: Path, dask_cluster: str, basic: Any, reassurance: Any
+) -> None:
     """--scheduler: the jobs run on a real `dask scheduler` and `dask worker`, progress and stop
     included."""
     server = Server(tmp_path / "data", "--scheduler", dask_cluster).start()

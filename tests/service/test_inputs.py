@@ -106,3 +106,14 @@ def test_a_body_over_the_limit_is_413(tmp_path: Any) -> None:
     assert declared.status_code == chunked.status_code == upload.status_code == 413
     assert "limit" in declared.json()["detail"]
     assert still.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/solves", "/v1/validate", "/v1/check", "/v1/explain", "/v1/replan"])
+def test_a_body_nested_too_deeply_is_422(server: Server, path: str) -> None:
+    body = b'{"instance": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with server.client() as client:
+        answer = client.post(path, content=body, headers=_json)
+        upload = client.post("/v1/validate", files={"file": ("deep.yaml", b"a: " + b"[" * 100_000)})
+    assert answer.status_code == upload.status_code == 422
+    assert answer.json()["detail"][0]["message"] == "nested more than 32 levels deep"
+    assert upload.json()["detail"][0]["source"] == "deep.yaml"

@@ -96,6 +96,17 @@ def test_stopping_a_running_search_keeps_its_best_plan(server: Server, reassuran
     assert allocator.check(allocator.build_instance(reassurance, "r"), plan).ok
 
 
+def test_a_running_explanation_is_not_stopped_midway(server: Server, reassurance: dict[str, Any]) -> None:
+    job = submit(server, "/v1/explain", {"instance": reassurance, "options": {"time_limit": 8}})
+    with server.client() as client:
+        running = wait_job(client, job["id"], until=("running", "done"))
+        answer = client.delete(f"/v1/solves/{job['id']}")
+        end = wait_job(client, job["id"], timeout=120)
+    assert running["status"] == "running", "the explanation ran for less than a poll"
+    assert answer.status_code == 409 and "cannot be stopped" in answer.json()["detail"]
+    assert end["status"] == "done"
+
+
 def test_events_stream_the_job_to_its_end(server: Server, basic: dict[str, Any]) -> None:
     job = submit(server, "/v1/solves", {"instance": basic})
     states = []
