@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from allocator.errors import InputError, Problem
+
 if TYPE_CHECKING:
     from dask.distributed import Client
 
@@ -50,6 +52,23 @@ def local_workers(threads: int) -> int:
     return workers
 
 
+#: Seconds to wait for an existing scheduler to answer.
+CONNECT_SECONDS = 15
+
+
+def connect(scheduler: str) -> Client:
+    """A client of the scheduler at `scheduler`; :class:`InputError` (bad input, at
+    ``--scheduler``) when none answers there."""
+    from dask.distributed import Client
+
+    try:
+        return Client(scheduler, timeout=CONNECT_SECONDS)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(
+            "--scheduler", [Problem("", f"{scheduler}: no Dask scheduler answered ({exc})")]
+        ) from None
+
+
 @contextmanager
 def dask_client(scheduler: str | None, threads: int) -> Iterator[Client]:
     """A client of the cluster at `scheduler` (``tcp://HOST:PORT``), or of a local cluster sized
@@ -61,7 +80,7 @@ def dask_client(scheduler: str | None, threads: int) -> Iterator[Client]:
             logging.getLogger(name).setLevel(logging.WARNING)
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        client = connect(scheduler)
     else:
         cluster = LocalCluster(
             n_workers=local_workers(threads),

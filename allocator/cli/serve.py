@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from allocator.cli.common import err, guarded
+from allocator.cluster import connect
 from allocator.errors import InputError, Problem
 from allocator.service.guard import is_loopback
 
@@ -121,6 +122,8 @@ def serve(
                 "--time-limit",
                 [Problem("", f"{time_limit:g} s is above --max-time-limit {max_time_limit:g} s")],
             )
+        if scheduler:  # before the service starts: a wrong address is bad input, not a traceback
+            connect(scheduler).close()
         settings = ServiceSettings(
             data=Path(data),
             token=token,
