@@ -23,7 +23,7 @@ from allocator.cli.common import (
 from allocator.instance.index import Index
 from allocator.instance.load import INSTANCE_FORMATS
 from allocator.instance.model import Instance
-from allocator.solution.summary import supply_table
+from allocator.solution.summary import supply_table, supply_warnings
 
 
 @click.command()
@@ -58,12 +58,8 @@ def _print_supply(instance: Instance, label: str) -> None:
         short = f"[red]{row['short_by']} in {row['short_periods']}[/red]" if row["short_by"] else "-"
         table.add_row(escape(row["capability"]), str(row["required_peak"]), str(row["offered"]), short)
     out.print(table)
-    for row in supply.to_dict("records"):
-        if row["short_by"]:
-            warn(
-                f"{label}: capability '{row['capability']}': {row['short_by']} unit(s) more are required "
-                f"than offered in {row['short_periods']}: a shortfall no plan can avoid"
-            )
+    for text in supply_warnings(instance, label):
+        warn(text)
 
 
 @click.command()

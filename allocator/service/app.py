@@ -30,7 +30,7 @@ import allocator
 from allocator.errors import InputError, Problem
 from allocator.explanations import plan_of_solution
 from allocator.files import TOO_DEEP, check_depth
-from allocator.instance.catalog import available_models
+from allocator.instance.catalog import DEFAULT_MODEL, available_models
 from allocator.instance.model import Instance
 from allocator.replanning.plan import checked_replan
 from allocator.service import schemas
@@ -44,6 +44,7 @@ from allocator.service.inputs import (
 )
 from allocator.service.jobs import JobRunner
 from allocator.service.store import Job, JobStore
+from allocator.solution.summary import supply_table, supply_warnings
 
 log = logging.getLogger(__name__)
 JOB_ID = PathParam(..., pattern=r"^[0-9a-f]{16}$", description="a job's id")
@@ -93,7 +94,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 "model": schemas.ErrorOut,
                 "description": "without a token: a request from another machine",
             },
-            413: {"model": schemas.ErrorOut, "description": "the body is larger than the service's limit"},
             422: {"model": schemas.ErrorOut, "description": "bad input: every problem with its place"},
         },
     )
@@ -134,9 +134,11 @@ def _time(value: float | None) -> str | None:
     return None if value is None else datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
 
 
-def _parsed(model: type[BaseModel], data: Any) -> Any:
+def _parsed(model: type[BaseModel], data: Any, strict: bool = True) -> Any:
+    """A request part as `model`: JSON strictly typed (no "5" or true for a number), form
+    fields (text) converted."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=strict)
     except ValidationError as exc:
         raise request_problems(exc) from None
 
@@ -241,8 +243,12 @@ class _Api:
                 "description": "no such job, or nothing of this kind (yet): see detail",
             }
         }
+        too_big: dict[int | str, dict[str, Any]] = {
+            413: {"model": schemas.ErrorOut, "description": "the body is larger than the service's limit"}
+        }
         accepted: dict[int | str, dict[str, Any]] = {
-            202: {"model": schemas.JobOut, "description": "the job, queued"}
+            202: {"model": schemas.JobOut, "description": "the job, queued"},
+            **too_big,
         }
 
         @app.post(
@@ -281,7 +287,18 @@ class _Api:
             """A job's status and live progress."""
             return self.job_out(self.job(job_id))
 
-        @app.get("/v1/solves/{job_id}/events", tags=["jobs"], response_class=Response, responses=unknown)
+        @app.get(
+            "/v1/solves/{job_id}/events",
+            tags=["jobs"],
+            response_class=Response,
+            responses={
+                **unknown,
+                200: {
+                    "description": "server-sent events named `job`, each with the job (JobOut) as data",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+            },
+        )
         async def job_events(request: Request, job_id: str = JOB_ID) -> EventSourceResponse:
             """Server-sent events: `job` (the job, as GET gives it) at every change of status or
             progress, the last one when it ends."""
@@ -371,6 +388,7 @@ class _Api:
         @app.post(
             "/v1/validate",
             response_model=schemas.ValidateOut,
+            responses={**too_big},
             openapi_extra=_body_doc(schemas.ValidateRequest, upload=True),
             tags=["inputs"],
         )
@@ -381,19 +399,12 @@ class _Api:
             else:
                 body = _parsed(schemas.ValidateRequest, await _json_body(request))
                 read = await asyncio.to_thread(instance_of_document, body.instance, body.model)
-            instance = read.instance
-            return schemas.ValidateOut(
-                instance=instance.name,
-                nations=len(instance.nations),
-                tasks=len(instance.tasks),
-                offers=len(instance.offers),
-                periods=instance.periods,
-                warnings=list(read.warnings),
-            )
+            return await asyncio.to_thread(_validated, read)
 
         @app.post(
             "/v1/check",
             response_model=schemas.CheckOut,
+            responses={**too_big},
             openapi_extra=_body_doc(schemas.CheckRequest, upload=False),
             tags=["inputs"],
         )
@@ -459,7 +470,7 @@ class _Api:
                 "request", [Problem("file", "a multipart request needs the instance file in field 'file'")]
             )
         fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-        options = _parsed(schemas.JobOptions, fields)
+        options = _parsed(schemas.JobOptions, fields, strict=False)
         data = await upload.read()
         read = await asyncio.to_thread(instance_of_upload, data, upload.filename, options.model)
         return read, options
@@ -484,6 +495,20 @@ class _Api:
             if job.status in FINAL:
                 return
             await asyncio.sleep(EVENT_SECONDS)
+
+
+def _validated(read: ReadInstance) -> schemas.ValidateOut:
+    instance = read.instance
+    supply = supply_table(instance)
+    return schemas.ValidateOut(
+        instance=instance.name,
+        nations=len(instance.nations),
+        tasks=len(instance.tasks),
+        offers=len(instance.offers),
+        periods=instance.periods,
+        supply=[schemas.SupplyRow(**row) for row in supply.to_dict("records")],
+        warnings=[*read.warnings, *supply_warnings(instance, read.label)],
+    )
 
 
 class _NotFound(Exception):
@@ -529,8 +554,15 @@ def _body_doc(model: type[BaseModel], upload: bool) -> dict[str, Any]:
 
 
 def instance_json_schema() -> dict[str, Any]:
+    """The instance document's JSON Schema: the validated model's, with `model` as a document
+    writes it (a named model, or a model written out)."""
     schema = Instance.model_json_schema()
     schema["title"] = "allocator instance"
+    named = {"type": "string", "enum": list(available_models()), "description": "a named model"}
+    schema["properties"]["model"] = {
+        "anyOf": [named, {"$ref": "#/$defs/ModelSpec"}],
+        "default": DEFAULT_MODEL,
+    }
     return schema
 
 

@@ -29,11 +29,13 @@ WORKBOOK_MAGIC = b"PK\x03\x04"
 
 @dataclass(frozen=True)
 class ReadInstance:
-    """A validated instance, its document (as the workers receive it) and the warnings it gave."""
+    """A validated instance, its document (as the workers receive it), the warnings it gave and
+    its label (``instance``, or an upload's file name)."""
 
     instance: Instance
     document: dict[str, Any]
     warnings: tuple[str, ...]
+    label: str
 
 
 def request_problems(error: ValidationError | Any, source: str = "request") -> InputError:
@@ -73,7 +75,7 @@ def instance_of_document(document: dict[str, Any], model: str | None = None) -> 
     with warnings.catch_warnings(record=True) as caught, _model_option(model):
         warnings.simplefilter("always", InputWarning)
         instance = build_instance(document, INSTANCE_LABEL, model=model)
-    return ReadInstance(instance, document, _texts(caught))
+    return ReadInstance(instance, document, _texts(caught), INSTANCE_LABEL)
 
 
 @contextmanager
@@ -110,7 +112,7 @@ def instance_of_upload(data: bytes, filename: str | None, model: str | None = No
                 instance = load_workbook_instance(path, model=model, label=label)
         else:
             instance = build_instance(parse_document(decoded(data, label), label), label, model=model)
-    return ReadInstance(instance, instance_document(instance), _texts(caught))
+    return ReadInstance(instance, instance_document(instance), _texts(caught), label)
 
 
 def _texts(caught: list[warnings.WarningMessage]) -> tuple[str, ...]:

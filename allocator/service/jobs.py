@@ -9,22 +9,27 @@ that had not started are left queued and run again when the service restarts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
 import queue
 import threading
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from allocator.cluster import dask_client
 from allocator.service.store import JobStore
-from allocator.service.work import render_report, run_job, stop_name
+from allocator.service.work import IgnoreInterrupt, ignore_interrupt, render_report, run_job, stop_name
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
 log = logging.getLogger(__name__)
 
+#: Reports one report process draws before it is replaced (matplotlib's caches stay bounded).
+REPORTS_PER_PROCESS = 50
 #: Seconds between two copies of the running jobs' progress into the store.
 MONITOR_SECONDS = 0.5
 KILLED = (
@@ -55,11 +60,14 @@ class JobRunner:
         self._closing = threading.Event()
         self._monitor: threading.Thread | None = None
         self._events: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
+        self._reports: ProcessPoolExecutor | None = None
 
     # life ----------------------------------------------------------------------------------------
     def start(self) -> None:
         """Connect to (or start) the cluster, settle the jobs an earlier run left, and monitor."""
         self._client = self._stack.enter_context(dask_client(self.scheduler, self.job_threads))
+        if self.scheduler is None:  # a terminal's Ctrl-C reaches the service, not its workers
+            self._client.register_plugin(IgnoreInterrupt(), name="allocator-ignore-interrupt")
         self._client.subscribe_topic(self.topic, self._on_event)
         for job in self.store.active():
             if job.status == "running":
@@ -84,7 +92,8 @@ class JobRunner:
                 future.cancel()
         waiting = {j: f for j, f in futures.items() if j in running}
         if waiting:
-            wait(list(waiting.values()), timeout=self.grace)
+            with contextlib.suppress(TimeoutError):  # what has not ended by then is lost below
+                wait(list(waiting.values()), timeout=self.grace)
         for job_id, future in waiting.items():
             if future.done():  # recorded here, not left to a callback the shutdown may outrun
                 self._ended(job_id, future)
@@ -92,6 +101,8 @@ class JobRunner:
             self.store.finish(job_id, "stopped", reason=SHUTDOWN)
         if self._monitor is not None:
             self._monitor.join(timeout=5)
+        if self._reports is not None:
+            self._reports.shutdown(wait=False, cancel_futures=True)
         self._stack.close()
 
     @property
@@ -119,16 +130,29 @@ class JobRunner:
         future.add_done_callback(lambda f, job_id=job_id: self._ended(job_id, f))
 
     def report(self, job_id: str, timeout: float = 600) -> str | None:
-        """The HTML report of a job's plan, made on a worker the first time it is asked for and
-        kept in the store; None when the job has no solution."""
+        """The HTML report of a job's plan, drawn the first time it is asked for and kept in the
+        store; None when the job has no solution.  It is drawn in the service's own report
+        process, not on a Dask worker, so that it never waits behind running jobs."""
         known = self.store.result(job_id, "report")
         solution = self.store.result(job_id, "solution")
         if known is not None or solution is None:
             return known
-        future = self.client.submit(render_report, self.store.request(job_id), solution, pure=False)
-        html = str(future.result(timeout=timeout))
+        html = str(
+            self._report_process().submit(render_report, self.store.request(job_id), solution).result(timeout)
+        )
         self.store.keep_report(job_id, html)
         return html
+
+    def _report_process(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._reports is None:
+                self._reports = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=ignore_interrupt,
+                    max_tasks_per_child=REPORTS_PER_PROCESS,
+                )
+            return self._reports
 
     def stop(self, job_id: str) -> None:
         """Stop a job: a running search ends with its best plan kept; a queued job never runs."""
@@ -181,6 +205,8 @@ class JobRunner:
             verified=out.get("verified"),
             solution=out.get("solution"),
             explanation=out.get("explanation"),
+            started=out.get("started"),
+            progress=out.get("progress"),
         )
 
     # progress ------------------------------------------------------------------------------------

@@ -148,6 +148,17 @@ class CheckOut(BaseModel):
     violations: list[ViolationOut]
 
 
+class SupplyRow(BaseModel):
+    """A capability's units required at the peak period against the units offered; `short_by`
+    units more are required than available in `short_periods` (0 and "" when supply suffices)."""
+
+    capability: str
+    required_peak: int
+    offered: int
+    short_by: int
+    short_periods: str
+
+
 class ValidateOut(BaseModel):
     valid: Literal[True] = True
     instance: str
@@ -155,7 +166,8 @@ class ValidateOut(BaseModel):
     tasks: int
     offers: int
     periods: int
-    warnings: list[str]
+    supply: list[SupplyRow]
+    warnings: list[str] = Field(..., description="what `allocator validate` warns about, in its words")
 
 
 class ModelList(BaseModel):

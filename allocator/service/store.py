@@ -185,12 +185,16 @@ class JobStore:
         verified: bool | None = None,
         solution: str | None = None,
         explanation: str | None = None,
+        started: float | None = None,
+        progress: dict[str, Any] | None = None,
     ) -> bool:
-        """End an active job with its results; False (nothing written) if it had ended already."""
+        """End an active job with its results (and when it `started`, its last `progress`, where
+        the worker says); False (nothing written) if it had ended already."""
         with self._connection() as db:
             cursor = db.execute(
                 "UPDATE jobs SET status = ?, finished = ?, reason = ?, result_status = ?, verified = ?,"
-                " solution = ?, explanation = ? WHERE id = ? AND status IN (?, ?)",
+                " solution = ?, explanation = ?, started = COALESCE(started, ?),"
+                " progress = COALESCE(?, progress) WHERE id = ? AND status IN (?, ?)",
                 (
                     status,
                     time.time(),
@@ -199,6 +203,8 @@ class JobStore:
                     None if verified is None else int(verified),
                     solution,
                     explanation,
+                    started,
+                    json.dumps(progress) if progress else None,
                     job_id,
                     *ACTIVE,
                 ),

@@ -1,5 +1,6 @@
-"""What a Dask worker runs for one job: the solve, explanation or re-plan, then the checker, and its
-report when first asked for; the web process only stores what comes back.
+"""What a Dask worker runs for one job: the solve, explanation or re-plan, then the checker; the web
+process only stores what comes back.  A plan's report is drawn when first asked for, in the
+service's report process (:func:`render_report`).
 
 The job talks to the service through Dask: its progress as events of the service's topic
 (``Worker.log_event``, pushed to the service's subscription), and an ``Event`` named after the job
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
+import time
 import warnings
 from typing import Any
+
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from allocator.options import Progress, SolveOptions, StopToken
 
@@ -20,6 +25,23 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two looks at the stop event and two progress updates.
 SIGNAL_SECONDS = 0.5
+
+
+class IgnoreInterrupt(WorkerPlugin):
+    """A Dask worker plugin for the service's local cluster: its worker processes share the
+    service's process group, so a terminal's Ctrl-C would kill them mid-job; they ignore it, and
+    the service, which gets it too, stops their jobs and keeps the best plans."""
+
+    def setup(self, worker: Any) -> None:
+        ignore_interrupt()
+
+
+def ignore_interrupt() -> None:
+    """Ignore SIGINT in this process (a worker or report process of the service)."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the process's main thread: nothing to do from here
+        log.warning("a worker could not ignore Ctrl-C: a terminal's Ctrl-C stops its job")
 
 
 def stop_name(channel: str) -> str:
@@ -44,6 +66,11 @@ class Signals:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="allocator-job-signals", daemon=True)
         self._thread.start()
+
+    @property
+    def latest(self) -> dict[str, Any]:
+        """The last progress the search reported."""
+        return self._latest
 
     def update(self, event: Progress) -> None:
         """The search's progress callback."""
@@ -78,14 +105,17 @@ class Signals:
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the job `spec` (its request, with its ``id``, ``topic`` and ``channel``) and return what
     it made: ``outcome`` (``done``, ``stopped`` or ``failed``), ``reason``, ``result_status``,
-    ``verified``, and the texts ``solution`` or ``explanation``."""
+    ``verified``, the texts ``solution`` or ``explanation``, when it ``started`` and its last
+    ``progress``."""
+    started = time.time()
     signals = Signals(spec["id"], spec["topic"], spec["channel"])
     try:
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
-            return _run(spec, signals)
+            out = _run(spec, signals)
     finally:
         signals.close()
+    return {**out, "started": started, "progress": signals.latest or None}
 
 
 def _run(spec: dict[str, Any], signals: Signals) -> dict[str, Any]:

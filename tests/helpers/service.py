@@ -71,11 +71,15 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
-    def stop(self, timeout: float = 90) -> int:
-        """Ctrl-C (SIGINT) and wait: the clean shutdown."""
+    def stop(self, timeout: float = 90, terminal: bool = False) -> int:
+        """SIGINT and wait: the clean shutdown; `terminal`: to the whole process group, as a
+        terminal's Ctrl-C sends it (the local cluster's workers get it too)."""
         assert self.process is not None
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            if terminal:
+                os.killpg(self.process.pid, signal.SIGINT)
+            else:
+                self.process.send_signal(signal.SIGINT)
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
+import pytest
+
+import allocator
+from allocator.files import parse_document
+from allocator.instance.formats import instance_document
+from allocator.instance.load import load_instance
 from allocator.service import documents
+from tests.helpers.instances import EXAMPLES, ROOT
 
 
 def test_the_committed_documents_are_the_codes() -> None:
@@ -43,3 +51,34 @@ def test_every_route_is_described() -> None:
     assert spec <= described
     body = paths["/v1/solves"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}
+
+
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(documents.documents()[f"schema/{name}.json"])
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "instances").rglob("*.yaml")), ids=lambda p: str(p.relative_to(ROOT / "instances"))
+)
+def test_every_shipped_instance_meets_the_instance_schema(path: Path) -> None:
+    """As written, and as `allocator convert` writes it; the file of typical mistakes does not."""
+    errors = list(_validator("instance").iter_errors(parse_document(path.read_text(), str(path))))
+    converted = (
+        json.loads(json.dumps(instance_document(load_instance(path))))
+        if path.parent.name != "mistakes"
+        else {}
+    )
+    if path.parent.name == "mistakes":
+        assert errors, "the schema must refuse an unknown key"
+    else:
+        assert errors == [] and list(_validator("instance").iter_errors(converted)) == []
+
+
+def test_solutions_meet_the_solution_schema() -> None:
+    validator = _validator("solution")
+    instance = allocator.load_instance(EXAMPLES / "lead-rotation.yaml")
+    plan = allocator.solve(instance, time_limit=10, threads=1)
+    replanned = allocator.replan(instance, plan, 3, time_limit=10, threads=1)
+    for document in (plan.to_json(), replanned.to_json()):
+        assert list(validator.iter_errors(json.loads(json.dumps(document)))) == []
+    assert list(validator.iter_errors({"instance": "x", "status": "done", "solver": {}}))

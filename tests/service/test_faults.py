@@ -55,8 +55,9 @@ def test_a_killed_service_keeps_its_jobs_and_results(tmp_path: Path, basic: Any,
     assert after["status"] == "done"
 
 
+@pytest.mark.parametrize("terminal", [False, True], ids=["SIGINT", "Ctrl-C in a terminal"])
 def test_a_clean_shutdown_keeps_the_best_plan_and_the_queue(
-    tmp_path: Path, basic: Any, reassurance: Any
+    tmp_path: Path, basic: Any, reassurance: Any, terminal: bool
 ) -> None:
     server = Server(tmp_path / "data", "--job-threads", "2").start()  # one worker on 2 cores
     with server.client() as client:
@@ -64,7 +65,8 @@ def test_a_clean_shutdown_keeps_the_best_plan_and_the_queue(
         wait_progress(client, running)
         queued = _submit(client, basic)  # waits for the only worker
         assert client.get(f"/v1/solves/{queued}").json()["status"] == "queued"
-    assert server.stop() == 0
+    assert server.stop(terminal=terminal) == 0
+    assert "Traceback" not in server.output()
 
     again = Server(tmp_path / "data", "--job-threads", "2").start()
     try:
@@ -75,6 +77,7 @@ def test_a_clean_shutdown_keeps_the_best_plan_and_the_queue(
     finally:
         again.stop()
     assert stopped["status"] == "stopped" and stopped["verified"] is True
+    assert stopped["reason"] == "stopped when the service shut down; the best plan found is kept"
     assert allocator.check(allocator.build_instance(reassurance, "r"), plan).ok
     assert rerun["status"] == "done" and rerun["verified"] is True
 

@@ -40,6 +40,8 @@ def test_a_solve_is_queued_run_verified_and_reported(server: Server, basic: dict
     assert job["status"] in ("queued", "running") and job["kind"] == "solve" and job["instance"] == "basic"
     done = finished(server, job)
     assert done["status"] == "done" and done["result_status"] == "optimal" and done["verified"] is True
+    assert done["created"] <= done["started"] <= done["finished"]  # also for a job faster than a poll
+    assert done["progress"]["level"] == "cost" and done["progress"]["levels"] == 5
     solution = solution_of(server, done)
     SolutionDocument.model_validate(solution)  # the served schema holds
     instance = allocator.build_instance(basic, "basic")
@@ -148,6 +150,53 @@ def test_a_broken_workbook_names_its_cell(server: Server, tmp_path: Path) -> Non
     problem = answer.json()["detail"][0]
     assert problem["source"] == "r.xlsx" and "XX" in problem["message"]
     assert "offers" in problem["place"] or "offers" in problem["text"]
+
+
+def test_a_report_does_not_wait_for_busy_workers(
+    server: Server, basic: dict[str, Any], reassurance: Any
+) -> None:
+    done = finished(server, submit(server, "/v1/solves", {"instance": basic}))
+    busy = [
+        submit(server, "/v1/solves", {"instance": reassurance, "options": {"time_limit": 600}})
+        for _ in range(2)
+    ]
+    with server.client(timeout=60) as client:
+        for job in busy:
+            assert wait_progress(client, job["id"])["status"] == "running"
+        report = client.get(f"/v1/solves/{done['id']}/report")
+        for job in busy:
+            client.delete(f"/v1/solves/{job['id']}")
+        for job in busy:
+            wait_job(client, job["id"], timeout=60)
+    assert report.status_code == 200 and "basic" in report.text
+
+
+def test_validation_says_what_the_command_line_says(server: Server, basic: dict[str, Any]) -> None:
+    short = json.loads(json.dumps(basic))
+    short["tasks"][0]["requirements"][0]["units"] = 5
+    with server.client() as client:
+        answer = client.post("/v1/validate", json={"instance": short}).json()
+    assert answer["supply"] == [
+        {"capability": "fighter", "required_peak": 5, "offered": 3, "short_by": 3, "short_periods": "1..6"}
+    ]
+    assert answer["warnings"] == [
+        "instance: capability 'fighter': 3 unit(s) more are required than offered in 1..6: "
+        "a shortfall no plan can avoid"
+    ]
+
+
+def test_json_options_are_strictly_typed(server: Server, basic: dict[str, Any]) -> None:
+    with server.client() as client:
+        answers = [
+            client.post("/v1/solves", json={"instance": basic, "options": options})
+            for options in ({"time_limit": "5"}, {"time_limit": True}, {"threads": 1.0})
+        ]
+    assert [a.status_code for a in answers] == [422, 422, 422]
+    assert [a.json()["detail"][0]["place"] for a in answers] == [
+        "options.time_limit",
+        "options.time_limit",
+        "options.threads",
+    ]
 
 
 def test_jobs_are_listed_newest_first(server: Server, basic: dict[str, Any]) -> None:
