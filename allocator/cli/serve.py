@@ -9,9 +9,7 @@ from pathlib import Path
 import click
 
 from allocator.cli.common import err, guarded
-from allocator.cluster import connect
 from allocator.errors import InputError, Problem
-from allocator.service.guard import is_loopback
 
 MIB = 1024 * 1024
 
@@ -100,9 +98,11 @@ def serve(
     Jobs run on Dask and are kept under --data: they survive a restart. The API's description is
     served at /docs and /openapi.json; docs/service.md has an example of every endpoint.
     Stop with Ctrl-C: running jobs stop and keep their best plans."""
-    import uvicorn
+    import uvicorn  # the service's libraries load only when it is served
 
+    from allocator.cluster import connect
     from allocator.service import ServiceSettings, create_app
+    from allocator.service.guard import is_loopback
 
     with guarded(ctx.obj["debug"]):
         token = read_token(token_file) if token_file else None

@@ -382,9 +382,10 @@ def test_solve_keeps_an_instance_and_says_when_it_writes_nothing(tmp_path: Path)
 
 
 def test_the_command_line_starts_without_the_report_libraries() -> None:
-    """matplotlib, jinja2 and openpyxl load only when a report or a workbook is written: every
-    command would otherwise pay their start-up time and memory."""
-    heavy = "('matplotlib', 'jinja2', 'openpyxl', 'dask')"
+    """matplotlib, jinja2 and openpyxl load only when a report or a workbook is written, Dask and
+    the web libraries only when used: every command would otherwise pay their start-up time and
+    memory."""
+    heavy = "('matplotlib', 'jinja2', 'openpyxl', 'dask', 'distributed', 'fastapi', 'uvicorn', 'starlette')"
     code = f"import sys, allocator.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
