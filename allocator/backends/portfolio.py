@@ -6,8 +6,8 @@ burdens well where CP-SAT's search moves slowly; where CP-SAT's large-neighbourh
 headway it is far better than HiGHS at fairness.  So each level runs in phases, each solver
 starting from the best plan so far, and a phase that proves the level ends it:
 
-- a level of coverage objectives only: HiGHS for :data:`FIRST_SHARE` of the level's time, then
-  CP-SAT for the rest;
+- a level of coverage objectives only: :data:`COVERAGE_LEVEL_SHARE` of the time left, HiGHS for
+  :data:`FIRST_SHARE` of it (as long as HiGHS alone would have), then CP-SAT for the rest;
 - any other level: CP-SAT, which at :data:`PROBE_SHARE` of the level's time (a checkpoint in its
   search) goes on to the end of the level if it closed at least :data:`PROGRESS` of the gap
   between its starting plan and the best bound, and otherwise stops there and HiGHS gets the
@@ -39,8 +39,12 @@ log = logging.getLogger(__name__)
 
 #: Objectives whose levels HiGHS solves first (their LP relaxations are tight).
 COVERAGE = frozenset({"shortfall", "surplus"})
-#: The share of a coverage level's time HiGHS gets before CP-SAT.
-FIRST_SHARE = 0.5
+#: A coverage level's time: this share of all the time left, where the level loop's share is
+#: less (a better coverage outweighs every later level, which pay for it only while it is open).
+COVERAGE_LEVEL_SHARE = 0.75
+#: The share of a coverage level's time HiGHS gets before CP-SAT: 2/3 of 3/4 is the half of the
+#: time left that HiGHS alone would have.
+FIRST_SHARE = 2 / 3
 #: The share of any other level's time after which CP-SAT's headway is judged ...
 PROBE_SHARE = 0.3
 #: ... the share of the gap it must close to keep the rest of the time.
@@ -97,6 +101,7 @@ class PortfolioBackend:
         started = time.perf_counter()
         best = _Best(level.terms, level.warm)
         if set(level.key.split("+")) <= COVERAGE:
+            level = _coverage_level(level)
             if not self._phase(self.highs, level, FIRST_SHARE, started, best) and not level.stop.stopped:
                 self._phase(self.cpsat, level, None, started, best)
             return best.outcome()
@@ -141,6 +146,14 @@ class PortfolioBackend:
         )
         best.take(outcome)
         return best.settled
+
+
+def _coverage_level(level: Level) -> Level:
+    """A coverage level with :data:`COVERAGE_LEVEL_SHARE` of the time left, where its own share
+    is less."""
+    if level.budget is None or level.remaining is None:
+        return level
+    return dataclasses.replace(level, budget=max(level.budget, COVERAGE_LEVEL_SHARE * level.remaining))
 
 
 def _phase_level(level: Level, elapsed: float, share: float | None, warm: list[float] | None) -> Level | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -67,7 +68,18 @@ def test_a_coverage_level_highs_proves_ends_there() -> None:
     outcome = backend.solve_level(_level("shortfall+surplus", warm=[3.0, 0.0]))
     assert outcome == LevelOutcome(Status.OPTIMAL, [1.0, 0.0], 1.0)
     assert highs.phases[0].warm == [3.0, 0.0] and not cpsat.phases
-    assert highs.phases[0].budget == pytest.approx(portfolio.FIRST_SHARE * 10.0)
+    # the level's time: 3/4 of the 20 s left (more than its own share of 10 s); HiGHS's phase 2/3 of it
+    assert highs.phases[0].budget == pytest.approx(
+        portfolio.FIRST_SHARE * portfolio.COVERAGE_LEVEL_SHARE * 20.0
+    )
+    assert highs.phases[0].budget == pytest.approx(10.0)  # as long as HiGHS alone would have (half of 20)
+
+
+def test_a_coverage_level_keeps_a_larger_share_of_its_own() -> None:
+    backend, highs, _ = _portfolio(LevelOutcome(Status.OPTIMAL, [1.0, 0.0]), LevelOutcome(Status.UNKNOWN))
+    level = _level("shortfall", warm=[3.0, 0.0])
+    backend.solve_level(dataclasses.replace(level, budget=18.0))  # the last level: all of its 20 s but 2
+    assert highs.phases[0].budget == pytest.approx(portfolio.FIRST_SHARE * 18.0)
 
 
 def test_cpsat_starts_from_the_better_plan_and_the_better_bound_counts() -> None:
@@ -76,7 +88,7 @@ def test_cpsat_starts_from_the_better_plan_and_the_better_bound_counts() -> None
     )
     outcome = backend.solve_level(_level("surplus", warm=[6.0, 0.0]))
     assert cpsat.phases[0].warm == [2.0, 1.0]  # value 4, better than the warm start's 6
-    assert cpsat.phases[0].budget == pytest.approx(10.0, abs=0.1)  # the rest of the level's time
+    assert cpsat.phases[0].budget == pytest.approx(15.0, abs=0.1)  # the rest of the level's 3/4 of 20 s
     assert cpsat.phases[0].remaining == pytest.approx(20.0, abs=0.1)
     assert outcome == LevelOutcome(Status.OPTIMAL, [3.0, 0.0], 3.0)  # value 3 meets HiGHS' bound 3
 
