@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import stat
 from pathlib import Path
 
@@ -26,6 +27,19 @@ def read_token(path: str) -> str:
     if Path(path).stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
         err.print(f"[yellow]warning:[/yellow] {path} can be read by other users (chmod 600 it)")
     return token
+
+
+def check_port(host: str, port: int) -> None:
+    """:class:`InputError` at ``--port`` when the address cannot be listened on (in use, say)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError(
+                "--port", [Problem("", f"cannot listen on {host}:{port}: {exc.strerror or exc}")]
+            ) from None
 
 
 @click.command()
@@ -122,6 +136,7 @@ def serve(
                 "--time-limit",
                 [Problem("", f"{time_limit:g} s is above --max-time-limit {max_time_limit:g} s")],
             )
+        check_port(host, port)
         if scheduler:  # before the service starts: a wrong address is bad input, not a traceback
             connect(scheduler).close()
         settings = ServiceSettings(

@@ -20,3 +20,15 @@ def test_an_unreachable_scheduler_is_bad_input(tmp_path: Path, monkeypatch: pyte
     )
     assert result.exit_code == 2
     assert "--scheduler: tcp://127.0.0.1:1: no Dask scheduler answered" in result.output
+
+
+def test_a_port_in_use_is_bad_input(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--port", str(port), "--data", str(tmp_path / "d")])
+    assert result.exit_code == 2
+    assert f"--port: cannot listen on 127.0.0.1:{port}" in result.output
