@@ -47,6 +47,8 @@ from allocator.service.store import Job, JobStore
 from allocator.solution.summary import supply_table, supply_warnings
 
 log = logging.getLogger(__name__)
+#: The JSON Schema dialect pydantic writes.
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 JOB_ID = PathParam(..., pattern=r"^[0-9a-f]{16}$", description="a job's id")
 FINAL = ("done", "failed", "stopped")
 #: Seconds between two looks at a job for its event stream.
@@ -556,7 +558,7 @@ def _body_doc(model: type[BaseModel], upload: bool) -> dict[str, Any]:
 def instance_json_schema() -> dict[str, Any]:
     """The instance document's JSON Schema: the validated model's, with `model` as a document
     writes it (a named model, or a model written out)."""
-    schema = Instance.model_json_schema()
+    schema = {"$schema": JSON_SCHEMA_DIALECT, **Instance.model_json_schema()}
     schema["title"] = "allocator instance"
     named = {"type": "string", "enum": list(available_models()), "description": "a named model"}
     schema["properties"]["model"] = {
@@ -567,7 +569,7 @@ def instance_json_schema() -> dict[str, Any]:
 
 
 def solution_json_schema() -> dict[str, Any]:
-    return schemas.SolutionDocument.model_json_schema(by_alias=True)
+    return {"$schema": JSON_SCHEMA_DIALECT, **schemas.SolutionDocument.model_json_schema(by_alias=True)}
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
