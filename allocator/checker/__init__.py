@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from allocator.checker.rules import CHECKS, Facts, Violation, recompute_objectives
+from allocator.checker.rules import CHECKS, Facts, Named, Violation, recompute_objectives
 from allocator.checker.solution import Solution, parse_solution
 from allocator.errors import InputError, Problem, warn_input
 from allocator.files import load_document
@@ -113,7 +113,11 @@ def evaluate(instance: Instance, parsed: Solution, baseline: Solution | None = N
         return CheckReport(tuple(violations), {}, parsed.status)
     facts = Facts(instance, parsed, baseline)
     for rule, function in CHECKS.items():
-        violations.extend(Violation(rule, message) for message in function(facts))
+        for finding in function(facts):
+            if isinstance(finding, Named):
+                violations.append(Violation(rule, finding.text, finding.name))
+            else:
+                violations.append(Violation(rule, finding))
     return CheckReport(tuple(violations), recompute_objectives(facts), parsed.status)
 
 

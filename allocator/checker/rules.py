@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from allocator import names
 from allocator.checker.solution import Solution, UnitTour
 from allocator.instance.model import Instance
 from allocator.instance.parts import Offer, Task
@@ -17,11 +19,27 @@ from allocator.instance.parts import Offer, Task
 
 @dataclass(frozen=True)
 class Violation:
+    """A broken `rule`, in words; `name` is the rule instance (``personnel-cap[FR@3]``, the name
+    the model and explanations give it) where the rule has instances."""
+
     rule: str
     message: str
+    name: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.rule}: {self.message}"
+        return f"{self.name or self.rule}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Named:
+    """A finding of one rule instance: its `name` and what is wrong, in words."""
+
+    name: str
+    text: str
+
+
+#: What a rule function finds: words, or words of a named rule instance.
+Finding = str | Named
 
 
 class Facts:
@@ -171,26 +189,34 @@ def caveat(f: Facts) -> list[str]:
     return out
 
 
-def tour_length(f: Facts) -> list[str]:
+def tour_length(f: Facts) -> list[Finding]:
     """min_tour to max_tour periods, shorter only when ending in the last period; a tour that
     ends before a re-plan's `start` is history, or a history tour cut at `start` - 1."""
-    out = []
+    out: list[Finding] = []
     for a in f.planned():
         offer: Offer = f.offers[a.offer]
         length = a.end - a.start + 1
+        name = names.tour_length(a.offer, a.task, a.start)
         if offer.max_tour is not None and length > offer.max_tour:
-            out.append(f"{a.where}: {_unit(a)} tour of {length} periods exceeds max_tour {offer.max_tour}")
+            out.append(
+                Named(
+                    name, f"{a.where}: {_unit(a)} tour of {length} periods exceeds max_tour {offer.max_tour}"
+                )
+            )
         if length < offer.min_tour and a.end != f.T:
             out.append(
-                f"{a.where}: {_unit(a)} tour of {length} periods is shorter than "
-                f"min_tour {offer.min_tour} and does not end in the last period"
+                Named(
+                    name,
+                    f"{a.where}: {_unit(a)} tour of {length} periods is shorter than "
+                    f"min_tour {offer.min_tour} and does not end in the last period",
+                )
             )
     return out
 
 
-def unit_capacity(f: Facts) -> list[str]:
+def unit_capacity(f: Facts) -> list[Finding]:
     """One task at a time; at least max(1, min_rest) idle periods between two tours."""
-    out = []
+    out: list[Finding] = []
     by_unit: dict[tuple[str, int], list[UnitTour]] = defaultdict(list)
     for a in f.valid:
         by_unit[a.offer, a.unit].append(a)
@@ -201,35 +227,47 @@ def unit_capacity(f: Facts) -> list[str]:
             if after.end < f.start:  # both history: what happened, happened
                 continue
             idle = after.start - before.end - 1
+            name = names.unit_capacity(offer_id, after.start)
             if idle < 0:
                 out.append(
-                    f"{offer_id} unit {unit}: {before.where} ({before.start}-{before.end}) and "
-                    f"{after.where} ({after.start}-{after.end}) overlap"
+                    Named(
+                        name,
+                        f"{offer_id} unit {unit}: {before.where} ({before.start}-{before.end}) and "
+                        f"{after.where} ({after.start}-{after.end}) overlap",
+                    )
                 )
             elif idle < need:
                 out.append(
-                    f"{offer_id} unit {unit}: {idle} idle period(s) between {before.where} and "
-                    f"{after.where}, needs {need}"
+                    Named(
+                        name,
+                        f"{offer_id} unit {unit}: {idle} idle period(s) between {before.where} and "
+                        f"{after.where}, needs {need}",
+                    )
                 )
     return out
 
 
-def personnel_cap(f: Facts) -> list[str]:
+def personnel_cap(f: Facts) -> list[Finding]:
     totals: dict[tuple[str, int], float] = defaultdict(float)
     for (offer_id, _task, p), n in f.units.items():
         offer = f.offers[offer_id]
         if p >= f.start:
             totals[offer.nation, p] += n * offer.personnel
-    out = []
+    out: list[Finding] = []
     for (nation, p), total in sorted(totals.items()):
         cap = f.nations[nation].max_personnel
         # '>' and '>=' differ only at exactly cap + 1e-6: float noise either way
         if cap is not None and total > cap + 1e-6:  # pragma: no mutate
-            out.append(f"nation '{nation}' deploys {total:g} personnel in period {p}, cap {cap:g}")
+            out.append(
+                Named(
+                    names.personnel_cap(nation, p),
+                    f"nation '{nation}' deploys {total:g} personnel in period {p}, cap {cap:g}",
+                )
+            )
     return out
 
 
-def budget(f: Facts) -> list[str]:
+def budget(f: Facts) -> list[Finding]:
     """A nation's cost over the horizon <= budget; in a re-plan, history already spent counts, and
     a budget history alone exceeds allows nothing more."""
     totals: dict[str, float] = defaultdict(float)
@@ -239,46 +277,64 @@ def budget(f: Facts) -> list[str]:
         totals[offer.nation] += n * offer.cost
         if p < f.start:
             spent[offer.nation] += n * offer.cost
-    out = []
+    out: list[Finding] = []
     for nation, total in sorted(totals.items()):
         cap = f.nations[nation].budget
         # '>' and '>=' differ only at exactly budget + 1e-6: float noise either way
         if cap is not None and total > max(cap, spent[nation]) + 1e-6:  # pragma: no mutate
-            out.append(f"nation '{nation}' costs {total:g} over the horizon, budget {cap:g}")
+            out.append(
+                Named(
+                    names.budget(nation),
+                    f"nation '{nation}' costs {total:g} over the horizon, budget {cap:g}",
+                )
+            )
     return out
 
 
-def max_nations(f: Facts) -> list[str]:
-    out = []
+def max_nations(f: Facts) -> list[Finding]:
+    out: list[Finding] = []
     for task in f.instance.tasks:
         if task.max_nations is None:
             continue
         for p in f.judged(task):
             count = len(f.nation_units(task.id, p))
             if count > task.max_nations:
-                out.append(f"task '{task.id}' period {p}: {count} nations, max_nations {task.max_nations}")
+                out.append(
+                    Named(
+                        names.max_nations(task.id, p),
+                        f"task '{task.id}' period {p}: {count} nations, max_nations {task.max_nations}",
+                    )
+                )
     return out
 
 
-def min_nations(f: Facts) -> list[str]:
+def min_nations(f: Facts) -> list[Finding]:
     if f.instance.spec.shortfall != "hard":
         return []
-    out = []
+    out: list[Finding] = []
     for task in f.instance.tasks:
         if not task.min_nations:
             continue
         for p in f.judged(task):
             count = len(f.nation_units(task.id, p))
             if count < task.min_nations:
-                out.append(f"task '{task.id}' period {p}: {count} nations, min_nations {task.min_nations}")
+                out.append(
+                    Named(
+                        names.min_nations(task.id, p),
+                        f"task '{task.id}' period {p}: {count} nations, min_nations {task.min_nations}",
+                    )
+                )
     return out
 
 
-def demand(f: Facts) -> list[str]:
+def demand(f: Facts) -> list[Finding]:
     if f.instance.spec.shortfall != "hard":
         return []
     return [
-        f"task '{g['task']}' period {g['period']}: {g['units']} '{g['capability']}' unit(s) uncovered"
+        Named(
+            names.demand(g["task"], g["capability"], g["period"]),
+            f"task '{g['task']}' period {g['period']}: {g['units']} '{g['capability']}' unit(s) uncovered",
+        )
         for g in recompute_shortfalls(f)
         if "capability" in g and g["period"] >= f.start
     ]
@@ -288,9 +344,9 @@ def _led_tasks(f: Facts) -> list[Task]:
     return [task for task in f.instance.tasks if task.lead is not None]
 
 
-def lead_one(f: Facts) -> list[str]:
+def lead_one(f: Facts) -> list[Finding]:
     """Exactly one eligible lead in every active period, none outside, constant inside a term."""
-    out = []
+    out: list[Finding] = []
     for term in f.solution.terms:
         if term.task in f.tasks and f.tasks[term.task].lead is None and term.end >= f.start:
             out.append(f"{term.where}: task '{term.task}' has no lead")
@@ -300,12 +356,16 @@ def lead_one(f: Facts) -> list[str]:
         active = f.judged(task)
         for p in sorted(p for p in set(given) - set(active) if p >= f.start):
             out.append(f"task '{task.id}': lead given for period {p}, outside its active window")
+        term_of = {p: k for k, periods in enumerate(f.lead_terms(task)) for p in periods}
         for p in active:
-            names = given.get(p, [])
-            if len(names) != 1:
-                out.append(f"task '{task.id}' period {p}: {len(names)} leads, needs exactly one")
-            elif names[0] not in task.lead.nations:
-                out.append(f"task '{task.id}' period {p}: lead '{names[0]}' is not eligible")
+            leading = given.get(p, [])
+            name = names.lead_one(task.id, term_of.get(p, 0))
+            if len(leading) != 1:
+                out.append(
+                    Named(name, f"task '{task.id}' period {p}: {len(leading)} leads, needs exactly one")
+                )
+            elif leading[0] not in task.lead.nations:
+                out.append(Named(name, f"task '{task.id}' period {p}: lead '{leading[0]}' is not eligible"))
         single = f.single_leads(task)
         for k, periods in enumerate(f.lead_terms(task)):
             if periods[-1] < f.start:
@@ -318,26 +378,34 @@ def lead_one(f: Facts) -> list[str]:
                 names_in_term -= past
             if len(names_in_term) > 1:
                 out.append(
-                    f"task '{task.id}' term {k + 1} ({periods[0]}-{periods[-1]}): "
-                    f"lead changes inside the term ({', '.join(sorted(names_in_term))})"
+                    Named(
+                        names.lead_one(task.id, k),
+                        f"task '{task.id}' term {k + 1} ({periods[0]}-{periods[-1]}): "
+                        f"lead changes inside the term ({', '.join(sorted(names_in_term))})",
+                    )
                 )
     return out
 
 
-def lead_first(f: Facts) -> list[str]:
-    out = []
+def lead_first(f: Facts) -> list[Finding]:
+    out: list[Finding] = []
     for task in _led_tasks(f):
         assert task.lead is not None
         leads = f.term_leads(task)
         if f.lead_terms(task)[0][0] < f.start:
             continue  # the first term began in history
         if task.lead.first is not None and leads and leads[0] not in (None, task.lead.first):
-            out.append(f"task '{task.id}': first term led by '{leads[0]}', must be '{task.lead.first}'")
+            out.append(
+                Named(
+                    names.lead_first(task.id),
+                    f"task '{task.id}': first term led by '{leads[0]}', must be '{task.lead.first}'",
+                )
+            )
     return out
 
 
-def lead_rotate(f: Facts) -> list[str]:
-    out = []
+def lead_rotate(f: Facts) -> list[Finding]:
+    out: list[Finding] = []
     for task in _led_tasks(f):
         assert task.lead is not None
         if not task.lead.rotate or len(set(task.lead.nations)) < 2:
@@ -355,12 +423,17 @@ def lead_rotate(f: Facts) -> list[str]:
                 continue  # unchanged since history
             a, b = single.get(before[-1]), single.get(first)
             if a is not None and a == b:
-                out.append(f"task '{task.id}': terms {k + 1} and {k + 2} both led by '{a}'")
+                out.append(
+                    Named(
+                        names.lead_rotate(task.id, k),
+                        f"task '{task.id}': terms {k + 1} and {k + 2} both led by '{a}'",
+                    )
+                )
     return out
 
 
-def lead_contribution(f: Facts) -> list[str]:
-    out = []
+def lead_contribution(f: Facts) -> list[Finding]:
+    out: list[Finding] = []
     for task in _led_tasks(f):
         assert task.lead is not None
         for p, nation in sorted(f.single_leads(task).items()):
@@ -369,8 +442,11 @@ def lead_contribution(f: Facts) -> list[str]:
             got = f.nation_units(task.id, p).get(nation, 0)
             if got < task.lead.contribution:
                 out.append(
-                    f"task '{task.id}' period {p}: lead '{nation}' deploys {got} unit(s), "
-                    f"contribution {task.lead.contribution}"
+                    Named(
+                        names.lead_contribution(task.id, nation, p),
+                        f"task '{task.id}' period {p}: lead '{nation}' deploys {got} unit(s), "
+                        f"contribution {task.lead.contribution}",
+                    )
                 )
     return out
 
@@ -538,7 +614,7 @@ def _gap_in_words(g: tuple[object, ...]) -> str:
 
 
 #: rule name -> function; the names are those of :data:`allocator.formulation.rules.RULES`.
-CHECKS = {
+CHECKS: dict[str, Callable[[Facts], Sequence[Finding]]] = {
     "reference": reference,
     "history": history,
     "placement": placement,

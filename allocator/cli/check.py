@@ -38,5 +38,5 @@ def check(ctx: click.Context, instance: str, solution: str, baseline: str | None
         sys.exit(EXIT_OK)
     out.print(f"[red]{len(report.violations)} violation(s)[/red] in {escape(solution)}:")
     for violation in report.violations:
-        out.print(f"  {violation.rule}: {violation.message}", markup=False)
+        out.print(f"  {violation}", markup=False)
     sys.exit(EXIT_FAIL)

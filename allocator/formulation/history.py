@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from allocator.formulation import names
+from allocator import names
 from allocator.formulation.linear import Row
 from allocator.formulation.scales import Scales
 from allocator.formulation.structure import Column, TourStructure

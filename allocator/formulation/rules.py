@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from allocator.formulation import names
+from allocator import names
 from allocator.formulation.history import PlanHistory
 from allocator.formulation.linear import LinearModel, Objective, Row, Terms
 from allocator.formulation.scales import scaled

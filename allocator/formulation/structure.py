@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from allocator.formulation import names
+from allocator import names
 from allocator.formulation.linear import Row, Terms
 from allocator.formulation.scales import Scales
 from allocator.instance.index import Index, Tour

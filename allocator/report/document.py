@@ -127,7 +127,7 @@ def build_report(instance: Instance, solution: Any, label: str | None = None, ba
     images["coverage.png"] = charts.coverage_chart(tables, instance)
     images["personnel.png"] = charts.personnel_heatmap(tables)
     images["burden.png"] = charts.burden_chart(tables, instance.spec.fairness, colours)
-    violations = tuple(f"{v.rule}: {v.message}" for v in verdict.violations)
+    violations = tuple(str(v) for v in verdict.violations)
     objectives = dict(verdict.objectives)
     report = Report(instance, parsed, document, tables, images, violations, label, objectives, warned)
     if base_document is None or parsed.replan is None:

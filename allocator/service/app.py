@@ -460,7 +460,9 @@ class _Api:
             ok=report.ok,
             status=report.status,
             objectives=report.objectives,
-            violations=[schemas.ViolationOut(rule=v.rule, message=v.message) for v in report.violations],
+            violations=[
+                schemas.ViolationOut(rule=v.rule, name=v.name, message=v.message) for v in report.violations
+            ],
         )
 
     async def upload(self, request: Request) -> tuple[ReadInstance, schemas.JobOptions]:

@@ -137,7 +137,11 @@ class JobList(BaseModel):
 
 
 class ViolationOut(BaseModel):
+    """A broken rule: its family (`rule`), the rule instance (`name`, as `personnel-cap[FR@3]`,
+    where the rule has instances) and what is wrong."""
+
     rule: str
+    name: str | None = None
     message: str
 
 

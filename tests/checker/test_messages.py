@@ -100,9 +100,9 @@ def test_tour_length_messages() -> None:
     doc["offers"][0].update(min_tour=2, max_tour=3)
     plan = _plan(("FR-a", 1, "air", 1, 4), ("FR-a", 2, "air", 3, 3), ("FR-a", 2, "air", 6, 6))
     assert _messages(build(doc), plan) == [
-        "tour-length: assignments[0]: FR-a unit 1 tour of 4 periods exceeds max_tour 3",
-        "tour-length: assignments[1]: FR-a unit 2 tour of 1 periods is shorter than min_tour 2 and "
-        "does not end in the last period",
+        "tour-length[FR-a>air@1]: assignments[0]: FR-a unit 1 tour of 4 periods exceeds max_tour 3",
+        "tour-length[FR-a>air@3]: assignments[1]: FR-a unit 2 tour of 1 periods is shorter than "
+        "min_tour 2 and does not end in the last period",
     ]
 
 
@@ -118,8 +118,9 @@ def test_unit_capacity_tells_overlap_from_missing_rest() -> None:
         ("GB-a", 1, "air", 3, 3),  # 1 idle period: enough without min_rest
     )
     assert _messages(build(doc), plan) == [
-        "unit-capacity: FR-a unit 1: assignments[0] (1-2) and assignments[1] (2-3) overlap",
-        "unit-capacity: FR-a unit 2: 0 idle period(s) between assignments[2] and assignments[3], needs 2",
+        "unit-capacity[FR-a@2]: FR-a unit 1: assignments[0] (1-2) and assignments[1] (2-3) overlap",
+        "unit-capacity[FR-a@2]: FR-a unit 2: 0 idle period(s) between assignments[2] and "
+        "assignments[3], needs 2",
     ]
 
 
@@ -131,9 +132,9 @@ def test_personnel_cap_and_budget_allow_exactly_the_cap() -> None:
     assert _messages(build(doc), at_the_cap) == []
     doc["nations"][0].update(max_personnel=199.5, budget=3.5)
     assert _messages(build(doc), at_the_cap) == [
-        "personnel-cap: nation 'FR' deploys 200 personnel in period 1, cap 199.5",
-        "personnel-cap: nation 'FR' deploys 200 personnel in period 2, cap 199.5",
-        "budget: nation 'FR' costs 4 over the horizon, budget 3.5",
+        "personnel-cap[FR@1]: nation 'FR' deploys 200 personnel in period 1, cap 199.5",
+        "personnel-cap[FR@2]: nation 'FR' deploys 200 personnel in period 2, cap 199.5",
+        "budget[FR]: nation 'FR' costs 4 over the horizon, budget 3.5",
     ]
 
 
@@ -159,11 +160,11 @@ def test_nation_counts_are_checked_on_every_task() -> None:
         ("IT-a", 1, "sea", 2, 3),
     )
     assert _messages(build(doc), plan) == [
-        "max-nations: task 'sea' period 2: 3 nations, max_nations 2",
-        "min-nations: task 'sea' period 3: 1 nations, min_nations 2",
+        "max-nations[sea@2]: task 'sea' period 2: 3 nations, max_nations 2",
+        "min-nations[sea@3]: task 'sea' period 3: 1 nations, min_nations 2",
     ]
     soft = build({**doc, "model": "coverage-first"})
-    assert _messages(soft, plan) == ["max-nations: task 'sea' period 2: 3 nations, max_nations 2"]
+    assert _messages(soft, plan) == ["max-nations[sea@2]: task 'sea' period 2: 3 nations, max_nations 2"]
 
 
 def test_min_nations_is_not_a_rule_for_a_task_without_it() -> None:
@@ -174,7 +175,7 @@ def test_min_nations_is_not_a_rule_for_a_task_without_it() -> None:
 def test_hard_demand_message() -> None:
     doc = base_instance(horizon={"periods": 2}, model="min-cost")
     assert _messages(build(doc), _plan(("FR-a", 1, "air", 1, 1))) == [
-        "demand: task 'air' period 2: 1 'fighter' unit(s) uncovered"
+        "demand[air:fighter@2]: task 'air' period 2: 1 'fighter' unit(s) uncovered"
     ]
 
 
@@ -201,7 +202,8 @@ def _terms(*nations: str, task: str = "sea", term: int = 2) -> list[Plan]:
 
 def test_a_led_task_without_any_lead_term() -> None:
     assert _messages(_led(first="FR"), _plan()) == [
-        f"lead-one: task 'sea' period {p}: 0 leads, needs exactly one" for p in range(1, 7)
+        f"lead-one[sea#{(p - 1) // 2}]: task 'sea' period {p}: 0 leads, needs exactly one"
+        for p in range(1, 7)
     ]
 
 
@@ -217,21 +219,21 @@ def test_a_lead_changing_inside_a_term() -> None:
         {"task": "sea", "nation": "GB", "start": 4, "end": 6},
     ]
     assert _messages(_led(rotate=False), _plan(leads=leads)) == [
-        "lead-one: task 'sea' term 2 (3-4): lead changes inside the term (FR, GB)"
+        "lead-one[sea#1]: task 'sea' term 2 (3-4): lead changes inside the term (FR, GB)"
     ]
     leads = [
         {"task": "sea", "nation": "GB", "start": 1, "end": 2},
         {"task": "sea", "nation": "FR", "start": 3, "end": 6},
     ]
     assert _messages(_led(rotate=False, term=3), _plan(leads=leads)) == [
-        "lead-one: task 'sea' term 1 (1-3): lead changes inside the term (FR, GB)"
+        "lead-one[sea#0]: task 'sea' term 1 (1-3): lead changes inside the term (FR, GB)"
     ]
 
 
 def test_lead_first_and_rotate_messages() -> None:
     assert _messages(_led(first="FR"), _plan(leads=_terms("GB", "FR", "FR"))) == [
-        "lead-first: task 'sea': first term led by 'GB', must be 'FR'",
-        "lead-rotate: task 'sea': terms 2 and 3 both led by 'FR'",
+        "lead-first[sea]: task 'sea': first term led by 'GB', must be 'FR'",
+        "lead-rotate[sea#1]: task 'sea': terms 2 and 3 both led by 'FR'",
     ]
     assert _messages(_led(rotate=False), _plan(leads=_terms("GB", "FR", "FR"))) == []
 
@@ -248,7 +250,7 @@ def test_rotation_is_checked_on_every_led_task() -> None:
         for t in ("air", "sea")
     ]
     plan = _plan(leads=[*_terms("FR", "FR", task="air"), *_terms("GB", "GB", task="sea")])
-    assert _messages(build(doc), plan) == ["lead-rotate: task 'sea': terms 1 and 2 both led by 'GB'"]
+    assert _messages(build(doc), plan) == ["lead-rotate[sea#0]: task 'sea': terms 1 and 2 both led by 'GB'"]
 
 
 def test_lead_contribution_counts_every_offer_of_the_lead() -> None:
@@ -261,8 +263,8 @@ def test_lead_contribution_counts_every_offer_of_the_lead() -> None:
     assert _messages(build(doc), two_offers) == []
     one = _plan(("FR-a", 1, "air", 1, 2), ("GB-a", 1, "air", 2, 2), leads=leads)
     assert _messages(build(doc), one) == [
-        "lead-contribution: task 'air' period 1: lead 'FR' deploys 1 unit(s), contribution 2",
-        "lead-contribution: task 'air' period 2: lead 'FR' deploys 1 unit(s), contribution 2",
+        "lead-contribution[air>FR@1]: task 'air' period 1: lead 'FR' deploys 1 unit(s), contribution 2",
+        "lead-contribution[air>FR@2]: task 'air' period 2: lead 'FR' deploys 1 unit(s), contribution 2",
     ]
 
 

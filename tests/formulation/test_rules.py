@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import allocator
+from allocator.formulation.build import formulate
 from tests.helpers.instances import base_instance, build
 
 Doc = dict[str, Any]
@@ -242,6 +243,10 @@ CASES: list[tuple[str, str, Doc, Callable[[Doc], None]]] = [
 ]
 
 
+#: Rules without rule instances of their own (SPEC section 3 names none): placement, caveats.
+UNNAMED = {"placement", "caveat"}
+
+
 @pytest.mark.parametrize(("rule", "what", "doc", "relax"), CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
 def test_rule_binds_and_is_respected(
     backend: str,
@@ -264,6 +269,14 @@ def test_rule_binds_and_is_respected(
     assert rule in {v.rule for v in report.violations}, (
         f"the plan made without '{what}' should break rule '{rule}': {report}"
     )
+    if rule in UNNAMED:
+        return
+    # the checker names each broken rule instance as the model names its rows (SPEC section 3)
+    named = {v.name for v in report.violations if v.rule == rule and v.name is not None}
+    rows = {row.name for row in formulate(instance, formulation).rows()}
+    assert named, f"'{rule}' findings carry their rule-instance names: {report}"
+    if rule != "tour-length":  # "around P": the checker names a tour at its start, the flow rows by period
+        assert named <= rows, f"checker names {sorted(named - rows)} are not the model's"
 
 
 def test_every_rule_has_a_case() -> None:

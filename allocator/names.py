@@ -1,6 +1,7 @@
 """Rule-instance names, written in one place: ``rule[entity@period]`` (``docs/rules.md``).
 
-The same names label the model's rows, the checker's findings and explanations.
+The same names label the model's rows, the checker's findings and explanations (a module of its
+own, below both the formulation and the checker, which share nothing else).
 """
 
 from __future__ import annotations
