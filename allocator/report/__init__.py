@@ -5,7 +5,7 @@
 - ``report.xlsx``: summary (with the input warnings, such as a plan made for other data),
   assignments (one row per tour), leads, coverage (task and capability x period, deployed /
   required, and a task's nations / min_nations), shortfalls, burden against fair share under units,
-  personnel and cost;
+  personnel and cost, and for a verified plan why (each shortfall's reasons) and why-objectives;
 - ``rotation-<task>.png`` per task, ``leads.png``, ``coverage.png`` (task x period),
   ``personnel.png`` (nation x period heat map), ``burden.png``;
 - ``report.html``: the summary, every chart (embedded) and the tables; opens without a network.

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -14,6 +15,7 @@ import allocator.report.charts as charts
 from allocator.checker import CheckReport, check, require_same_instance
 from allocator.checker.solution import Solution, parse_solution
 from allocator.errors import InputWarning
+from allocator.explanations import Explanation, explain_plan, plan_of_tours
 from allocator.instance.model import Instance
 from allocator.options import Status
 from allocator.report.charts import chart_name
@@ -86,6 +88,15 @@ class Report:
         backend = str((self.document.get("solver") or {}).get("backend") or "")
         label = self.label.removesuffix(f" ({backend})") if backend else self.label  # solve's label
         return f"{label} ({', '.join(filter(None, (backend, self.solution.status)))})"
+
+    @cached_property
+    def explanation(self) -> Explanation | None:
+        """Why: each shortfall's reasons and the parts of every objective (the "why" section and
+        sheets); None without a verified plan."""
+        if self.violations or not self.solution.has_plan:
+            return None
+        plan = plan_of_tours(self.solution.tours)
+        return explain_plan(self.instance, plan, Status(self.solution.status))
 
     @property
     def no_plan(self) -> str | None:

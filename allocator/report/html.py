@@ -11,7 +11,6 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from allocator.explanations import explain_plan, plan_of_tours
 from allocator.options import Status
 from allocator.report.charts import MEASURE_LABELS, chart_name, nation_colours, signed
 from allocator.report.document import before_chart_name
@@ -131,10 +130,9 @@ def _objectives(report: Report) -> list[dict[str, str]]:
 def _why(report: Report) -> dict[str, Any] | None:
     """The "why" section: each run of short periods with every offer's reason, and the parts of
     every objective (largest first); None without a verified plan."""
-    if report.violations or not report.solution.has_plan:
+    why = report.explanation
+    if why is None:
         return None
-    plan = plan_of_tours(report.solution.tours)
-    why = explain_plan(report.instance, plan, Status(report.solution.status))
     parts = []
     for name, rows in (why.breakdown or {}).items():
         if rows:

@@ -49,6 +49,32 @@ def burden_frame(report: Report) -> pd.DataFrame:
     return report.tables.burden.round(3)
 
 
+WHY_COLUMNS = ["task", "capability", "from", "to", "short (units x periods)", "offer", "reason", "why"]
+
+
+def why_frame(shortfalls: list[dict[str, Any]]) -> pd.DataFrame:
+    """The "why" sheet: per run of short periods, a row for every offer of the capability and
+    why it does not serve there (one row in words where no offer has the capability)."""
+    rows = []
+    for gap in shortfalls:
+        first, last = gap["labels"]
+        where = [gap["task"], gap.get("capability") or "(nations)", first, last, gap.get("units")]
+        for reason in gap.get("reasons") or [{"offer": "", "reason": "", "text": gap.get("text", "")}]:
+            rows.append([*where, reason["offer"], reason["reason"], reason["text"]])
+    return pd.DataFrame(rows, columns=WHY_COLUMNS)
+
+
+def parts_frame(breakdown: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
+    """The "why-objectives" sheet: what makes up each objective, largest part first, a part's
+    fields in words beside its value."""
+    rows = []
+    for objective, parts in breakdown.items():
+        for part in parts:
+            fields = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in part.items() if k != "value")
+            rows.append([objective, fields, part.get("value")])
+    return pd.DataFrame(rows, columns=["objective", "part", "value"])
+
+
 def _sheet(book: Any, name: str, frame: pd.DataFrame) -> Any:
     """A sheet holding `frame` (bold header, frozen panes, fitted widths); text cells stay text."""
     sheet = book.create_sheet(name)
@@ -89,6 +115,9 @@ def report_workbook(report: Report) -> bytes:
     }
     if report.changes is not None:
         sheets["changes"] = report.changes
+    if report.explanation is not None:
+        sheets["why"] = why_frame(report.explanation.shortfalls)
+        sheets["why-objectives"] = parts_frame(report.explanation.breakdown or {})
     book = Workbook()
     book.remove(book.active)
     for name, frame in sheets.items():

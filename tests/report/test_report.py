@@ -490,3 +490,24 @@ def test_allocator_report_prints_the_warning_it_shows(tmp_path: Path) -> None:
     assert "warning:" in invoked.output and "other data" in invoked.output
     (shown,) = _page_warnings((tmp_path / "r" / "report.html").read_text())
     assert "other data" in shown
+
+
+def test_the_workbook_says_why(tmp_path: Path) -> None:
+    """The page's "Why" section as sheets: each short run's offers and reasons, and the parts of
+    every objective; none for a plan the checker rejects."""
+    instance = allocator.load_instance(EXAMPLES / "shortfall.yaml")
+    plan = allocator.solve(instance, time_limit=10, threads=1).to_json()
+    write_report(instance, plan, tmp_path / "ok")
+    why = pd.read_excel(tmp_path / "ok" / "report.xlsx", sheet_name="why")
+    explained = allocator.explain(instance, plan)
+    reasons = [(g["task"], r["offer"], r["reason"]) for g in explained.shortfalls for r in g["reasons"]]
+    assert list(zip(why["task"], why["offer"], why["reason"], strict=True)) == reasons and reasons
+    parts = pd.read_excel(tmp_path / "ok" / "report.xlsx", sheet_name="why-objectives")
+    assert set(parts["objective"]) <= set(instance.spec.objective_names) and "shortfall" in set(
+        parts["objective"]
+    )
+    broken = json.loads(json.dumps(plan))
+    broken["assignments"][0]["end"] += 1
+    write_report(instance, broken, tmp_path / "broken")
+    sheets = pd.ExcelFile(tmp_path / "broken" / "report.xlsx").sheet_names
+    assert "why" not in sheets and "why-objectives" not in sheets
