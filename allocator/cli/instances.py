@@ -58,7 +58,7 @@ def _print_supply(instance: Instance, label: str) -> None:
         short = f"[red]{row['short_by']} in {row['short_periods']}[/red]" if row["short_by"] else "-"
         table.add_row(escape(row["capability"]), str(row["required_peak"]), str(row["offered"]), short)
     out.print(table)
-    for text in supply_warnings(instance, label):
+    for text in supply_warnings(supply, label):
         warn(text)
 
 

@@ -11,6 +11,8 @@ from allocator.instance.formats import build_instance, dump_document
 from allocator.instance.model import Instance
 
 INSTANCE_FORMATS = (".yaml", ".yml", ".json", ".xlsx")
+#: How every .xlsx file (a zip archive) begins.
+WORKBOOK_MAGIC = b"PK\x03\x04"
 
 
 def load_instance(source: str | Path, model: str | None = None) -> Instance:
@@ -21,15 +23,20 @@ def load_instance(source: str | Path, model: str | None = None) -> Instance:
     if workbook.is_workbook(source):
         return workbook.load_workbook_instance(source, model=model)
     if str(source) == "-":  # a document, or a workbook piped in
-        data = stdin_bytes()
-        if data.startswith(b"PK\x03\x04"):
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "stdin.xlsx"
-                path.write_bytes(data)
-                return workbook.load_workbook_instance(path, model=model, label="<stdin>")
-        return build_instance(parse_document(decoded(data, "<stdin>"), "<stdin>"), "<stdin>", model=model)
+        return instance_of_bytes(stdin_bytes(), "<stdin>", model)
     text, label = read_text(source)
     return build_instance(parse_document(text, label), label, model=model)
+
+
+def instance_of_bytes(data: bytes, label: str, model: str | None = None) -> Instance:
+    """Load and validate an instance sent as bytes (standard input, an upload), named `label`: a
+    workbook by its content (read from a private temporary folder), else YAML or JSON."""
+    if data.startswith(WORKBOOK_MAGIC):
+        with tempfile.TemporaryDirectory(prefix="allocator-") as folder:
+            path = Path(folder) / "instance.xlsx"
+            path.write_bytes(data)
+            return workbook.load_workbook_instance(path, model=model, label=label)
+    return build_instance(parse_document(decoded(data, label), label), label, model=model)
 
 
 def dump_instance(instance: Instance, fmt: str) -> str | bytes:

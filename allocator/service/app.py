@@ -511,7 +511,7 @@ def _validated(read: ReadInstance) -> schemas.ValidateOut:
         offers=len(instance.offers),
         periods=instance.periods,
         supply=[schemas.SupplyRow(**row) for row in supply.to_dict("records")],
-        warnings=[*read.warnings, *supply_warnings(instance, read.label)],
+        warnings=[*read.warnings, *supply_warnings(supply, read.label)],
     )
 
 

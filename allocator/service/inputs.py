@@ -5,7 +5,6 @@ on the server (an upload is read from a private temporary folder under a fixed n
 from __future__ import annotations
 
 import re
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,15 +15,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from allocator.errors import InputError, InputWarning, Problem, format_path
-from allocator.files import decoded, parse_document
 from allocator.instance.catalog import available_models
 from allocator.instance.formats import build_instance, instance_document
+from allocator.instance.load import instance_of_bytes
 from allocator.instance.model import Instance
-from allocator.instance.workbook import load_workbook_instance
 
 #: The label of an instance sent in a JSON body (as a file's name labels it on the command line).
 INSTANCE_LABEL = "instance"
-WORKBOOK_MAGIC = b"PK\x03\x04"
 
 
 @dataclass(frozen=True)
@@ -105,13 +102,7 @@ def instance_of_upload(data: bytes, filename: str | None, model: str | None = No
     label = upload_label(filename)
     with warnings.catch_warnings(record=True) as caught, _model_option(model):
         warnings.simplefilter("always", InputWarning)
-        if data.startswith(WORKBOOK_MAGIC):
-            with tempfile.TemporaryDirectory(prefix="allocator-upload-") as folder:
-                path = Path(folder) / "upload.xlsx"
-                path.write_bytes(data)
-                instance = load_workbook_instance(path, model=model, label=label)
-        else:
-            instance = build_instance(parse_document(decoded(data, label), label), label, model=model)
+        instance = instance_of_bytes(data, label, model)
     return ReadInstance(instance, instance_document(instance), _texts(caught), label)
 
 

@@ -73,7 +73,7 @@ class JobRunner:
             if job.status == "running":
                 self.store.finish(job.id, "stopped", reason=UNCLEAN)
             else:
-                self._submit(job.id)
+                self.submit(job.id)
         self._monitor = threading.Thread(target=self._watch, name="allocator-monitor", daemon=True)
         self._monitor.start()
 
@@ -119,9 +119,6 @@ class JobRunner:
     # jobs ----------------------------------------------------------------------------------------
     def submit(self, job_id: str) -> None:
         """Run the stored job `job_id`."""
-        self._submit(job_id)
-
-    def _submit(self, job_id: str) -> None:
         spec = self.store.request(job_id)
         spec.update(id=job_id, topic=self.topic, channel=f"{self.prefix}-{job_id}")
         future = self.client.submit(run_job, spec, key=f"{self.prefix}-job-{job_id}", pure=False)
@@ -156,7 +153,6 @@ class JobRunner:
 
     def stop(self, job_id: str) -> None:
         """Stop a job: a running search ends with its best plan kept; a queued job never runs."""
-        self.store.ask_stop(job_id)
         job = self.store.get(job_id)
         with self._lock:
             future = self._futures.get(job_id)

@@ -35,7 +35,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     result_status TEXT,
     verified INTEGER,
     reason TEXT,
-    stop_asked INTEGER NOT NULL DEFAULT 0,
     solution TEXT,
     explanation TEXT,
     report TEXT
@@ -59,7 +58,6 @@ class Job:
     result_status: str | None
     verified: bool | None
     reason: str | None
-    stop_asked: bool
     has_solution: bool
     has_explanation: bool
     has_report: bool
@@ -67,14 +65,14 @@ class Job:
 
 _SUMMARY = (
     "id, kind, status, name, created, started, finished, progress, result_status, verified, reason,"
-    " stop_asked, solution IS NOT NULL, explanation IS NOT NULL, report IS NOT NULL"
+    " solution IS NOT NULL, explanation IS NOT NULL, report IS NOT NULL"
 )
 
 
 def _job(row: tuple[Any, ...]) -> Job:
     progress = json.loads(row[7]) if row[7] else None
     verified = None if row[9] is None else bool(row[9])
-    solution, explanation, report = (bool(v) for v in row[12:15])
+    solution, explanation, report = (bool(v) for v in row[11:14])
     return Job(
         id=row[0],
         kind=row[1],
@@ -87,7 +85,6 @@ def _job(row: tuple[Any, ...]) -> Job:
         result_status=row[8],
         verified=verified,
         reason=row[10],
-        stop_asked=bool(row[11]),
         has_solution=solution,
         has_explanation=explanation,
         has_report=report,
@@ -171,10 +168,6 @@ class JobStore:
                 (time.time(), json.dumps(progress) if progress else None, job_id, *ACTIVE),
             )
 
-    def ask_stop(self, job_id: str) -> None:
-        with self._connection() as db:
-            db.execute("UPDATE jobs SET stop_asked = 1 WHERE id = ?", (job_id,))
-
     def finish(
         self,
         job_id: str,
@@ -214,7 +207,3 @@ class JobStore:
     def keep_report(self, job_id: str, report: str) -> None:
         with self._connection() as db:
             db.execute("UPDATE jobs SET report = ? WHERE id = ?", (report, job_id))
-
-    def requeue(self, job_id: str) -> None:
-        with self._connection() as db:
-            db.execute("UPDATE jobs SET status = 'queued', progress = NULL WHERE id = ?", (job_id,))

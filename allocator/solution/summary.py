@@ -222,12 +222,12 @@ def supply_table(instance: Instance) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["capability", "required_peak", "offered", "short_by", "short_periods"])
 
 
-def supply_warnings(instance: Instance, label: str) -> list[str]:
-    """What `allocator validate` warns about the supply: each capability with fewer units
-    available than required in some period (a shortfall no plan can avoid)."""
+def supply_warnings(supply: pd.DataFrame, label: str) -> list[str]:
+    """What `allocator validate` warns about a :func:`supply_table`: each capability with fewer
+    units available than required in some period (a shortfall no plan can avoid)."""
     return [
         f"{label}: capability '{row['capability']}': {row['short_by']} unit(s) more are required "
         f"than offered in {row['short_periods']}: a shortfall no plan can avoid"
-        for row in supply_table(instance).to_dict("records")
+        for row in supply.to_dict("records")
         if row["short_by"]
     ]
