@@ -6,7 +6,9 @@ start, incumbents reported as they come, and a soft deadline per level (see :cla
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
 import threading
 import time
@@ -15,6 +17,7 @@ from collections.abc import Callable, Sequence
 from ortools.sat.python import cp_model
 
 from allocator.backends.interface import Level, LevelOutcome, stream_rows
+from allocator.backends.lpbound import LpRelaxation, RunningBound
 from allocator.formulation.linear import LinearModel, Row, Terms
 from allocator.formulation.rules import Formulation
 from allocator.options import Progress, SolveOptions, Status
@@ -25,6 +28,11 @@ log = logging.getLogger(__name__)
 TWO_WORKERS = ("max_lp", "default_lp")
 #: ... on models with at most this many columns (measured: up to 9k helps; 65k flow, 190k tours hurt).
 LP_WORKERS_MAX_VARIABLES = 50_000
+#: Searches near the LP's solution fix the columns it leaves below these values, in turn (measured
+#: on the large set: BENCHMARKS.md, "Issue 13: the LP relaxation on the large set").
+GUIDE_THRESHOLDS = (0.01, 0.001)
+#: ... when at least this many seconds of the level are left.
+MIN_GUIDED_SECONDS = 10.0
 
 STATUS = {
     cp_model.OPTIMAL: Status.OPTIMAL,
@@ -58,16 +66,24 @@ class CpSatBackend:
         self.vars: list[cp_model.IntVar] = []
         self.boolean: list[bool] = []
         self.columns = 0
+        #: the LP relaxation, gathered where CP-SAT runs without LP workers (:mod:`lpbound`)
+        self.relaxation: LpRelaxation | None = None
 
     def load(self, formulation: Formulation) -> None:
+        if formulation.model.columns > LP_WORKERS_MAX_VARIABLES:
+            self.relaxation = LpRelaxation()
         stream_rows(formulation.model, formulation.rows(self.row_order), self)
 
     def finish(self, model: LinearModel) -> None:
         self.model.name = model.name
         self.columns = model.columns
+        if self.relaxation is not None:
+            self.relaxation.finish(model)
 
     def add_variables(self, model: LinearModel) -> None:
         """The variables `model` has that this CP-SAT model does not have yet."""
+        if self.relaxation is not None:
+            self.relaxation.add_variables(model)
         for v in model.variables[len(self.vars) :]:
             self.boolean.append(v.boolean)
             self.vars.append(
@@ -79,15 +95,32 @@ class CpSatBackend:
 
     def add_row(self, row: Row) -> None:
         add_row(self.model, self.vars, row)
+        if self.relaxation is not None:
+            self.relaxation.add_row(row)
 
     def add_bound(self, terms: Terms, rhs: int) -> None:
         self.model.add(self._expr(terms) <= rhs)
+        if self.relaxation is not None:
+            self.relaxation.add_bound(terms, rhs)
 
-    def _parameters(self, solver: cp_model.CpSolver, level: Level) -> None:
+    def _lp_bound(self, level: Level) -> RunningBound | None:
+        """The LP relaxation's bound on the first level, in the background, where CP-SAT has no LP
+        of its own and the level has time for it."""
+        if self.relaxation is None or level.number != 1 or not level.terms:
+            return None
+        if not self.relaxation.fits(level.budget):
+            log.info("level %d: no time to solve the LP relaxation beside the search", level.number)
+            return None
+        return self.relaxation.start(level.terms, level.budget if level.budget is not None else math.inf)
+
+    def _parameters(
+        self, solver: cp_model.CpSolver, remaining: float | None, lp_workers: bool, spare: int = 0
+    ) -> None:
+        """The search's parameters; `spare`: cores left to an LP solved beside it."""
         params = solver.parameters
         threads = self.options.threads
-        params.num_workers = threads or 0
-        if (threads or os.cpu_count()) == 2 and self.columns <= LP_WORKERS_MAX_VARIABLES:
+        params.num_workers = max(1, (threads or os.cpu_count() or 1) - spare) if spare else (threads or 0)
+        if (threads or os.cpu_count()) == 2 and lp_workers:
             # CP-SAT's default pair of workers has no LP-heavy search; these two prove shortfall
             # levels and GAP bounds much faster here, but on very large models the LP costs memory
             # and plan quality (BENCHMARKS.md, "CP-SAT with two workers")
@@ -95,51 +128,153 @@ class CpSatBackend:
         params.random_seed = self.options.seed
         params.catch_sigint_signal = False
         params.log_search_progress = self.options.log_search
-        if level.remaining is not None:
+        if remaining is not None:
             # the hard limit is all the time left; the level's share is a soft deadline
-            params.max_time_in_seconds = max(level.remaining, 0.01)
+            params.max_time_in_seconds = max(remaining, 0.01)
 
     def solve_level(self, level: Level) -> LevelOutcome:
+        """One search over the whole model; on a large model's first level, the search until the
+        LP relaxation is solved beside it, then searches near the LP's solution
+        (:meth:`_lp_guided`)."""
         self.model.minimize(self._expr(level.terms))
         if level.warm is not None:
-            self.model.clear_hints()
-            for variable, value in zip(self.vars, level.warm, strict=True):
-                self.model.add_hint(variable, round(value))
+            _hint(self.model, self.vars, level.warm)
+        search = _Search(level)
+        lp = self._lp_bound(level)
+        if lp is None:
+            return self._search(self.model, search, self.columns <= LP_WORKERS_MAX_VARIABLES)
+        level.stop.register(lp.cancel)
+        try:
+            outcome = self._search(self.model, search, False, until=lp)
+            if outcome.status in (Status.OPTIMAL, Status.INFEASIBLE):
+                lp.cancel()
+            lp_bound = lp.result()
+        finally:
+            level.stop.unregister(lp.cancel)
+        if outcome.status == Status.INFEASIBLE:
+            return outcome
+        bound = max(b for b in (outcome.bound, lp_bound, -math.inf) if b is not None)
+        outcome = dataclasses.replace(outcome, bound=bound)
+        if outcome.status == Status.OPTIMAL or level.stop.stopped or not lp.solved:
+            return outcome
+        return self._lp_guided(search, lp, outcome)
+
+    def _lp_guided(self, search: _Search, lp: RunningBound, outcome: LevelOutcome) -> LevelOutcome:
+        """Searches of the model with every column fixed at 0 that both the LP's solution (below
+        a threshold) and the best plan leave unused, with CP-SAT's LP workers on (the model is
+        smaller): the best plan stays feasible, so no round makes the level worse.  A round that
+        proves its restricted model optimal in time leaves the rest to the next, looser threshold.
+        The restricted models' bounds say nothing of the whole model: the level keeps its own."""
+        lp_values = lp.values()
+        best = outcome
+        for threshold in GUIDE_THRESHOLDS:
+            if search.left() < MIN_GUIDED_SECONDS or search.level.stop.stopped:
+                break
+            plan = best.values if best.values is not None else search.level.warm
+            if plan is not None:
+                _hint(self.model, self.vars, plan)
+            restricted = self.model.clone()  # with the plan as its hint
+            fixed = 0
+            for i in range(self.columns):
+                if lp_values[i] <= threshold and (plan is None or round(plan[i]) == 0):
+                    restricted.proto.variables[i].domain[1] = 0
+                    fixed += 1
+            found = self._search(restricted, search, True, bound=best.bound)
+            log.info(
+                "level %d near the LP (%d of %d columns fixed at 0): %s, %s",
+                search.level.number,
+                fixed,
+                self.columns,
+                found.status,
+                None if found.values is None else search.value(found.values),
+            )
+            if found.values is not None and (
+                best.values is None or search.value(found.values) < search.value(best.values)
+            ):
+                best = dataclasses.replace(best, values=found.values)
+            if found.status != Status.OPTIMAL:  # the round used its time
+                break
+        status = best.status if best.values is None else Status.FEASIBLE
+        if best.values is not None and best.bound is not None and best.bound >= search.value(best.values):
+            status = Status.OPTIMAL
+        return dataclasses.replace(best, status=status)
+
+    def _search(
+        self,
+        model: cp_model.CpModel,
+        search: _Search,
+        lp_workers: bool,
+        until: RunningBound | None = None,
+        bound: float | None = None,
+    ) -> LevelOutcome:
+        """One CP-SAT search of `model` within the level's time; `until`: stop when that LP is solved
+        (if time is left for searching near it); `bound`: the level's bound where the model's
+        own is not one (a restricted model)."""
+        level = search.level
         solver = cp_model.CpSolver()
-        self._parameters(solver, level)
-        soft_deadline = None if level.budget is None else time.perf_counter() + level.budget
-        if level.progress is not None:
+        self._parameters(solver, search.remaining(), lp_workers, spare=0 if until is None else 1)
+        if level.progress is not None and bound is None:
             report = level.progress
-            solver.best_bound_callback = lambda bound: report(
+            solver.best_bound_callback = lambda value: report(
                 Progress(
                     level.key,
                     level.number,
                     level.levels,
                     None,
-                    bound / level.scale,
+                    value / level.scale,
                     time.perf_counter() - level.started,
                 )
             )
-        incumbents = _Incumbents(level, soft_deadline, solver.stop_search)
-        timers = [_soft_stop(solver, incumbents, soft_deadline), _checkpoint(incumbents, level)]
+        incumbents = _Incumbents(level, search.soft_deadline, solver.stop_search, bound)
+        timers = [
+            _soft_stop(solver, incumbents, search.soft_deadline),
+            _checkpoint(incumbents, level) if bound is None else None,
+            None if until is None else _WhenSolved(until, solver, search),
+        ]
         level.stop.register(solver.stop_search)
         try:
-            code = solver.solve(self.model, incumbents)
+            code = solver.solve(model, incumbents)
         finally:
             level.stop.unregister(solver.stop_search)
             for timer in timers:
                 if timer is not None:
                     timer.cancel()
         if code == cp_model.MODEL_INVALID:
-            raise RuntimeError(f"CP-SAT rejected the model: {self.model.validate()}")
+            raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
         status = STATUS[code]
+        own_bound = solver.best_objective_bound if bound is None else bound
         if not status.has_plan:
-            return LevelOutcome(
-                status, None, solver.best_objective_bound if status == Status.UNKNOWN else None
-            )
-        return LevelOutcome(
-            status, [float(v) for v in solver.response_proto.solution], solver.best_objective_bound
-        )
+            return LevelOutcome(status, None, own_bound if status == Status.UNKNOWN else None)
+        return LevelOutcome(status, [float(v) for v in solver.response_proto.solution], own_bound)
+
+
+def _hint(model: cp_model.CpModel, variables: Sequence[cp_model.IntVar], values: Sequence[float]) -> None:
+    """Hint `variables` (the linear model's, in order) at `values`."""
+    model.clear_hints()
+    for variable, value in zip(variables, values, strict=True):
+        model.add_hint(variable, round(value))
+
+
+class _Search:
+    """A level's clock (its soft deadline and hard limit, from when it began) and objective."""
+
+    def __init__(self, level: Level):
+        self.level = level
+        self.began = time.perf_counter()
+        self.soft_deadline = None if level.budget is None else self.began + level.budget
+        self.hard_deadline = None if level.remaining is None else self.began + level.remaining
+
+    def remaining(self) -> float | None:
+        return None if self.hard_deadline is None else self.hard_deadline - time.perf_counter()
+
+    def left(self) -> float:
+        """Seconds left of the level's share (infinite without a limit)."""
+        if self.soft_deadline is None:
+            return math.inf
+        return self.soft_deadline - time.perf_counter()
+
+    def value(self, values: Sequence[float]) -> float:
+        return sum(c * values[i] for i, c in self.level.terms)
 
 
 class _Incumbents(cp_model.CpSolverSolutionCallback):
@@ -151,9 +286,12 @@ class _Incumbents(cp_model.CpSolverSolutionCallback):
     after it, if none came before).
     """
 
-    def __init__(self, level: Level, soft_deadline: float | None, stop: Callable[[], None]):
+    def __init__(
+        self, level: Level, soft_deadline: float | None, stop: Callable[[], None], bound: float | None = None
+    ):
         super().__init__()
         self.level = level
+        self.bound = bound  # the level's bound, where the search's own is not one
         self.soft_deadline = soft_deadline
         self.stop = stop
         self.found = threading.Event()
@@ -187,7 +325,7 @@ class _Incumbents(cp_model.CpSolverSolutionCallback):
                 level.number,
                 level.levels,
                 self.objective_value / level.scale,
-                self.best_objective_bound / level.scale,
+                (self.best_objective_bound if self.bound is None else self.bound) / level.scale,
                 time.perf_counter() - level.started,
             )
         )
@@ -208,6 +346,26 @@ def _soft_stop(
     timer.daemon = True
     timer.start()
     return timer
+
+
+class _WhenSolved:
+    """Stops a search once an LP is solved, if enough of the level's time is left to search near
+    its solution (:meth:`CpSatBackend._lp_guided`); :meth:`cancel` when the search has ended."""
+
+    def __init__(self, lp: RunningBound, solver: cp_model.CpSolver, search: _Search):
+        self.lp, self.solver, self.search = lp, solver, search
+        self.ended = threading.Event()
+        threading.Thread(target=self._watch, name="lp-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        self.lp.thread.join()
+        left = self.search.left()
+        if not self.ended.is_set() and self.lp.solved and left >= MIN_GUIDED_SECONDS:
+            log.info("level %d: LP solved, %.0fs left to search near it", self.search.level.number, left)
+            self.solver.stop_search()
+
+    def cancel(self) -> None:
+        self.ended.set()
 
 
 def _checkpoint(incumbents: _Incumbents, level: Level) -> threading.Timer | None:

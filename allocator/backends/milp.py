@@ -95,11 +95,8 @@ class MilpBackend:
                 never = self._variable("never", 0, pulp.LpInteger)
                 self._constraint(pulp.LpAffineExpression([(never, 1)]) >= 1)
             return
-        expr = self._expr(row.terms)
-        if row.when is not None:
-            expr, rhs = _big_m(row, expr, self.vars[row.when[0]])
-        else:
-            rhs = row.rhs
+        terms, rhs = row.big_m() if row.when is not None else (row.terms, row.rhs)
+        expr = self._expr(terms)
         if row.sense == "<=":
             self._constraint(expr <= rhs)
         elif row.sense == ">=":
@@ -154,21 +151,6 @@ def _whole(variables: list[pulp.LpVariable]) -> bool:
         var.cat != pulp.LpInteger or var.varValue is None or abs(var.varValue - round(var.varValue)) <= 1e-6
         for var in variables
     )
-
-
-def _big_m(
-    row: Row, expr: pulp.LpAffineExpression, switch: pulp.LpVariable
-) -> tuple[pulp.LpAffineExpression, int]:
-    """A row held only while `switch` has a value, for non-negative terms:
-    `sum >= rhs` while 1 is `sum - rhs x switch >= 0`; `sum <= rhs` while 0 is
-    `sum - (largest - rhs) x switch <= rhs`."""
-    assert row.when is not None
-    value = row.when[1]
-    if row.sense == ">=" and value == 1:
-        return expr - row.rhs * switch, 0
-    if row.sense == "<=" and value == 0 and row.largest is not None:
-        return expr - (row.largest - row.rhs) * switch, row.rhs
-    raise ValueError(f"no big-M form for row {row.name} ({row.sense} while {value})")
 
 
 @contextlib.contextmanager

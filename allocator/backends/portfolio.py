@@ -18,7 +18,8 @@ The level's bound is the better of the solvers'.  Without a time limit, a covera
 HiGHS :data:`UNLIMITED_FIRST_SECONDS` first, and any other level is CP-SAT's until proven.
 Both solvers hold the whole model, each with its rows in its own order, and every earlier
 level's bound.  Above :data:`PORTFOLIO_MAX_COLUMNS` columns, where building the MILP costs
-seconds and gigabytes, "auto" is CP-SAT alone.
+seconds and gigabytes, "auto" is CP-SAT alone, coverage levels still with their larger share
+of time (CP-SAT there searches near the whole model's LP relaxation: :mod:`lpbound`).
 """
 
 from __future__ import annotations
@@ -96,12 +97,14 @@ class PortfolioBackend:
             member.add_bound(terms, rhs)
 
     def solve_level(self, level: Level) -> LevelOutcome:
+        coverage = set(level.key.split("+")) <= COVERAGE
+        if coverage:
+            level = _coverage_level(level)
         if len(self.members) == 1:
             return self.cpsat.solve_level(level)
         started = time.perf_counter()
         best = _Best(level.terms, level.warm)
-        if set(level.key.split("+")) <= COVERAGE:
-            level = _coverage_level(level)
+        if coverage:
             if not self._phase(self.highs, level, FIRST_SHARE, started, best) and not level.stop.stopped:
                 self._phase(self.cpsat, level, None, started, best)
             return best.outcome()

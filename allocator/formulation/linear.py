@@ -53,6 +53,18 @@ class Row:
     largest: int | None = None
     choice: bool = False
 
+    def big_m(self) -> tuple[Terms, int]:
+        """The row as one unconditional row over its terms and its switch (same sense), for
+        non-negative terms: `sum >= rhs` while 1 is `sum - rhs x switch >= 0`; `sum <= rhs` while 0
+        is `sum - (largest - rhs) x switch <= rhs`."""
+        assert self.when is not None
+        switch, value = self.when
+        if self.sense == ">=" and value == 1:
+            return [*self.terms, (switch, -self.rhs)], 0
+        if self.sense == "<=" and value == 0 and self.largest is not None:
+            return [*self.terms, (switch, -(self.largest - self.rhs))], self.rhs
+        raise ValueError(f"no big-M form for row {self.name} ({self.sense} while {value})")
+
     def holds_without_terms(self) -> bool:
         """Whether the row holds when its terms sum to 0 (for a row with no terms)."""
         return {"<=": self.rhs >= 0, ">=": self.rhs <= 0, "==": self.rhs == 0}[self.sense]

@@ -1,0 +1,165 @@
+"""A level's bound from the LP relaxation of the whole model, for CP-SAT on models too large for
+its LP workers.
+
+CP-SAT without LP workers (above ``LP_WORKERS_MAX_VARIABLES`` columns) proves no bound worth
+reading on the large instances: 0 for the shortfall, where plans are in the thousands.  The LP
+relaxation of the same rows does: HiGHS's interior point method (no crossover) solves that of the
+large set's flow models in about 60-80 s on one core, while CP-SAT searches.  The rows are
+gathered as they stream into CP-SAT (:class:`LpRelaxation` is a second sink), a row held only
+while a 0/1 variable has a value is written with its big-M (:meth:`Row.big_m`), and every
+variable keeps its bounds ``0 <= x <= up`` (valid for every plan, so the LP stays a relaxation).
+
+The bound does not trust the LP solver's status: from any row duals ``y`` (here HiGHS's, optimal or
+not), weak duality gives, for ``min c'x`` over ``L <= Ax <= U``, ``0 <= x <= u``,
+
+    g(y) = sum_i (y_i L_i if y_i > 0 else y_i U_i) + sum_j min(0, c_j - (A'y)_j) u_j  <=  c'x*,
+
+with ``y_i`` set to 0 where the side it needs is infinite.  The level's terms are integers over
+integer variables, so the bound is rounded up to the next integer (less a tolerance for rounding).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from array import array
+
+import highspy
+import numpy as np
+
+from allocator.backends.milp import quiet_stdout
+from allocator.formulation.linear import LinearModel, Row, Terms
+
+log = logging.getLogger(__name__)
+
+#: The interior point method's pace beside a CP-SAT search (measured on the large set: 1.5 million
+#: non-zeros in 70-130 s) ...
+NONZEROS_PER_SECOND = 15_000
+#: ... and the share of a level it may take: the relaxation runs beside a level only when it should
+#: end within that share, leaving the rest for the search near its solution.
+LEVEL_SHARE = 0.6
+
+
+class LpRelaxation:
+    """The model's LP relaxation, gathered from the row stream (a :class:`ModelSink`)."""
+
+    def __init__(self) -> None:
+        self.upper = array("d")
+        self.starts = array("q", [0])
+        self.index = array("i")
+        self.value = array("d")
+        self.lower_side = array("d")
+        self.upper_side = array("d")
+
+    def add_variables(self, model: LinearModel) -> None:
+        self.upper.extend(float(v.up) for v in model.variables[len(self.upper) :])
+
+    def add_row(self, row: Row) -> None:
+        if not row.terms:  # nothing for an LP to hold; an empty row that fails shows in the search
+            return
+        terms, rhs = row.big_m() if row.when is not None else (row.terms, row.rhs)
+        low = -math.inf if row.sense == "<=" else float(rhs)
+        high = math.inf if row.sense == ">=" else float(rhs)
+        self._append(terms, low, high)
+
+    def finish(self, model: LinearModel) -> None:
+        self.add_variables(model)
+
+    def add_bound(self, terms: Terms, rhs: int) -> None:
+        """An earlier level kept at its value."""
+        self._append(terms, -math.inf, float(rhs))
+
+    def _append(self, terms: Terms, low: float, high: float) -> None:
+        self.index.extend(i for i, _ in terms)
+        self.value.extend(float(c) for _, c in terms)
+        self.starts.append(len(self.index))
+        self.lower_side.append(low)
+        self.upper_side.append(high)
+
+    def fits(self, seconds: float | None) -> bool:
+        """Whether the LP should be solved within :data:`LEVEL_SHARE` of a level of `seconds`."""
+        return seconds is None or len(self.index) <= NONZEROS_PER_SECOND * LEVEL_SHARE * seconds
+
+    def start(self, terms: Terms, time_limit: float) -> RunningBound:
+        """Minimise `terms` over the relaxation in a thread of its own (one core)."""
+        return RunningBound(self, terms, time_limit)
+
+
+class RunningBound:
+    """One LP solve in the background; :meth:`result` waits for it and gives the bound."""
+
+    def __init__(self, lp: LpRelaxation, terms: Terms, time_limit: float):
+        self.cost = np.zeros(len(lp.upper))
+        for i, c in terms:
+            self.cost[i] += c
+        self.upper = np.frombuffer(lp.upper, dtype=np.float64).copy()
+        self.row_lower = np.frombuffer(lp.lower_side, dtype=np.float64).copy()
+        self.row_upper = np.frombuffer(lp.upper_side, dtype=np.float64).copy()
+        starts = np.frombuffer(lp.starts, dtype=np.int64)
+        self.index = np.frombuffer(lp.index, dtype=np.int32).copy()
+        self.value = np.frombuffer(lp.value, dtype=np.float64).copy()
+        self.row_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+        with quiet_stdout(True):  # HiGHS prints a banner when constructed
+            self.solver = highspy.Highs()
+        for option, setting in (
+            ("output_flag", False),
+            ("solver", "ipm"),
+            ("run_crossover", "off"),
+            ("threads", 1),
+            ("time_limit", max(time_limit, 0.01)),
+        ):
+            self.solver.setOptionValue(option, setting)
+        self.solver.HandleUserInterrupt = True  # without it, cancelSolve() is ignored
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = len(self.cost), len(self.row_lower)
+        model.col_cost_, model.col_lower_, model.col_upper_ = self.cost, np.zeros(len(self.cost)), self.upper
+        model.row_lower_, model.row_upper_ = self.row_lower, self.row_upper
+        model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        model.a_matrix_.start_ = starts.astype(np.int32)
+        model.a_matrix_.index_ = self.index
+        model.a_matrix_.value_ = self.value
+        self.solver.passModel(model)
+        self.thread = threading.Thread(target=self.solver.run, name="lp-bound", daemon=True)
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self.solver.cancelSolve()
+
+    @property
+    def solved(self) -> bool:
+        """Whether the LP has stopped with a solution worth searching near: its optimum, or an
+        imprecise end of the interior point method (status unknown) with a valid solution."""
+        if self.thread.is_alive():
+            return False
+        status = self.solver.getModelStatus()
+        ended = status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnknown)
+        return ended and bool(self.solver.getSolution().value_valid)
+
+    def values(self) -> np.ndarray:
+        """The LP's solution (variables in model order), once solved."""
+        return np.asarray(self.solver.getSolution().col_value, dtype=np.float64)
+
+    def result(self) -> float | None:
+        """The bound (the level's integer units), once the LP has stopped; None without duals.
+        Duals of an unfinished solve still give a bound (often a weak one)."""
+        self.thread.join()
+        status = self.solver.modelStatusToString(self.solver.getModelStatus())
+        duals = np.asarray(self.solver.getSolution().row_dual, dtype=np.float64)
+        if len(duals) != len(self.row_lower):
+            log.info("LP bound: %s, no duals, in %.1fs", status, self.solver.getRunTime())
+            return None
+        bound = self.dual_bound(duals)
+        log.info("LP bound: %s, bound %g in %.1fs", status, bound, self.solver.getRunTime())
+        return bound
+
+    def dual_bound(self, y: np.ndarray) -> float:
+        """g(y) of the module's docstring, rounded up to an integer."""
+        y = np.where((y > 0) & np.isinf(self.row_lower), 0.0, y)
+        y = np.where((y < 0) & np.isinf(self.row_upper), 0.0, y)
+        columns = len(self.cost)
+        reduced = self.cost - np.bincount(self.index, weights=self.value * y[self.row_of], minlength=columns)
+        low_side = y * np.where(y > 0, self.row_lower, 0.0)  # 0 * inf is nan: the side is chosen first
+        high_side = y * np.where(y < 0, self.row_upper, 0.0)
+        value = float(low_side.sum() + high_side.sum() + np.minimum(reduced, 0.0) @ self.upper)
+        return float(math.ceil(value - 1e-6 * max(1.0, abs(value))))
