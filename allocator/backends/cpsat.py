@@ -106,12 +106,13 @@ class CpSatBackend:
     def _lp_bound(self, level: Level) -> RunningBound | None:
         """The LP relaxation's bound on the first level, in the background, where CP-SAT has no LP
         of its own and the level has time for it."""
-        if self.relaxation is None or level.number != 1 or not level.terms:
+        relaxation, self.relaxation = self.relaxation, None  # the first level's alone: freed after it
+        if relaxation is None or level.number != 1 or not level.terms:
             return None
-        if not self.relaxation.fits(level.budget):
+        if not relaxation.fits(level.budget):
             log.info("level %d: no time to solve the LP relaxation beside the search", level.number)
             return None
-        return self.relaxation.start(level.terms, level.budget if level.budget is not None else math.inf)
+        return relaxation.start(level.terms, level.budget if level.budget is not None else math.inf)
 
     def _parameters(
         self, solver: cp_model.CpSolver, remaining: float | None, lp_workers: bool, spare: int = 0

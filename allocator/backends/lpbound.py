@@ -93,12 +93,13 @@ class RunningBound:
         self.cost = np.zeros(len(lp.upper))
         for i, c in terms:
             self.cost[i] += c
-        self.upper = np.frombuffer(lp.upper, dtype=np.float64).copy()
-        self.row_lower = np.frombuffer(lp.lower_side, dtype=np.float64).copy()
-        self.row_upper = np.frombuffer(lp.upper_side, dtype=np.float64).copy()
+        # views of the gathered arrays (which can then grow no more: start the LP once they are whole)
+        self.upper = np.frombuffer(lp.upper, dtype=np.float64)
+        self.row_lower = np.frombuffer(lp.lower_side, dtype=np.float64)
+        self.row_upper = np.frombuffer(lp.upper_side, dtype=np.float64)
         starts = np.frombuffer(lp.starts, dtype=np.int64)
-        self.index = np.frombuffer(lp.index, dtype=np.int32).copy()
-        self.value = np.frombuffer(lp.value, dtype=np.float64).copy()
+        self.index = np.frombuffer(lp.index, dtype=np.int32)
+        self.value = np.frombuffer(lp.value, dtype=np.float64)
         self.row_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
         with quiet_stdout(True):  # HiGHS prints a banner when constructed
             self.solver = highspy.Highs()

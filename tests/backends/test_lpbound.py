@@ -1,5 +1,6 @@
-"""The LP bound: the relaxation's optimum on small LPs, weak duality from any duals, never above
-a proven optimum, and CP-SAT reporting it where it has no LP of its own."""
+"""The LP bound: the relaxation's optimum on small LPs, weak duality from any duals, CP-SAT
+reporting it where it has no LP of its own, and the search near the LP's solution (never above
+the optimum: ``test_relaxation.py``)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,11 @@ from hypothesis import strategies as st
 
 import allocator
 from allocator.backends import cpsat, lpbound
-from allocator.backends.interface import LevelOutcome, stream_rows
+from allocator.backends.interface import LevelOutcome
 from allocator.backends.lpbound import LpRelaxation
-from allocator.errors import InputError
-from allocator.formulation.build import formulate
 from allocator.formulation.linear import LinearModel, Row
 from allocator.options import Status, StopToken
 from tests.helpers.instances import EXAMPLES
-from tests.helpers.profiles import examples, property_settings
-from tests.helpers.strategies import choice_instances
 
 
 def small_lp() -> tuple[LpRelaxation, list[tuple[int, int]]]:
@@ -57,33 +54,6 @@ def test_any_duals_give_a_bound_below_the_optimum(duals: list[float]) -> None:
     running = lp.start(terms, 10)
     running.result()
     assert running.dual_bound(np.array(duals)) <= 2.0
-
-
-def test_never_above_the_proven_optimum() -> None:
-    positive = []
-
-    @property_settings(examples().properties)
-    @given(doc=choice_instances())
-    def example(doc: dict[str, Any]) -> None:
-        try:
-            instance = allocator.build_instance({**doc, "model": {"objectives": ["shortfall"]}}, "<tiny>")
-        except InputError:
-            return
-        result = allocator.solve(instance, backend="cpsat", threads=1, time_limit=10)
-        if result.status != "optimal":
-            return
-        formulation = formulate(instance)
-        lp = LpRelaxation()
-        stream_rows(formulation.model, formulation.rows(), lp)
-        terms = formulation.model.objectives["shortfall"].terms
-        bound = lp.start(terms, 10).result()
-        assert bound is not None
-        scale = formulation.model.objectives["shortfall"].scale
-        assert bound / scale <= result.objectives["shortfall"] + 1e-9
-        positive.append(bound > 0)
-
-    example()
-    assert any(positive)  # the relaxation bounds something in some examples
 
 
 def test_cpsat_reports_the_lp_bound_without_lp_workers(
