@@ -116,8 +116,10 @@ REGRESSIONS: list[dict[str, Any]] = [
 ]
 
 
-#: Least share of examples that are feasible with a non-zero objective vector somewhere.
-MIN_INFORMATIVE_SHARE = 0.5
+#: Least share of examples that are feasible with a non-zero objective vector somewhere (a
+#: collapsed strategy gives none; a random 40-example run gave as few as 19 of 40, when Hypothesis
+#: dwelt on infeasible lead rules).
+MIN_INFORMATIVE_SHARE = 0.25
 
 
 def _vectors(
