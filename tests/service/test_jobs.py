@@ -109,8 +109,9 @@ def test_a_running_explanation_is_not_stopped_midway(server: Server, reassurance
     assert end["status"] == "done"
 
 
-def test_events_stream_the_job_to_its_end(server: Server, basic: dict[str, Any]) -> None:
-    job = submit(server, "/v1/solves", {"instance": basic})
+def test_events_stream_the_job_to_its_end(server: Server, reassurance: dict[str, Any]) -> None:
+    """A job that runs for seconds (a small one can end before the stream opens: one event)."""
+    job = submit(server, "/v1/solves", {"instance": reassurance, "options": {"time_limit": 4}})
     states = []
     with server.client() as client, client.stream("GET", f"/v1/solves/{job['id']}/events") as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
