@@ -281,8 +281,9 @@ class _Search:
 class _Incumbents(cp_model.CpSolverSolutionCallback):
     """Reports each new incumbent of a level, and enforces the level's soft deadline and checkpoint.
 
-    At the soft deadline the search stops if the level has a solution; without one it goes on to
-    the hard limit and stops at its first solution: a plan matters more than time for later levels.
+    At the soft deadline the search stops if a plan is in hand (a solution of the level, or the
+    plan it started from); without one it goes on to the hard limit and stops at its first
+    solution: a plan matters more than time for later levels.
     The checkpoint is asked once, when it is due and the level has a solution (at the first one
     after it, if none came before).
     """
@@ -335,12 +336,12 @@ class _Incumbents(cp_model.CpSolverSolutionCallback):
 def _soft_stop(
     solver: cp_model.CpSolver, incumbents: _Incumbents, deadline: float | None
 ) -> threading.Timer | None:
-    """At the soft deadline, stop the search if the level already has a solution."""
+    """At the soft deadline, stop the search if a plan is in hand (found, or the level's warm start)."""
     if deadline is None:
         return None
 
     def fire() -> None:
-        if incumbents.found.is_set():
+        if incumbents.found.is_set() or incumbents.level.warm is not None:  # a plan is in hand either way
             solver.stop_search()
 
     timer = threading.Timer(max(0.0, deadline - time.perf_counter()), fire)
@@ -362,7 +363,11 @@ class _WhenSolved:
         self.lp.thread.join()
         left = self.search.left()
         if not self.ended.is_set() and self.lp.solved and left >= MIN_GUIDED_SECONDS:
-            log.info("level %d: LP solved, %.0fs left to search near it", self.search.level.number, left)
+            log.info(
+                "level %d: the LP has ended, %.0fs left to search near its solution",
+                self.search.level.number,
+                left,
+            )
             self.solver.stop_search()
 
     def cancel(self) -> None:
