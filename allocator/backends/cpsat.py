@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from ortools.sat.python import cp_model
 
-from allocator.backends.interface import Level, LevelOutcome, stream_rows
+from allocator.backends.interface import Level, LevelOutcome, ModelSink, Tee, stream_rows
 from allocator.backends.lpbound import LpRelaxation, RunningBound
 from allocator.formulation.linear import LinearModel, Row, Terms
 from allocator.formulation.rules import Formulation
@@ -70,20 +70,18 @@ class CpSatBackend:
         self.relaxation: LpRelaxation | None = None
 
     def load(self, formulation: Formulation) -> None:
+        sink: ModelSink = self
         if formulation.model.columns > LP_WORKERS_MAX_VARIABLES:
             self.relaxation = LpRelaxation()
-        stream_rows(formulation.model, formulation.rows(self.row_order), self)
+            sink = Tee(self, self.relaxation)
+        stream_rows(formulation.model, formulation.rows(self.row_order), sink)
 
     def finish(self, model: LinearModel) -> None:
         self.model.name = model.name
         self.columns = model.columns
-        if self.relaxation is not None:
-            self.relaxation.finish(model)
 
     def add_variables(self, model: LinearModel) -> None:
         """The variables `model` has that this CP-SAT model does not have yet."""
-        if self.relaxation is not None:
-            self.relaxation.add_variables(model)
         for v in model.variables[len(self.vars) :]:
             self.boolean.append(v.boolean)
             self.vars.append(
@@ -95,13 +93,9 @@ class CpSatBackend:
 
     def add_row(self, row: Row) -> None:
         add_row(self.model, self.vars, row)
-        if self.relaxation is not None:
-            self.relaxation.add_row(row)
 
     def add_bound(self, terms: Terms, rhs: int) -> None:
         self.model.add(self._expr(terms) <= rhs)
-        if self.relaxation is not None:
-            self.relaxation.add_bound(terms, rhs)
 
     def _lp_bound(self, level: Level) -> RunningBound | None:
         """The LP relaxation's bound on the first level, in the background, where CP-SAT has no LP
@@ -187,16 +181,20 @@ class CpSatBackend:
                 fixed,
                 self.columns,
                 found.status,
-                None if found.values is None else search.value(found.values),
+                None if found.values is None else search.level.value(found.values),
             )
             if found.values is not None and (
-                best.values is None or search.value(found.values) < search.value(best.values)
+                best.values is None or search.level.value(found.values) < search.level.value(best.values)
             ):
                 best = dataclasses.replace(best, values=found.values)
             if found.status != Status.OPTIMAL:  # the round used its time
                 break
         status = best.status if best.values is None else Status.FEASIBLE
-        if best.values is not None and best.bound is not None and best.bound >= search.value(best.values):
+        if (
+            best.values is not None
+            and best.bound is not None
+            and best.bound >= search.level.value(best.values)
+        ):
             status = Status.OPTIMAL
         return dataclasses.replace(best, status=status)
 
@@ -273,9 +271,6 @@ class _Search:
         if self.soft_deadline is None:
             return math.inf
         return self.soft_deadline - time.perf_counter()
-
-    def value(self, values: Sequence[float]) -> float:
-        return sum(c * values[i] for i, c in self.level.terms)
 
 
 class _Incumbents(cp_model.CpSolverSolutionCallback):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +43,15 @@ class Level:
     stop: StopToken
     checkpoint: Checkpoint | None = None
 
+    def value(self, values: Sequence[float]) -> float:
+        """The level's objective (integer units) at a solution (variable values in model order)."""
+        return terms_value(self.terms, values)
+
+
+def terms_value(terms: Terms, values: Sequence[float]) -> float:
+    """sum of coefficient x value over `terms`."""
+    return sum(c * values[i] for i, c in terms)
+
 
 @dataclass(frozen=True)
 class LevelOutcome:
@@ -65,6 +74,25 @@ class ModelSink(Protocol):
 
     def finish(self, model: LinearModel) -> None:
         """The stream has ended (every variable added)."""
+
+
+class Tee:
+    """One row stream into several sinks, each as if it had it alone."""
+
+    def __init__(self, *sinks: ModelSink):
+        self.sinks = sinks
+
+    def add_variables(self, model: LinearModel) -> None:
+        for sink in self.sinks:
+            sink.add_variables(model)
+
+    def add_row(self, row: Row) -> None:
+        for sink in self.sinks:
+            sink.add_row(row)
+
+    def finish(self, model: LinearModel) -> None:
+        for sink in self.sinks:
+            sink.finish(model)
 
 
 def stream_rows(model: LinearModel, rows: Iterable[Row], sink: ModelSink) -> None:

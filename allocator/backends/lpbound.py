@@ -6,7 +6,7 @@ reading on the large instances: 0 for the shortfall, where plans are in the thou
 relaxation of the same rows does: HiGHS's interior point method (no crossover) solves that of the
 large set's flow models in about 60-80 s on one core, while CP-SAT searches.  The rows are
 gathered as they stream into CP-SAT (:class:`LpRelaxation` is a second sink), a row held only
-while a 0/1 variable has a value is written with its big-M (:meth:`Row.big_m`), and every
+while a 0/1 variable has a value is written with its big-M (:meth:`Row.unconditional`), and every
 variable keeps its bounds ``0 <= x <= up`` (valid for every plan, so the LP stays a relaxation).
 
 The bound does not trust the LP solver's status: from any row duals ``y`` (here HiGHS's, optimal or
@@ -41,6 +41,36 @@ NONZEROS_PER_SECOND = 15_000
 LEVEL_SHARE = 0.6
 
 
+def rowwise_highs(
+    cost: np.ndarray,
+    upper: np.ndarray,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    starts: np.ndarray,
+    index: np.ndarray,
+    value: np.ndarray,
+    time_limit: float | None,
+) -> highspy.Highs:
+    """A quiet one-thread HiGHS holding ``min cost'x`` over ``row_lower <= Ax <= row_upper``,
+    ``0 <= x <= upper`` (A row by row: `starts`, `index`, `value`), with a time limit."""
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = len(cost), len(row_lower)
+    model.col_cost_, model.col_lower_, model.col_upper_ = cost, np.zeros(len(cost)), upper
+    model.row_lower_, model.row_upper_ = row_lower, row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    model.a_matrix_.start_ = np.asarray(starts, dtype=np.int32)
+    model.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
+    model.a_matrix_.value_ = np.asarray(value, dtype=np.float64)
+    with quiet_stdout(True):  # HiGHS prints a banner when constructed
+        solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.setOptionValue("threads", 1)
+    if time_limit is not None:
+        solver.setOptionValue("time_limit", max(time_limit, 0.01))
+    solver.passModel(model)
+    return solver
+
+
 class LpRelaxation:
     """The model's LP relaxation, gathered from the row stream (a :class:`ModelSink`)."""
 
@@ -58,17 +88,13 @@ class LpRelaxation:
     def add_row(self, row: Row) -> None:
         if not row.terms:  # nothing for an LP to hold; an empty row that fails shows in the search
             return
-        terms, rhs = row.big_m() if row.when is not None else (row.terms, row.rhs)
+        terms, rhs = row.unconditional()
         low = -math.inf if row.sense == "<=" else float(rhs)
         high = math.inf if row.sense == ">=" else float(rhs)
         self._append(terms, low, high)
 
     def finish(self, model: LinearModel) -> None:
         self.add_variables(model)
-
-    def add_bound(self, terms: Terms, rhs: int) -> None:
-        """An earlier level kept at its value."""
-        self._append(terms, -math.inf, float(rhs))
 
     def _append(self, terms: Terms, low: float, high: float) -> None:
         self.index.extend(i for i, _ in terms)
@@ -101,26 +127,12 @@ class RunningBound:
         self.index = np.frombuffer(lp.index, dtype=np.int32)
         self.value = np.frombuffer(lp.value, dtype=np.float64)
         self.row_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-        with quiet_stdout(True):  # HiGHS prints a banner when constructed
-            self.solver = highspy.Highs()
-        for option, setting in (
-            ("output_flag", False),
-            ("solver", "ipm"),
-            ("run_crossover", "off"),
-            ("threads", 1),
-            ("time_limit", max(time_limit, 0.01)),
-        ):
-            self.solver.setOptionValue(option, setting)
+        self.solver = rowwise_highs(
+            self.cost, self.upper, self.row_lower, self.row_upper, starts, self.index, self.value, time_limit
+        )
+        self.solver.setOptionValue("solver", "ipm")
+        self.solver.setOptionValue("run_crossover", "off")
         self.solver.HandleUserInterrupt = True  # without it, cancelSolve() is ignored
-        model = highspy.HighsLp()
-        model.num_col_, model.num_row_ = len(self.cost), len(self.row_lower)
-        model.col_cost_, model.col_lower_, model.col_upper_ = self.cost, np.zeros(len(self.cost)), self.upper
-        model.row_lower_, model.row_upper_ = self.row_lower, self.row_upper
-        model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        model.a_matrix_.start_ = starts.astype(np.int32)
-        model.a_matrix_.index_ = self.index
-        model.a_matrix_.value_ = self.value
-        self.solver.passModel(model)
         self.thread = threading.Thread(target=self.solver.run, name="lp-bound", daemon=True)
         self.thread.start()
 

@@ -95,7 +95,7 @@ class MilpBackend:
                 never = self._variable("never", 0, pulp.LpInteger)
                 self._constraint(pulp.LpAffineExpression([(never, 1)]) >= 1)
             return
-        terms, rhs = row.big_m() if row.when is not None else (row.terms, row.rhs)
+        terms, rhs = row.unconditional()
         expr = self._expr(terms)
         if row.sense == "<=":
             self._constraint(expr <= rhs)

@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from allocator.backends.cpsat import CpSatBackend
-from allocator.backends.interface import Backend, Checkpoint, Level, LevelOutcome, stream_rows
+from allocator.backends.interface import Backend, Checkpoint, Level, LevelOutcome, stream_rows, terms_value
 from allocator.backends.milp import MilpBackend
 from allocator.formulation.linear import Row, Terms
 from allocator.formulation.rules import Formulation
@@ -187,7 +187,7 @@ class _Best:
         self.infeasible = False
 
     def value(self, values: Sequence[float]) -> float:
-        return sum(c * values[i] for i, c in self.terms)
+        return terms_value(self.terms, values)
 
     def take(self, outcome: LevelOutcome) -> None:
         if outcome.status == Status.INFEASIBLE:

@@ -25,7 +25,7 @@ from collections import defaultdict
 import highspy
 import numpy as np
 
-from allocator.backends.milp import quiet_stdout
+from allocator.backends.lpbound import rowwise_highs
 from allocator.formulation.scales import Scales
 from allocator.instance.index import Index
 
@@ -127,22 +127,16 @@ def _minimise(cost: np.ndarray, upper: np.ndarray, rows: list[Row], time_limit: 
         columns.extend(j for j, _ in terms)
         values.extend(c for _, c in terms)
         starts.append(len(columns))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(cost), len(rows)
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, np.zeros(len(cost)), upper
-    lp.row_lower_ = np.array([r[1] for r in rows], dtype=np.float64)
-    lp.row_upper_ = np.array([r[2] for r in rows], dtype=np.float64)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-    lp.a_matrix_.index_ = np.array(columns, dtype=np.int32)
-    lp.a_matrix_.value_ = np.array(values, dtype=np.float64)
-    with quiet_stdout(True):  # HiGHS prints a banner when constructed
-        solver = highspy.Highs()
-    solver.setOptionValue("output_flag", False)
-    solver.setOptionValue("threads", 1)
-    if time_limit is not None:
-        solver.setOptionValue("time_limit", max(time_limit, 0.01))
-    solver.passModel(lp)
+    solver = rowwise_highs(
+        cost,
+        upper,
+        np.array([r[1] for r in rows], dtype=np.float64),
+        np.array([r[2] for r in rows], dtype=np.float64),
+        np.array(starts),
+        np.array(columns),
+        np.array(values, dtype=np.float64),
+        time_limit,
+    )
     solver.run()
     if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         log.info("shortfall relaxation: %s", solver.modelStatusToString(solver.getModelStatus()))

@@ -53,11 +53,12 @@ class Row:
     largest: int | None = None
     choice: bool = False
 
-    def big_m(self) -> tuple[Terms, int]:
-        """The row as one unconditional row over its terms and its switch (same sense), for
-        non-negative terms: `sum >= rhs` while 1 is `sum - rhs x switch >= 0`; `sum <= rhs` while 0
-        is `sum - (largest - rhs) x switch <= rhs`."""
-        assert self.when is not None
+    def unconditional(self) -> tuple[Terms, int]:
+        """(terms, rhs) of the row as one that always holds, same sense: itself, or for a row held
+        while a switch has a value (non-negative terms) its big-M form: `sum >= rhs` while 1 is
+        `sum - rhs x switch >= 0`; `sum <= rhs` while 0 is `sum - (largest - rhs) x switch <= rhs`."""
+        if self.when is None:
+            return self.terms, self.rhs
         switch, value = self.when
         if self.sense == ">=" and value == 1:
             return [*self.terms, (switch, -self.rhs)], 0

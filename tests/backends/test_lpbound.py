@@ -42,7 +42,7 @@ def small_lp() -> tuple[LpRelaxation, list[tuple[int, int]]]:
 def test_the_bound_is_the_lp_optimum() -> None:
     lp, terms = small_lp()
     assert lp.start(terms, 10).result() == 1.0
-    lp.add_bound([(2, 1)], 0)  # s kept at 0: y <= 4, so x = 2, y = 4 at best (value 2)
+    lp.add_row(Row(None, [(2, 1)], "<=", 0))  # s kept at 0: y <= 4, so x = 2, y = 4 at best (value 2)
     assert lp.start(terms, 10).result() == 2.0
 
 
@@ -50,7 +50,7 @@ def test_the_bound_is_the_lp_optimum() -> None:
 def test_any_duals_give_a_bound_below_the_optimum(duals: list[float]) -> None:
     """Weak duality: g(y) <= the LP optimum (here 2 with s kept at 0) for every y, whatever its signs."""
     lp, terms = small_lp()
-    lp.add_bound([(2, 1)], 0)
+    lp.add_row(Row(None, [(2, 1)], "<=", 0))
     running = lp.start(terms, 10)
     running.result()
     assert running.dual_bound(np.array(duals)) <= 2.0
