@@ -44,7 +44,8 @@ def _no_control_in_text(value: str) -> str:
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)]
 #: Free text (names, labels): at most 2,000 characters, no control characters but tab and newline.
 Text = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_control_in_text)]
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
+#: An instance's name: letters, digits, "_", "." and "-", at most 200 of them (it names files).
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)]
 Window = tuple[int, int]
 
 

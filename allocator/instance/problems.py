@@ -95,10 +95,21 @@ _WORDS = {
 }
 
 
+#: The most characters of a bad string a message repeats.
+SHOWN_CHARACTERS = 60
+
+
+def _shown(value: str | float | bool) -> str:
+    """A bad value as a message repeats it: a long string cut, with its length said."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]!r}... ({len(value):,} characters)"
+    return repr(value)
+
+
 def _in_words(kind: str, item: Any) -> str:
     value = item.get("input")
     context = item.get("ctx") or {}
-    shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+    shown = f" (got {_shown(value)})" if isinstance(value, str | int | float | bool) else ""
     if kind == "value_error":  # our own validators: their message without pydantic's prefix
         return f"{context.get('error', item['msg'])}{shown if isinstance(value, str) else ''}"
     if kind == "literal_error":

@@ -215,6 +215,12 @@ BAD += [
         "control characters",
     ),
     ("newline in an id", _offer(id="FR\na"), "offers[0].id", "control characters"),
+    (
+        "a name that would not fit in a file name, repeated only in part",
+        base_instance(name="x" * 5000),
+        "name",
+        "at most 200 characters (got '" + "x" * 60 + "'... (5,000 characters))",
+    ),
 ]
 
 
