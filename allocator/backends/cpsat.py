@@ -72,7 +72,7 @@ class CpSatBackend:
     def load(self, formulation: Formulation) -> None:
         sink: ModelSink = self
         if formulation.model.columns > LP_WORKERS_MAX_VARIABLES:
-            self.relaxation = LpRelaxation()
+            self.relaxation = LpRelaxation(self.options.time_limit)
             sink = Tee(self, self.relaxation)
         stream_rows(formulation.model, formulation.rows(self.row_order), sink)
 

@@ -72,9 +72,14 @@ def rowwise_highs(
 
 
 class LpRelaxation:
-    """The model's LP relaxation, gathered from the row stream (a :class:`ModelSink`)."""
+    """The model's LP relaxation, gathered from the row stream (a :class:`ModelSink`).
 
-    def __init__(self) -> None:
+    With `time_limit`, gathering stops (and what was gathered is freed) once the LP has more
+    non-zeros than could be solved in that time (:meth:`fits`): no level is longer."""
+
+    def __init__(self, time_limit: float | None = None) -> None:
+        self.most = None if time_limit is None else _solvable_nonzeros(time_limit)
+        self.abandoned = False
         self.upper = array("d")
         self.starts = array("q", [0])
         self.index = array("i")
@@ -97,6 +102,13 @@ class LpRelaxation:
         self.add_variables(model)
 
     def _append(self, terms: Terms, low: float, high: float) -> None:
+        if self.abandoned:
+            return
+        if self.most is not None and len(self.index) + len(terms) > self.most:
+            self.abandoned = True
+            self.starts, self.index, self.value = array("q", [0]), array("i"), array("d")
+            self.lower_side, self.upper_side = array("d"), array("d")
+            return
         self.index.extend(i for i, _ in terms)
         self.value.extend(float(c) for _, c in terms)
         self.starts.append(len(self.index))
@@ -105,11 +117,16 @@ class LpRelaxation:
 
     def fits(self, seconds: float | None) -> bool:
         """Whether the LP should be solved within :data:`LEVEL_SHARE` of a level of `seconds`."""
-        return seconds is None or len(self.index) <= NONZEROS_PER_SECOND * LEVEL_SHARE * seconds
+        return not self.abandoned and (seconds is None or len(self.index) <= _solvable_nonzeros(seconds))
 
     def start(self, terms: Terms, time_limit: float) -> RunningBound:
         """Minimise `terms` over the relaxation in a thread of its own (one core)."""
         return RunningBound(self, terms, time_limit)
+
+
+def _solvable_nonzeros(seconds: float) -> float:
+    """The most non-zeros an LP solved within :data:`LEVEL_SHARE` of `seconds` may have."""
+    return NONZEROS_PER_SECOND * LEVEL_SHARE * seconds
 
 
 class RunningBound:

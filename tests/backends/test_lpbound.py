@@ -21,12 +21,12 @@ from allocator.options import Status, StopToken
 from tests.helpers.instances import EXAMPLES
 
 
-def small_lp() -> tuple[LpRelaxation, list[tuple[int, int]]]:
+def small_lp(time_limit: float | None = None) -> tuple[LpRelaxation, list[tuple[int, int]]]:
     """min 3x - y: x >= 2, x + y <= 7, y >= x + 1 (as x - y <= -1), y <= 4 while s = 0, s in {0, 1}.
     With s free the optimum is x = 2, y = 5 (value 1)."""
     model = LinearModel("small", "tours", 2)
     x, y, s = (model.add_variable("z", name, up) for name, up in (("x", 10), ("y", 10), ("s", 1)))
-    lp = LpRelaxation()
+    lp = LpRelaxation(time_limit)
     lp.add_variables(model)
     for row in (
         Row("a", [(x, 1)], ">=", 2),
@@ -44,6 +44,16 @@ def test_the_bound_is_the_lp_optimum() -> None:
     assert lp.start(terms, 10).result() == 1.0
     lp.add_row(Row(None, [(2, 1)], "<=", 0))  # s kept at 0: y <= 4, so x = 2, y = 4 at best (value 2)
     assert lp.start(terms, 10).result() == 2.0
+
+
+def test_an_lp_no_time_limit_could_solve_is_not_gathered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seven non-zeros: gathered for a limit that could solve them, dropped at the row that
+    passes the most a limit could solve (nothing held, no level fits)."""
+    monkeypatch.setattr(lpbound, "NONZEROS_PER_SECOND", 1 / lpbound.LEVEL_SHARE)  # a second a non-zero
+    lp, _ = small_lp(time_limit=7)
+    assert not lp.abandoned and len(lp.index) == 7 and lp.fits(7)
+    lp, _ = small_lp(time_limit=6)
+    assert lp.abandoned and len(lp.index) == 0 and len(lp.starts) == 1 and not lp.fits(None)
 
 
 @given(st.lists(st.floats(-5, 5), min_size=5, max_size=5))
