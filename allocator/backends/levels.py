@@ -26,6 +26,7 @@ from allocator.formulation.structure import TourStructure
 from allocator.formulation.warm import plan_values
 from allocator.instance.index import Index, Tour
 from allocator.instance.model import Instance
+from allocator.instance.spec import REPLAN_OBJECTIVE
 from allocator.options import Progress, ProgressCallback, SolveOptions, Status, StopToken
 from allocator.solution.greedy import first_plan
 from allocator.solution.plan import LeadTerm, clean, colour_units, deployed, objective_values, shortfalls
@@ -203,8 +204,8 @@ def solve_levels(
         run.values = None
     elif history is None:
         run.values = first_values(formulation, options.time_limit)
-    else:  # a re-plan starts from its baseline (the greedy does not know history)
-        run.values = baseline_values(formulation)
+    else:
+        run.values = replan_values(formulation, options.time_limit)
     if run.values is not None:
         run.first_plan_time = time.perf_counter() - started
     for number, level in enumerate(instance.spec.levels, start=1):
@@ -213,34 +214,66 @@ def solve_levels(
     return run.result(build_time)
 
 
-def baseline_values(formulation: Formulation) -> list[float] | None:
-    """A re-plan's first plan: its baseline as a plan of the new data
-    (:meth:`PlanHistory.baseline_plan`), when the checker accepts it with the baseline; None
-    otherwise (a withdrawn lead no other nation can take over, fewer units now, hard demand)."""
+def replan_values(formulation: Formulation, time_limit: float | None) -> list[float] | None:
+    """A re-plan's first plan.  When its levels ask for persistence (`changes`, or a
+    `max_changes`), its baseline as a plan of the new data (:func:`baseline_values`), else the
+    greedy from `from` on (:func:`history_greedy_values`); each is the other's fallback."""
+    history = formulation.history
+    assert history is not None
+    persistent = REPLAN_OBJECTIVE in formulation.spec.objective_names or history.max_changes is not None
+    tries = (baseline_values, history_greedy_values)
+    for attempt in tries if persistent else reversed(tries):
+        if (values := attempt(formulation, time_limit)) is not None:
+            return values
+    return None
+
+
+def baseline_values(formulation: Formulation, time_limit: float | None = None) -> list[float] | None:
+    """A re-plan's baseline as a plan of the new data (:meth:`PlanHistory.baseline_plan`), when
+    the checker accepts it (None: a withdrawn lead no other nation can take over, fewer units
+    now, hard demand)."""
+    f = formulation
+    assert f.history is not None and isinstance(f.structure, TourStructure)
+    started = time.perf_counter()
+    counts, leads = f.history.baseline_plan(f.index, set(f.structure.tours))
+    return _accepted(f, counts, leads, "the baseline", started)
+
+
+def history_greedy_values(formulation: Formulation, time_limit: float | None) -> list[float] | None:
+    """A re-plan's greedy first plan: history as it was (:meth:`PlanHistory.fixed`), then the
+    greedy's tours and leads from `from` on, nothing of the baseline's later plan; None when the
+    greedy finds none or the checker refuses it."""
+    f = formulation
+    assert f.history is not None
+    started = time.perf_counter()
+    deadline = None if time_limit is None else started + FIRST_PLAN_SHARE * time_limit
+    plan = first_plan(f.index, f.hard, deadline, f.history.fixed(f.index))
+    if plan is None:
+        return None
+    return _accepted(f, plan.counts, plan.leads, "greedy from the history", started)
+
+
+def _accepted(
+    f: Formulation, counts: dict[Tour, int], leads: dict[tuple[int, int], int], what: str, started: float
+) -> list[float] | None:
+    """A re-plan's candidate first plan as variable values, when the checker accepts it with the
+    baseline (and it keeps `max_changes`); None otherwise."""
     from allocator.checker import check
 
-    f = formulation
     history = f.history
-    assert history is not None and isinstance(f.structure, TourStructure)
-    started = time.perf_counter()
-    counts, leads = history.baseline_plan(f.index, set(f.structure.tours))
+    assert history is not None
     try:
-        assignments = history.assignments(f.index, counts)
+        plan = history.plan_document(f.index, counts, leads)
     except RuntimeError:
         return None
-    plan = {
-        "status": "feasible",
-        "replan": {"baseline": history.baseline, "from": history.start},
-        "assignments": [vars(a) for a in assignments],
-        "leads": [vars(lead) for lead in history.lead_terms(f.index, leads)],
-    }
     verdict = check(f.index.instance, plan, baseline=history.document)
     broken = [str(v) for v in verdict.violations if v.rule != "report"]
     limit = history.max_changes
     if limit is not None and verdict.objectives.get("changes", 0) > limit:
         broken.append(f"max-changes: {verdict.objectives['changes']:g} changes, at most {limit}")
     log.info(
-        "first plan (the baseline): %s in %.2fs",
+        "first plan (%s): %s in %.2fs",
+        what,
         f"refused, {broken[0]}" if broken else f"{sum(counts.values())} tours",
         time.perf_counter() - started,
     )

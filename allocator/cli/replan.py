@@ -72,8 +72,10 @@ TOP_CHANGES = 12
 @functools.partial(
     search_options,
     first_plan=first_plan_flag(
-        "Start the search from the baseline made a plan of the new data (used when the checker "
-        "accepts it and it keeps --max-changes); --no-first-plan starts from nothing."
+        "Start the search from the baseline made a plan of the new data when the levels ask for "
+        "persistence ('changes', or --max-changes), else from the greedy first plan built on the "
+        "history (each used when the checker accepts it, the other tried if not); "
+        "--no-first-plan starts from nothing."
     ),
 )
 @report_option

@@ -21,6 +21,7 @@ from allocator.formulation.linear import Row
 from allocator.formulation.scales import Scales
 from allocator.formulation.structure import Column, TourStructure
 from allocator.instance.index import Index, Tour
+from allocator.solution.greedy import Fixed
 from allocator.solution.plan import Assignment, LeadTerm
 from allocator.solution.summary import equal_runs
 
@@ -152,13 +153,7 @@ class PlanHistory:
         each term's baseline lead where still eligible; else an eligible nation (not its rotating
         neighbours') that contributes, with tours of its own added where it must.  Not always a
         plan (fewer units now, say): its caller checks it."""
-        counts: dict[Tour, int] = defaultdict(int)
-        for tour, units in self.kept.items():
-            counts[tour] += len(units)
-        for (o, t, s), lengths in self.crossing_lengths.items():
-            allowed = self.endings(index, o, t, s)
-            for length in lengths:
-                counts[Tour(o, t, s, max(x for x in allowed if x <= length))] += 1
+        counts = self.history_counts(index)
         for tour, n in self.baseline_planned.items():
             if tour in columns:
                 counts[tour] += n
@@ -170,6 +165,34 @@ class PlanHistory:
                 if last >= self.start:
                     leads[t, k] = self._lead_of(index, columns, counts, leads, t, k)
         return dict(counts), leads
+
+    def history_counts(self, index: Index) -> defaultdict[Tour, int]:
+        """Units per tour of the history: the tours that ended before `start - 1`, and each tour
+        that ran across `start` going on as long as the new data let it (at most its baseline
+        length)."""
+        counts: defaultdict[Tour, int] = defaultdict(int)
+        for tour, units in self.kept.items():
+            counts[tour] += len(units)
+        for (o, t, s), lengths in self.crossing_lengths.items():
+            allowed = self.endings(index, o, t, s)
+            for length in lengths:
+                counts[Tour(o, t, s, max(x for x in allowed if x <= length))] += 1
+        return counts
+
+    def fixed(self, index: Index) -> Fixed:
+        """What a re-plan's greedy first plan keeps (:class:`allocator.solution.greedy.Fixed`):
+        the history's tours (:meth:`history_counts`), the lead of every term that ended before
+        `start`, and that of every term running across it whose lead is still eligible (rule 3);
+        nothing of the baseline's plan from `start` on."""
+        leads: dict[tuple[int, int], int] = {}
+        for t, task in enumerate(index.tasks):
+            for k, (first, last) in enumerate(index.terms[t]):
+                was = index.nation_pos.get(self.lead_before.get((task.id, first)) or "")
+                if task.lead is None or first >= self.start or was is None:
+                    continue
+                if last < self.start or index.nations[was].id in task.lead.nations:
+                    leads[t, k] = was
+        return Fixed(self.start, dict(self.history_counts(index)), leads)
 
     def _lead_of(
         self,
@@ -295,6 +318,18 @@ class PlanHistory:
             else:
                 out[task, self.start] = LeadTerm(task, nation, self.start, last)
         return sorted(out.values(), key=lambda r: (r.task, r.start))
+
+    def plan_document(
+        self, index: Index, counts: Mapping[Tour, int], leads: Mapping[tuple[int, int], int]
+    ) -> dict[str, Any]:
+        """A re-plan's plan (tour counts; (task, term) -> lead nation) as the solution document
+        the checker reads, with its `replan` record; RuntimeError as :meth:`assignments`."""
+        return {
+            "status": "feasible",
+            "replan": {"baseline": self.baseline, "from": self.start},
+            "assignments": [vars(a) for a in self.assignments(index, counts)],
+            "leads": [vars(lead) for lead in self.lead_terms(index, leads)],
+        }
 
     def assignments(self, index: Index, counts: Mapping[Tour, int]) -> list[Assignment]:
         """Units for a plan's tours: history's keep the baseline's unit numbers (a tour that ran

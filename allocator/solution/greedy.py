@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
@@ -36,15 +36,33 @@ class FirstPlan:
     complete: bool  # False when the deadline cut the demand pass short
 
 
-def first_plan(index: Index, hard: bool, deadline: float | None = None) -> FirstPlan | None:
+@dataclass(frozen=True)
+class Fixed:
+    """What a re-plan's first plan takes as given: the greedy plans from period `start` on.
+
+    `tours`: units on tours placed as they are (history's, and those running across `start`);
+    `leads`: (task, term) -> nation, for terms that ended before `start` (history, needed only
+    for rotation) and running terms that keep their lead.  Only terms from `start` on are
+    returned in :attr:`FirstPlan.leads`."""
+
+    start: int = 1
+    tours: Mapping[Tour, int] = field(default_factory=dict)
+    leads: Mapping[tuple[int, int], int] = field(default_factory=dict)
+
+
+def first_plan(
+    index: Index, hard: bool, deadline: float | None = None, fixed: Fixed | None = None
+) -> FirstPlan | None:
     """A plan that keeps every hard rule, or None when the greedy finds none (a lead term no
-    eligible nation can serve; with hard demand, a gap left)."""
-    state = _State(index)
+    eligible nation can serve; with hard demand, a gap left).  With `fixed` (a re-plan), its
+    tours are placed first and only tours from its `start` on are added."""
+    state = _State(index, fixed or Fixed())
     if not state.assign_leads():
         log.info("first plan: no lead for every term")
         return None
     complete = state.cover_demand(deadline)
-    if hard and shortfalls(index, deployed(index, state.counts)):
+    start = state.fixed.start
+    if hard and any(s.period >= start for s in shortfalls(index, deployed(index, state.counts))):
         log.info("first plan: demand not met in full")
         return None
     return FirstPlan(dict(state.counts), dict(state.leads), complete)
@@ -53,8 +71,9 @@ def first_plan(index: Index, hard: bool, deadline: float | None = None) -> First
 class _State:
     """The plan under construction and what it uses: units busy, personnel, budget, nations."""
 
-    def __init__(self, index: Index):
+    def __init__(self, index: Index, fixed: Fixed):
         self.index = index
+        self.fixed = fixed
         T = self.T = index.T
         scales = Scales.of(index)
         self.personnel = [scaled(o.personnel, scales.personnel) for o in index.offers]
@@ -78,6 +97,8 @@ class _State:
         for o, t in sorted(index.serve):
             self.offers_of[t, index.offers[o].capability].append(o)
             self.nation_offers[t, index.offer_nation[o]].append(o)
+        for tour, units in fixed.tours.items():
+            self.add(tour, units)
 
     # the plan ----------------------------------------------------------------------------------
     def fits(self, tour: Tour) -> bool:
@@ -169,8 +190,15 @@ class _State:
                 continue
             eligible = sorted(self.index.nation_pos[n] for n in rule.nations)
             previous: int | None = None
+            start = self.fixed.start
             for k, (first, last) in enumerate(self.index.terms[t]):
-                if k == 0 and rule.first is not None:
+                given = self.fixed.leads.get((t, k))
+                if last < start:  # history: only the rotation needs it
+                    previous = given
+                    continue
+                if given is not None:
+                    candidates = [given]
+                elif k == 0 and rule.first is not None:
                     candidates = [self.index.nation_pos[rule.first]]
                 else:
                     rotating = rule.rotate and len(eligible) > 1
@@ -178,7 +206,11 @@ class _State:
                 # a nation that may lead the next term too is worth serving on past this one
                 until = last if rule.rotate and len(eligible) > 1 else self.index.active[t][1]
                 lead = next(
-                    (n for n in candidates if self._contribute(t, n, first, last, until, rule.contribution)),
+                    (
+                        n
+                        for n in candidates
+                        if self._contribute(t, n, max(first, start), last, until, rule.contribution)
+                    ),
                     None,
                 )
                 if lead is None:
@@ -215,7 +247,7 @@ class _State:
                 have = self.have[t, cap]
                 offers = self.offers_of.get((t, cap), [])
                 worth = self._demand_worth(t, need, have)
-                for p in range(lo, hi + 1):
+                for p in range(max(lo, self.fixed.start), hi + 1):
                     while need[p] > have[p] and self.place(t, p, offers, worth) is not None:
                         if deadline is not None and time.perf_counter() > deadline:
                             return False

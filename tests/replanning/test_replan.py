@@ -288,6 +288,39 @@ def test_a_replan_starts_from_its_baseline_with_a_new_lead_that_contributes() ->
     assert baseline_values(f) is not None  # accepted by the checker
 
 
+@pytest.mark.parametrize(
+    ("levels", "first"),
+    [(None, "the baseline"), (["shortfall", "cost"], "greedy from the history")],
+)
+def test_a_replan_starts_from_its_baseline_only_when_it_asks_for_persistence(
+    levels: list[str] | None, first: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The persistent re-plan (default levels) starts from the baseline; a re-plan without
+    `changes` from the greedy, which knows nothing of the baseline's plan from `from` on."""
+    base = baseline([("BE-1", 1, "mcm", 1, 4), ("NL-1", 1, "mcm", 5, 6)])
+    caplog.set_level("INFO", logger="allocator.backends.levels")
+    result = replan(build(ships()), base, 5, objectives=levels, time_limit=SECONDS, threads=1)
+    assert result.status == Status.OPTIMAL
+    started = [r.getMessage() for r in caplog.records if r.getMessage().startswith("first plan")]
+    assert started and started[0].startswith(f"first plan ({first})"), started
+
+
+def test_a_baseline_the_new_data_refuse_leaves_the_greedy_as_first_plan(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """NL's ship served twice over from 4 in the baseline; NL now offers one ship: the baseline
+    is no plan of the new data, and the re-plan starts from the greedy built on the history."""
+    doc = ships()
+    doc["tasks"][0]["requirements"][0]["units"] = 2
+    base = baseline([("NL-1", 1, "mcm", 1, 2), ("NL-1", 1, "mcm", 4, 6), ("NL-1", 2, "mcm", 4, 6)])
+    caplog.set_level("INFO", logger="allocator.backends.levels")
+    result = replan(build(doc), base, 3, time_limit=SECONDS, threads=1)
+    assert result.status == Status.OPTIMAL
+    started = [r.getMessage() for r in caplog.records if r.getMessage().startswith("first plan")]
+    assert started[-1].startswith("first plan (greedy from the history)"), started
+    assert result.first_plan_time is not None
+
+
 def test_max_changes_holds_even_against_the_baselines_first_plan() -> None:
     """Withdrawing BE from 3 changes 4 unit-periods whatever the plan: at most 2 is infeasible
     (the baseline made a plan of the new data changes 4, and may not be kept)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter
 from typing import Any
 
 from hypothesis import event, given
+from hypothesis import strategies as st
 
 import allocator
 from allocator.backends.levels import assemble_result
@@ -14,6 +16,8 @@ from allocator.checker import check
 from allocator.errors import InputError
 from allocator.instance.index import Index
 from allocator.options import Status
+from allocator.replanning import withdraw
+from allocator.replanning.plan import prepare_replan
 from allocator.solution.greedy import FirstPlan, first_plan
 from tests.helpers.bruteforce import TooMany, brute_force
 from tests.helpers.instances import EXAMPLES, ROOT, base_instance, build
@@ -103,3 +107,51 @@ def test_a_passed_deadline_leaves_a_valid_partial_plan() -> None:
     plan = first_plan(Index.of(instance), False, deadline=time.perf_counter())
     assert plan is not None and not plan.complete
     _valid(instance, plan)
+
+
+def test_a_replans_greedy_keeps_history_and_plans_from_its_start_alone() -> None:
+    """Baseline: the greedy's own plan less some tours; a nation (or none) withdrawn from a random
+    period.  The
+    greedy from the history (a re-plan's first plan when persistence is not asked) is accepted
+    by the checker with the baseline, and what the baseline planned from `from` on does not
+    change it (it ignores persistence)."""
+    seen: Counter[str] = Counter()
+
+    @property_settings(examples().properties)
+    @given(doc=choice_instances(), data=st.data())
+    def example(doc: dict[str, Any], data: st.DataObject) -> None:
+        try:
+            instance = allocator.build_instance(doc, "<tiny>")
+        except InputError:
+            return
+        hard = instance.spec.shortfall == "hard"
+        made = first_plan(Index.of(instance), hard)
+        if made is None or instance.periods < 2:
+            return
+        base = _document(instance, made)
+        tours = range(len(base["assignments"]))
+        dropped = data.draw(st.sets(st.sampled_from(tours)) if tours else st.just(set()), label="dropped")
+        base["assignments"] = [a for i, a in enumerate(base["assignments"]) if i not in dropped]
+        start = data.draw(st.integers(2, instance.periods), label="from")
+        nation = data.draw(st.sampled_from([None, *sorted(n.id for n in instance.nations)]), label="out")
+        try:
+            changed = instance if nation is None else withdraw(instance, nation, start).instance
+            planned, history = prepare_replan(changed, base, start)
+        except InputError:
+            return
+        index = Index.of(planned)
+        plan = first_plan(index, hard, fixed=history.fixed(index))
+        seen["plan" if plan is not None else "none"] += 1
+        if plan is None:
+            return
+        report = check(planned, history.plan_document(index, plan.counts, plan.leads), baseline=base)
+        assert not [v for v in report.violations if v.rule != "report"], [str(v) for v in report.violations]
+        past = copy.deepcopy(base)  # the baseline with nothing planned from `from` on
+        past["assignments"] = [a for a in past["assignments"] if a["start"] < start]
+        past["leads"] = [r for r in past["leads"] if r["start"] < start]
+        _, alone = prepare_replan(changed, past, start)
+        again = first_plan(index, hard, fixed=alone.fixed(index))
+        assert again is not None and (again.counts, again.leads) == (plan.counts, plan.leads)
+
+    example()
+    assert seen["plan"] >= 0.9 * sum(seen.values()), seen
