@@ -36,6 +36,14 @@ def _valid(instance: allocator.Instance, plan: FirstPlan) -> None:
     assert not report.violations, [str(v) for v in report.violations]
 
 
+def _built(doc: dict[str, Any]) -> allocator.Instance | None:
+    """A drawn document's instance, or None when it is bad input."""
+    try:
+        return allocator.build_instance(doc, "<tiny>")
+    except InputError:
+        return None
+
+
 def test_random_first_plans_keep_every_rule() -> None:
     """Every first plan is valid; where a valid plan exists (brute force), the greedy finds one
     in nearly every example (it is a heuristic: a lead term may defeat it)."""
@@ -44,9 +52,7 @@ def test_random_first_plans_keep_every_rule() -> None:
     @property_settings(examples().properties * 2)
     @given(doc=choice_instances())
     def example(doc: dict[str, Any]) -> None:
-        try:
-            instance = allocator.build_instance(doc, "<tiny>")
-        except InputError:
+        if (instance := _built(doc)) is None:
             return
         hard = instance.spec.shortfall == "hard"
         plan = first_plan(Index.of(instance), hard)
@@ -120,9 +126,7 @@ def test_a_replans_greedy_keeps_history_and_plans_from_its_start_alone() -> None
     @property_settings(examples().properties)
     @given(doc=choice_instances(), data=st.data())
     def example(doc: dict[str, Any], data: st.DataObject) -> None:
-        try:
-            instance = allocator.build_instance(doc, "<tiny>")
-        except InputError:
+        if (instance := _built(doc)) is None:
             return
         hard = instance.spec.shortfall == "hard"
         made = first_plan(Index.of(instance), hard)
