@@ -338,8 +338,8 @@ class _Levels:
             )
         )
         elapsed = time.perf_counter() - level_started
-        log.info("level %d (%s): %s in %.2fs", number, key, outcome.status, elapsed)
         if outcome.values is None and self.values is None:  # infeasible, or no plan in time
+            log.info("level %d (%s): %s in %.2fs", number, key, outcome.status, elapsed)
             self.infeasible = outcome.status == Status.INFEASIBLE
             self.levels.append(LevelResult(key, outcome.status, None, None, elapsed))
             return False
@@ -354,6 +354,7 @@ class _Levels:
         ):
             bound = max(bound, self._relaxed_shortfall_bound())
             status = Status.OPTIMAL if bound >= value else status
+        log.info("level %d (%s): %s, %g (bound %g) in %.2fs", number, key, status, value, bound, elapsed)
         self.levels.append(LevelResult(key, status, value, bound, elapsed))
         if self.progress is not None:
             elapsed_all = time.perf_counter() - self.started

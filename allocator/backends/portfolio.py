@@ -144,7 +144,7 @@ class PortfolioBackend:
             level.number,
             member.name,
             outcome.status,
-            outcome.bound,
+            "none" if outcome.bound is None else f"{outcome.bound / level.scale:g}",
             time.perf_counter() - started,
         )
         best.take(outcome)

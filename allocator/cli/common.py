@@ -91,17 +91,20 @@ force_option = click.option(
 )
 
 
-formulation_option = click.option(
-    "--formulation",
-    type=click.Choice(FORMULATIONS),
-    default="auto",
-    show_default=True,
-    help="tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
-    "auto: flow above 50,000 tours.",
-)
-
-
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def formulation_flag(help: str) -> Callable[[F], F]:
+    """The `--formulation tours|flow|auto` option, with what each means where it is used."""
+    return click.option(
+        "--formulation", type=click.Choice(FORMULATIONS), default="auto", show_default=True, help=help
+    )
+
+
+formulation_option = formulation_flag(
+    "tours: a variable per feasible tour; flow: units per offer, task and period (long horizons); "
+    "auto: flow above 50,000 tours."
+)
 
 
 def first_plan_flag(help: str) -> Callable[[F], F]:

@@ -21,6 +21,7 @@ from allocator.cli.common import (
     err,
     first_plan_flag,
     force_option,
+    formulation_flag,
     guarded,
     json_target,
     load,
@@ -32,7 +33,7 @@ from allocator.cli.common import (
 from allocator.cli.solve import _print_summary, finish, report_option, run_with_progress, search_options
 from allocator.errors import InputError, Problem
 from allocator.instance.load import INSTANCE_FORMATS, write_instance
-from allocator.options import BACKENDS, SolveOptions
+from allocator.options import BACKENDS, SolveOptions, Status
 from allocator.replanning.history import read_baseline
 from allocator.solution.result import SolveResult
 
@@ -71,6 +72,9 @@ TOP_CHANGES = 12
 )
 @functools.partial(
     search_options,
+    formulation=formulation_flag(
+        "tours or auto: a re-plan uses the tours formulation (a variable per feasible tour); flow is refused."
+    ),
     first_plan=first_plan_flag(
         "Start the search from the baseline made a plan of the new data when the levels ask for "
         "persistence ('changes', or --max-changes), else from the greedy first plan built on the "
@@ -124,6 +128,7 @@ def replan(
         if not quiet:
             _print_summary(result.problem or loaded, result)
             print_changes(result)
+            print_why_infeasible(result, max_changes)
         base = read_baseline(baseline)[0] if report_dir else None
         finish(result.problem or loaded, result, output, report_dir, quiet, base)
     sys.exit(result.exit_code)
@@ -138,6 +143,23 @@ def _levels(text: str | None) -> list[str] | None:
             "--objectives", [Problem("", f"'{text}': a comma-separated list of objective names")]
         )
     return names
+
+
+def print_why_infeasible(result: SolveResult, max_changes: int | None) -> None:
+    """What may make a re-plan infeasible, and the command that says more."""
+    if result.status != Status.INFEASIBLE:
+        return
+    if max_changes is not None:
+        out.print(
+            f"No plan keeps every hard rule with at most {max_changes} changes: the changes the "
+            "data force may be more. Re-plan without --max-changes to see the fewest possible "
+            "(the level 'changes')."
+        )
+    else:
+        out.print(
+            "No plan keeps every hard rule from --from on with this history: allocator explain "
+            "INSTANCE names the rules that conflict in the new data."
+        )
 
 
 def print_changes(result: SolveResult, top: int = TOP_CHANGES) -> None:

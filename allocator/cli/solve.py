@@ -136,9 +136,14 @@ def _print_why_infeasible(instance: Instance, time_limit: float, threads: int | 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def search_options(command: F, first_plan: Callable[[F], F] = first_plan_option) -> F:
+def search_options(
+    command: F,
+    first_plan: Callable[[F], F] = first_plan_option,
+    formulation: Callable[[F], F] = formulation_option,
+) -> F:
     """The options of a search, shared by solve and replan: backend, time limit, threads, seed,
-    formulation, the first plan (`first_plan`: the flag, with its help), the solver's log."""
+    formulation and the first plan (each option with its help: `formulation`, `first_plan`),
+    the solver's log."""
     options: list[Callable[[Any], Any]] = [
         click.option(
             "--backend",
@@ -164,7 +169,7 @@ def search_options(command: F, first_plan: Callable[[F], F] = first_plan_option)
             show_default=True,
             help="The solver's random seed (with --threads 1: same plan).",
         ),
-        formulation_option,
+        formulation,
         first_plan,
         click.option("--log-search", is_flag=True, help="Print the solver's own search log."),
     ]

@@ -97,3 +97,12 @@ def test_withdraw_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     assert run("withdraw", instance, "BE", "--from", "3", "-o", target).exit_code == 0
     again = run("withdraw", instance, "NL", "--from", "3", "-o", target)
     assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_an_infeasible_replan_says_what_may_make_it_so(tmp_path: Path) -> None:
+    """BE's withdrawal from 3 changes 8 unit-periods whatever the plan: at most 2 is exit 3, and
+    the message points at --max-changes."""
+    _, withdrawn, base = _event(tmp_path)
+    result = run("replan", withdrawn, base, "--from", "3", "--max-changes", "2", "--threads", "1")
+    assert result.exit_code == 3, result.output
+    assert "with at most 2 changes" in result.output
