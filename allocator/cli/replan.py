@@ -173,7 +173,10 @@ def print_changes(result: SolveResult, top: int = TOP_CHANGES) -> None:
     table = Table(title=f"Changes against the baseline ({total:g} in all)", title_justify="left")
     for column in ("task", "offer / lead", "periods", "before", "after"):
         table.add_column(column)
-    for change in result.changes[:top]:
+    in_report_order = sorted(  # as the report's table: by task, its lead first, then offers
+        result.changes, key=lambda c: (c["task"], c.get("offer", "(lead)"), c["periods"])
+    )
+    for change in in_report_order[:top]:
         first, last = change["periods"]
         periods = str(first) if first == last else f"{first}-{last}"
         if "offer" in change:
