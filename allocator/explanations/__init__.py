@@ -33,7 +33,7 @@ from allocator.files import load_document, write_atomic
 from allocator.instance.index import Index
 from allocator.instance.load import load_instance
 from allocator.instance.model import Instance
-from allocator.options import Status
+from allocator.options import ProgressCallback, Status, StopToken
 from allocator.solution.plan import Assignment, deployed, shortfalls
 
 __all__ = [
@@ -123,14 +123,16 @@ def explain(
     time_limit: float | None = DEFAULT_SECONDS,
     threads: int | None = None,
     seed: int = 0,
+    progress: ProgressCallback | None = None,
+    stop: StopToken | None = None,
 ) -> Explanation:
     """Explain an instance (or the file it is in), and the plan of `solution`: a
     :class:`SolveResult`, a solution document (a dict) or its file.
 
-    A solution without a plan, or none at all, and the instance is solved first (half the time);
-    if that ends infeasible (or without a plan), the explanation looks for a conflict and
-    relaxations in the time left.  :class:`InputError` when the solution belongs to another
-    instance or breaks a rule.
+    A solution without a plan, or none at all, and the instance is solved first (half the time;
+    `progress` and `stop` as in :func:`allocator.solve`, for that solve); if that ends infeasible
+    (or without a plan), the explanation looks for a conflict and relaxations in the time left.
+    :class:`InputError` when the solution belongs to another instance or breaks a rule.
     """
     from allocator.api import solve  # the solver sits above explanations in the layers
 
@@ -147,7 +149,14 @@ def explain(
             label = "<solution>"
         plan, status = plan_of_solution(instance, document, label)
     if plan is None:  # a claim of infeasibility is checked, not trusted
-        result = solve(instance, time_limit=SOLVE_SHARE * seconds, threads=threads, seed=seed)
+        result = solve(
+            instance,
+            time_limit=SOLVE_SHARE * seconds,
+            threads=threads,
+            seed=seed,
+            progress=progress,
+            stop=stop,
+        )
         status = Status(result.status)
         plan = list(result.assignments) if result.has_plan else None
     if plan is None:

@@ -132,7 +132,7 @@ def _run(spec: dict[str, Any], signals: Signals) -> dict[str, Any]:
             seed=options["seed"],
         )
         if spec["kind"] == "explain":
-            return _explain(instance, spec, solve_options)
+            return _explain(instance, spec, solve_options, signals)
         return _plan(instance, spec, solve_options, signals)
     except InputError as exc:  # checked when submitted; the data can't have changed since
         return {"outcome": "failed", "reason": exc.render()}
@@ -184,7 +184,9 @@ def render_report(spec: dict[str, Any], solution: str) -> str:
         return render_html(build_report(instance, json.loads(solution), baseline=spec.get("baseline")))
 
 
-def _explain(instance: Any, spec: dict[str, Any], options: SolveOptions) -> dict[str, Any]:
+def _explain(instance: Any, spec: dict[str, Any], options: SolveOptions, signals: Signals) -> dict[str, Any]:
+    """An explanation; the solve it starts with (when no plan is given) reports its progress.
+    It is not stopped: half an explanation would mislead."""
     from allocator.explanations import explain
 
     explanation = explain(
@@ -193,6 +195,7 @@ def _explain(instance: Any, spec: dict[str, Any], options: SolveOptions) -> dict
         time_limit=options.time_limit,
         threads=options.threads,
         seed=options.seed,
+        progress=signals.update,
     )
     return {
         "outcome": "done",

@@ -107,6 +107,7 @@ def test_a_running_explanation_is_not_stopped_midway(server: Server, reassurance
     assert running["status"] == "running", "the explanation ran for less than a poll"
     assert answer.status_code == 409 and "cannot be stopped" in answer.json()["detail"]
     assert end["status"] == "done"
+    assert end["progress"] and end["progress"]["level"], "the solve it began with reports progress"
 
 
 def test_events_stream_the_job_to_its_end(server: Server, reassurance: dict[str, Any]) -> None:
