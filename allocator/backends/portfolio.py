@@ -113,7 +113,11 @@ class PortfolioBackend:
         def keep_going(value: float, bound: float) -> bool:
             headway = best.headway(value, bound)
             log.info(
-                "level %d: CP-SAT closed %.0f%% of the gap at its checkpoint", level.number, 100 * headway
+                "level %d: CP-SAT closed %.0f%% of the gap at its checkpoint (%g, bound %g)",
+                level.number,
+                100 * headway,
+                value / level.scale,
+                bound / level.scale,
             )
             handed_over.append(headway < PROGRESS)
             return not handed_over[-1]
