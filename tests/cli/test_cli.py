@@ -90,10 +90,13 @@ def test_infeasible_exit_3(tmp_path: Path) -> None:
         tasks=[{"id": "air", "requirements": [{"capability": "fighter", "units": 5}]}],
     )
     out = tmp_path / "plan.json"
-    result = run("solve", write(tmp_path, doc), "-o", str(out))
+    path = write(tmp_path, doc)
+    result = run("solve", path, "-o", str(out))
     assert result.exit_code == 3
     written = json.loads(out.read_text())
     assert written["status"] == "infeasible" and "assignments" not in written
+    checked = run("check", path, str(out))  # nothing to check, and it says so
+    assert checked.exit_code == 0 and "holds no plan (infeasible): nothing to check" in checked.output
 
 
 def test_no_solution_in_time_exit_4(tmp_path: Path) -> None:
