@@ -231,10 +231,9 @@ def _solve_highs(
     problem.solve(solver)
     if warm and _returned_the_warm_start(problem.solverModel) and not stop.stopped:
         # HiGHS 1.16 can hand back the solution given by setSolution instead of the better one it
-        # found (seen when presolve solves the whole level); its objective value tells
-        log.warning(
-            "HiGHS returned its warm start instead of its solution; solving the level again without it"
-        )
+        # found (seen when presolve solves the whole level); its objective value tells.  Handled
+        # here, so not a warning for the user (it showed on every solve of basic.yaml)
+        log.info("HiGHS returned its warm start instead of its solution; solving the level again without it")
         left = None if budget is None else max(MIN_SOLVER_SECONDS, budget - (time.perf_counter() - started))
         return _solve_highs(problem, left, threads, seed, None, stop, verbose)
     info = problem.solverModel.getInfo()

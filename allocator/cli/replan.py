@@ -30,7 +30,14 @@ from allocator.cli.common import (
     refuse_existing,
     scheduler_option,
 )
-from allocator.cli.solve import _print_summary, finish, report_option, run_with_progress, search_options
+from allocator.cli.solve import (
+    _print_summary,
+    report_option,
+    run_with_progress,
+    save,
+    say_saved,
+    search_options,
+)
 from allocator.errors import InputError, Problem
 from allocator.instance.load import INSTANCE_FORMATS, write_instance
 from allocator.options import BACKENDS, SolveOptions, Status
@@ -125,12 +132,13 @@ def replan(
                 loaded, baseline, start, options, objectives=levels, max_changes=max_changes, **kw
             ),
         )
+        base = read_baseline(baseline)[0] if report_dir else None
+        saved = save(result.problem or loaded, result, output, report_dir, quiet, base)
         if not quiet:
             _print_summary(result.problem or loaded, result)
             print_changes(result)
             print_why_infeasible(result, max_changes)
-        base = read_baseline(baseline)[0] if report_dir else None
-        finish(result.problem or loaded, result, output, report_dir, quiet, base)
+        say_saved(saved)
     sys.exit(result.exit_code)
 
 

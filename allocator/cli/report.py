@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,16 @@ from allocator.instance.model import Instance
 
 
 def write_report(
-    instance: Instance, solution: Any, folder: str, label: str, quiet: bool, baseline: Any = None
+    instance: Instance,
+    solution: Any,
+    folder: str,
+    label: str,
+    quiet: bool,
+    baseline: Any = None,
+    say: Callable[[str], None] = out.print,
 ) -> tuple[str, ...]:
-    """Write the report (of a re-plan, with its `baseline`); the checker's violations of the plan
-    (the report lists them too)."""
+    """Write the report (of a re-plan, with its `baseline`), `say` where (unless `quiet`); the
+    checker's violations of the plan (the report lists them too)."""
     from allocator.report import build_report, save_report  # matplotlib and jinja2 load only here
 
     if Path(folder).exists() and not Path(folder).is_dir():
@@ -28,7 +35,7 @@ def write_report(
     written = save_report(report, folder)
     if not quiet:
         page = escape(str(Path(folder) / "report.html"))
-        out.print(f"report written to {escape(folder)}: {len(written)} files, open {page}")
+        say(f"report written to {escape(folder)}: {len(written)} files, open {page}")
     return report.violations
 
 

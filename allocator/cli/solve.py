@@ -202,25 +202,33 @@ def run_with_progress(instance: Instance, quiet: bool, solve: Callable[..., Solv
     return result
 
 
-def finish(
+def save(
     instance: Instance,
     result: SolveResult,
     output: str | None,
     report_dir: str | None,
     quiet: bool,
     baseline: Any = None,
-) -> None:
-    """Write the solution and the report (of a re-plan, with its baseline), say where."""
+) -> list[str]:
+    """Write the solution and the report (of a re-plan, with its baseline) before anything is
+    printed, so that a terminal closed early (``| head``) loses nothing; the lines saying where."""
+    lines: list[str] = []
     if output:
         result.write(output)
-    if not quiet and output:
-        out.print(f"solution written to {escape(output)}")
-    elif not quiet:
-        out.print("no solution file written (add -o FILE.json to keep the plan)")
+        lines.append(f"solution written to {escape(output)}")
+    else:
+        lines.append("no solution file written (add -o FILE.json to keep the plan)")
     if report_dir and result.has_plan:
-        write_report(instance, result, report_dir, instance.name, quiet, baseline)
+        write_report(instance, result, report_dir, instance.name, quiet, baseline, lines.append)
     elif report_dir:
         err.print(f"[yellow]no plan ({result.status}): no report written[/yellow]")
+    return [] if quiet else lines
+
+
+def say_saved(lines: list[str]) -> None:
+    """Print what :func:`save` wrote."""
+    for line in lines:
+        out.print(line)
 
 
 @click.command()
@@ -265,9 +273,10 @@ def solve(
         api.refuse_changes(loaded, instance)
         options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
         result = run_with_progress(loaded, quiet, lambda **kw: api.solve(loaded, options, **kw))
+        saved = save(loaded, result, output, report_dir, quiet)
         if not quiet:
             _print_summary(loaded, result)
             if result.status == Status.INFEASIBLE:
                 _print_why_infeasible(loaded, time_limit, threads, seed)
-        finish(loaded, result, output, report_dir, quiet)
+        say_saved(saved)
     sys.exit(result.exit_code)

@@ -392,3 +392,20 @@ def test_the_command_line_starts_without_the_report_libraries() -> None:
     code = f"import sys, allocator.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_terminal_closed_early_loses_no_plan(tmp_path: Path) -> None:
+    """`allocator solve ... -o plan.json | head` where the reader is gone before anything is
+    printed: the solution and the report are written all the same."""
+    plan, report = tmp_path / "plan.json", tmp_path / "report"
+    command = [sys.executable, "-m", "allocator", "solve", str(EXAMPLES / "basic.yaml"), "--threads", "1"]
+    child = subprocess.Popen(
+        [*command, "-o", str(plan), "--report", str(report)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert child.stdout is not None
+    child.stdout.close()  # the reader is gone: every print fails with a broken pipe
+    child.wait(timeout=120)
+    assert json.loads(plan.read_text())["status"] == "optimal"
+    assert (report / "report.html").exists()
