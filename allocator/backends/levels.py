@@ -221,14 +221,14 @@ def replan_values(formulation: Formulation, time_limit: float | None) -> list[fl
     history = formulation.history
     assert history is not None
     persistent = REPLAN_OBJECTIVE in formulation.spec.objective_names or history.max_changes is not None
-    tries = (baseline_values, history_greedy_values)
+    tries = (lambda: baseline_values(formulation), lambda: history_greedy_values(formulation, time_limit))
     for attempt in tries if persistent else reversed(tries):
-        if (values := attempt(formulation, time_limit)) is not None:
+        if (values := attempt()) is not None:
             return values
     return None
 
 
-def baseline_values(formulation: Formulation, time_limit: float | None = None) -> list[float] | None:
+def baseline_values(formulation: Formulation) -> list[float] | None:
     """A re-plan's baseline as a plan of the new data (:meth:`PlanHistory.baseline_plan`), when
     the checker accepts it (None: a withdrawn lead no other nation can take over, fewer units
     now, hard demand)."""

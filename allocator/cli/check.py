@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from allocator.checker import check_file
 from allocator.cli.common import EXIT_FAIL, EXIT_OK, guarded, load, out
+from allocator.options import Status
 
 
 @click.command()
@@ -29,7 +30,7 @@ def check(ctx: click.Context, instance: str, solution: str, baseline: str | None
     with guarded(ctx.obj["debug"]):
         loaded = load(instance)
         report = check_file(loaded, solution, baseline)
-    if report.ok and report.status in ("infeasible", "unknown"):
+    if report.ok and not Status(report.status).has_plan:
         out.print(
             f"[green]ok[/green]: {escape(solution)} holds no plan ({report.status}): nothing to "
             "check. A claim that no plan exists is not verified here; allocator explain INSTANCE "

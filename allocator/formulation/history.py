@@ -186,9 +186,11 @@ class PlanHistory:
         nothing of the baseline's plan from `start` on."""
         leads: dict[tuple[int, int], int] = {}
         for t, task in enumerate(index.tasks):
+            if task.lead is None:
+                continue
             for k, (first, last) in enumerate(index.terms[t]):
                 was = index.nation_pos.get(self.lead_before.get((task.id, first)) or "")
-                if task.lead is None or first >= self.start or was is None:
+                if first >= self.start or was is None:
                     continue
                 if last < self.start or index.nations[was].id in task.lead.nations:
                     leads[t, k] = was
