@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from ortools.sat.python import cp_model
 
-from allocator.backends.interface import Level, LevelOutcome, ModelSink, Tee, stream_rows
+from allocator.backends.interface import Level, LevelOutcome, LpSolution, ModelSink, Tee, stream_rows
 from allocator.backends.lpbound import LpRelaxation, RunningBound
 from allocator.formulation.linear import LinearModel, Row, Terms
 from allocator.formulation.rules import Formulation
@@ -31,8 +32,10 @@ LP_WORKERS_MAX_VARIABLES = 50_000
 #: Searches near the LP's solution fix the columns it leaves below these values, in turn (measured
 #: on the large set: BENCHMARKS.md, "Issue 13: the LP relaxation on the large set").
 GUIDE_THRESHOLDS = (0.01, 0.001)
-#: ... when at least this many seconds of the level are left.
+#: ... when at least this many seconds of the level are left (after the search of the whole model
+#: on the large set; from the start of a level searched near its LP, :meth:`CpSatBackend.search_near`).
 MIN_GUIDED_SECONDS = 10.0
+MIN_NEAR_SECONDS = 1.0
 
 STATUS = {
     cp_model.OPTIMAL: Status.OPTIMAL,
@@ -152,18 +155,31 @@ class CpSatBackend:
         outcome = dataclasses.replace(outcome, bound=bound)
         if outcome.status == Status.OPTIMAL or level.stop.stopped or not lp.solved:
             return outcome
-        return self._lp_guided(search, lp, outcome)
+        return self._lp_guided(search, lp.values(), outcome, MIN_GUIDED_SECONDS)
 
-    def _lp_guided(self, search: _Search, lp: RunningBound, outcome: LevelOutcome) -> LevelOutcome:
+    def search_near(self, level: Level, lp: LpSolution) -> LevelOutcome:
+        """The level searched near `lp`, its LP relaxation's solution, from its warm start, within
+        its budget (:meth:`_lp_guided`); the LP's optimum is the level's bound here."""
+        self.model.minimize(self._expr(level.terms))
+        outcome = LevelOutcome(Status.FEASIBLE, level.warm, lp.bound)
+        return self._lp_guided(_Search(level), lp.values, outcome, MIN_NEAR_SECONDS)
+
+    def _lp_guided(
+        self,
+        search: _Search,
+        lp_values: Sequence[float] | np.ndarray,
+        outcome: LevelOutcome,
+        min_seconds: float,
+    ) -> LevelOutcome:
         """Searches of the model with every column fixed at 0 that both the LP's solution (below
         a threshold) and the best plan leave unused, with CP-SAT's LP workers on (the model is
         smaller): the best plan stays feasible, so no round makes the level worse.  A round that
-        proves its restricted model optimal in time leaves the rest to the next, looser threshold.
-        The restricted models' bounds say nothing of the whole model: the level keeps its own."""
-        lp_values = lp.values()
+        proves its restricted model optimal in time leaves the rest to the next, looser threshold,
+        if `min_seconds` of the level are left.  The restricted models' bounds say nothing of the
+        whole model: the level keeps its own."""
         best = outcome
         for threshold in GUIDE_THRESHOLDS:
-            if search.left() < MIN_GUIDED_SECONDS or search.level.stop.stopped:
+            if search.left() < min_seconds or search.level.stop.stopped:
                 break
             plan = best.values if best.values is not None else search.level.warm
             if plan is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -61,6 +62,24 @@ class LevelOutcome:
     status: Status
     values: list[float] | None = None
     bound: float | None = None
+
+
+@dataclass(frozen=True)
+class LpSolution:
+    """A level's LP relaxation solved: the variables' values (model order) and its optimum."""
+
+    values: Sequence[float]
+    optimum: float
+
+    @property
+    def bound(self) -> float:
+        """A lower bound of the level: the optimum, less the LP's tolerance, rounded up (a level's
+        value is a whole number of its units: integer coefficients of integer variables)."""
+        return float(math.ceil(self.optimum - LP_TOLERANCE * max(1.0, abs(self.optimum))))
+
+
+#: The relative tolerance taken off an LP's optimum to make it a bound.
+LP_TOLERANCE = 1e-6
 
 
 class ModelSink(Protocol):

@@ -24,7 +24,7 @@ from typing import Any
 import cbcbox
 import pulp
 
-from allocator.backends.interface import Level, LevelOutcome, stream_rows
+from allocator.backends.interface import Level, LevelOutcome, LpSolution, stream_rows, terms_value
 from allocator.formulation.linear import LinearModel, Row, Terms
 from allocator.formulation.rules import Formulation
 from allocator.options import SolveOptions, Status, StopToken
@@ -107,11 +107,35 @@ class MilpBackend:
     def add_bound(self, terms: Terms, rhs: int) -> None:
         self._constraint(self._expr(terms) <= rhs + 0.5)
 
-    def solve_level(self, level: Level) -> LevelOutcome:
+    def _objective(self, terms: Terms) -> None:
         assert self.anchor is not None
         self.problem.objective = pulp.LpAffineExpression(
-            [(self.anchor, 1), *((self.vars[i], c) for i, c in level.terms)]
+            [(self.anchor, 1), *((self.vars[i], c) for i, c in terms)]
         )
+
+    def relaxation(self, level: Level, budget: float) -> LpSolution | None:
+        """The level's LP relaxation (every earlier level's bound among its rows), solved by HiGHS
+        within `budget` seconds: its solution and optimum, or None where it is not solved."""
+        if self.name != "highs":
+            raise ValueError("only HiGHS solves the LP relaxation")
+        self._objective(level.terms)
+        solver = _HiGHS(
+            None,
+            level.stop,
+            msg=self.options.log_search,
+            timeLimit=budget,
+            mip=False,
+            threads=self.options.threads,
+        )
+        self.problem.solve(solver)
+        model = self.problem.solverModel
+        if model.getModelStatus() != model.getModelStatus().kOptimal:
+            return None
+        values = [var.varValue or 0.0 for var in self.vars]
+        return LpSolution(values, terms_value(level.terms, values))
+
+    def solve_level(self, level: Level) -> LevelOutcome:
+        self._objective(level.terms)
         opts = self.options
         warm = None
         if level.warm is not None:

@@ -8,14 +8,17 @@ starting from the best plan so far, and a phase that proves the level ends it:
 
 - a level of coverage objectives only: :data:`COVERAGE_LEVEL_SHARE` of the time left, HiGHS for
   :data:`FIRST_SHARE` of it (as long as HiGHS alone would have), then CP-SAT for the rest;
-- any other level: CP-SAT, which at :data:`PROBE_SHARE` of the level's time (a checkpoint in its
-  search) goes on to the end of the level if it closed at least :data:`PROGRESS` of the gap
-  between its starting plan and the best bound, and otherwise stops there and HiGHS gets the
-  level's whole share of time again (:data:`HANDOVER_SHARE`), from CP-SAT's plan: the later
-  levels, less important, pay for the probe.
+- any other level: its LP relaxation (HiGHS) and, where the LP's optimum is above 0, CP-SAT's
+  search near its solution up to :data:`NEAR_LP_SHARE` of the level's time (:meth:`_near_lp`);
+  then CP-SAT on the whole model, which at :data:`PROBE_SHARE` of the level's time (a checkpoint
+  in its search) goes on to the end of the level if it closed at least :data:`PROGRESS` of the
+  gap between the level's starting plan and the best bound, and otherwise stops there and HiGHS
+  gets the level's whole share of time again (:data:`HANDOVER_SHARE`), from CP-SAT's plan: the
+  later levels, less important, pay for the probe.
 
-The level's bound is the better of the solvers'.  Without a time limit, a coverage level gives
-HiGHS :data:`UNLIMITED_FIRST_SECONDS` first, and any other level is CP-SAT's until proven.
+The level's bound is the best of the solvers' and the LP's.  Without a time limit, a coverage
+level gives HiGHS :data:`UNLIMITED_FIRST_SECONDS` first, and any other level is CP-SAT's until
+proven.
 Both solvers hold the whole model, each with its rows in its own order, and every earlier
 level's bound.  Above :data:`PORTFOLIO_MAX_COLUMNS` columns, where building the MILP costs
 seconds and gigabytes, "auto" is CP-SAT alone, coverage levels still with their larger share
@@ -52,6 +55,10 @@ PROBE_SHARE = 0.3
 PROGRESS = 0.4
 #: The share of the level's time HiGHS gets after a hand-over (later levels pay for the probe).
 HANDOVER_SHARE = 1.0
+#: The share of a non-coverage level's time its LP relaxation may take ...
+LP_SHARE = 0.25
+#: ... and the share of the level's time (the LP's included) CP-SAT searches near its solution.
+NEAR_LP_SHARE = 0.8
 #: A phase given less time than this is skipped.
 MIN_PHASE_SECONDS = 0.05
 #: Models with more columns than this are solved by CP-SAT alone.
@@ -108,6 +115,9 @@ class PortfolioBackend:
             if not self._phase(self.highs, level, FIRST_SHARE, started, best) and not level.stop.stopped:
                 self._phase(self.cpsat, level, None, started, best)
             return best.outcome()
+        self._near_lp(level, started, best)
+        if best.settled or level.stop.stopped:
+            return best.outcome()
         handed_over: list[bool] = []
 
         def keep_going(value: float, bound: float) -> bool:
@@ -127,6 +137,32 @@ class PortfolioBackend:
         if not settled and any(handed_over) and not level.stop.stopped:
             self._phase(self.highs, level, HANDOVER_SHARE, started, best)
         return best.outcome()
+
+    def _near_lp(self, level: Level, started: float, best: _Best) -> None:
+        """The level's LP relaxation (HiGHS), then CP-SAT near its solution for
+        :data:`NEAR_LP_SHARE` of the level's time: where the LP's optimum is above 0 (an LP that
+        reaches 0 says nothing of where good plans lie, as fairness's on reassurance)."""
+        if level.budget is None or best.values is None:
+            return
+        solution = self.highs.relaxation(level, LP_SHARE * level.budget)
+        elapsed = time.perf_counter() - started
+        if solution is None:
+            log.info("level %d: LP relaxation not solved in %.2fs", level.number, elapsed)
+            return
+        best.take(LevelOutcome(Status.FEASIBLE, None, solution.bound))
+        log.info("level %d: LP relaxation %g in %.2fs", level.number, solution.optimum / level.scale, elapsed)
+        share = NEAR_LP_SHARE - elapsed / level.budget  # the LP's time counts in the phase's share
+        phase = _phase_level(level, elapsed, share, best.values) if share > 0 else None
+        if solution.optimum <= 0 or best.settled or phase is None:
+            return
+        outcome = self.cpsat.search_near(phase, solution)
+        log.info(
+            "level %d, CP-SAT near the LP: %s, %.2fs into the level",
+            level.number,
+            "no plan" if outcome.values is None else f"{level.value(outcome.values) / level.scale:g}",
+            time.perf_counter() - started,
+        )
+        best.take(outcome)
 
     def _phase(
         self,

@@ -10,7 +10,7 @@ import pytest
 import allocator
 from allocator.backends import portfolio
 from allocator.backends.cpsat import CpSatBackend
-from allocator.backends.interface import Checkpoint, Level, LevelOutcome
+from allocator.backends.interface import Checkpoint, Level, LevelOutcome, LpSolution
 from allocator.backends.levels import first_values, level_terms
 from allocator.backends.milp import MilpBackend
 from allocator.backends.portfolio import PortfolioBackend
@@ -31,6 +31,17 @@ class Member:
         self.phases: list[Level] = []
         self.bounds: list[tuple[object, int]] = []
         self.kept_going: bool | None = None
+        self.lp: LpSolution | None = None  # the LP relaxation's solution (HiGHS)
+        self.relaxations: list[tuple[Level, float]] = []
+        self.near: list[tuple[Level, LpSolution]] = []  # searches near the LP (CP-SAT)
+
+    def relaxation(self, level: Level, budget: float) -> LpSolution | None:
+        self.relaxations.append((level, budget))
+        return self.lp
+
+    def search_near(self, level: Level, lp: LpSolution) -> LevelOutcome:
+        self.near.append((level, lp))
+        return self.outcome
 
     def solve_level(self, level: Level) -> LevelOutcome:
         """The outcome, or none when a checkpoint (asked about the outcome's plan) stops it."""
@@ -128,6 +139,70 @@ def test_highs_takes_over_a_level_where_cpsat_moves_slowly() -> None:
     assert portfolio.HANDOVER_SHARE == 1.0
     assert highs.phases[0].budget == pytest.approx(1.0, abs=0.05) and highs.phases[0].checkpoint is None
     assert outcome == LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0)
+
+
+def test_a_level_is_first_searched_near_its_lp_relaxation() -> None:
+    """HiGHS solves the level's LP (value 2.5, so a bound of 3) within its share of the time; CP-SAT
+    searches near its solution for its share, and goes on from the plan found there (value 4 from
+    10: its headway is judged from the level's start)."""
+    backend, highs, cpsat = _portfolio(
+        LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.FEASIBLE, [4.0, 0.0], 0.0)
+    )
+    highs.lp = LpSolution([2.5, 0.0], 2.5)
+    outcome = backend.solve_level(_level("deployments", warm=[10.0, 0.0]))
+    ((asked, seconds),) = highs.relaxations
+    assert seconds == pytest.approx(portfolio.LP_SHARE * 10.0) and asked.terms == TERMS
+    ((near, lp),) = cpsat.near
+    assert lp is highs.lp and near.warm == [10.0, 0.0]
+    assert near.budget == pytest.approx(portfolio.NEAR_LP_SHARE * 10.0, abs=0.1)
+    (rest,) = cpsat.phases
+    assert rest.warm == [4.0, 0.0] and cpsat.kept_going is True and not highs.phases
+    assert outcome == LevelOutcome(Status.FEASIBLE, [4.0, 0.0], 3.0)
+
+
+def test_a_plan_at_the_lp_bound_ends_the_level() -> None:
+    backend, _, cpsat = _portfolio(LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.FEASIBLE, [3.0, 0.0]))
+    backend.highs.lp = LpSolution([2.5, 0.0], 2.5)  # type: ignore[attr-defined]
+    outcome = backend.solve_level(_level("cost", warm=[10.0, 0.0]))
+    assert outcome == LevelOutcome(Status.OPTIMAL, [3.0, 0.0], 3.0) and not cpsat.phases
+
+
+@pytest.mark.parametrize("lp", [LpSolution([0.0, 0.0], 0.0), None], ids=["at 0", "not solved"])
+def test_no_search_near_an_lp_at_0_or_unsolved(lp: LpSolution | None) -> None:
+    """An LP at 0 (fairness balanced by fractions of units) says nothing of where good plans lie."""
+    backend, highs, cpsat = _portfolio(
+        LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.FEASIBLE, [4.0, 0.0])
+    )
+    highs.lp = lp
+    backend.solve_level(_level("fairness", warm=[10.0, 0.0]))
+    assert highs.relaxations and not cpsat.near and cpsat.phases[0].warm == [10.0, 0.0]
+
+
+@pytest.mark.parametrize("budget, warm", [(None, [10.0, 0.0]), (10.0, None)], ids=["no limit", "no plan"])
+def test_no_lp_without_a_time_limit_or_a_plan(budget: float | None, warm: list[float] | None) -> None:
+    backend, highs, cpsat = _portfolio(LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.UNKNOWN))
+    highs.lp = LpSolution([2.5, 0.0], 2.5)
+    backend.solve_level(_level("fairness", warm=warm, budget=budget))
+    assert not highs.relaxations and not cpsat.near
+
+
+def test_the_real_lp_bounds_the_level_and_the_search_near_it_keeps_the_plan() -> None:
+    """HiGHS's LP relaxation of a later level (with the earlier levels' bounds) is below the
+    level's optimum, proven by CP-SAT; the search near it returns a plan no worse than its start."""
+    formulation = formulate(allocator.load_instance(EXAMPLES / "lead-rotation.yaml"))
+    backend = PortfolioBackend(SolveOptions(backend="auto", threads=1, seed=0))
+    backend.load(formulation)
+    terms, scale = level_terms(formulation.model, (("deployments", 1.0),))
+    warm = first_values(formulation, None)
+    assert warm is not None
+    level = Level("deployments", 1, 1, terms, scale, 10.0, 10.0, warm, time.perf_counter(), None, StopToken())
+    lp = backend.highs.relaxation(level, 10.0)
+    assert lp is not None
+    optimum = backend.cpsat.solve_level(dataclasses.replace(level, budget=30.0, remaining=30.0))
+    assert optimum.status == Status.OPTIMAL and optimum.values is not None
+    assert lp.optimum <= level.value(optimum.values) + 1e-6 and lp.bound <= level.value(optimum.values)
+    near = backend.cpsat.search_near(level, lp)
+    assert near.values is not None and level.value(near.values) <= level.value(warm)
 
 
 def test_cpsat_stops_at_its_checkpoint_when_told(monkeypatch: pytest.MonkeyPatch) -> None:
