@@ -151,8 +151,9 @@ def search_options(
             default="auto",
             show_default=True,
             help=(
-                "auto: HiGHS and CP-SAT in turn at each level, passing plans; cpsat: OR-Tools CP-SAT "
-                "alone; highs, cbc: the MILP through PuLP."
+                "auto: HiGHS and CP-SAT in turn at each level, passing plans (later levels first "
+                "searched near their LP relaxation); cpsat: OR-Tools CP-SAT alone; highs, cbc: the "
+                "MILP through PuLP."
             ),
         ),
         time_limit_option("Seconds for the whole solve, all levels together."),
