@@ -197,7 +197,9 @@ class CpSatBackend:
                 fixed,
                 self.columns,
                 found.status,
-                None if found.values is None else search.level.value(found.values),
+                "no plan"
+                if found.values is None
+                else f"{search.level.value(found.values) / search.level.scale:g}",
             )
             if found.values is not None and (
                 best.values is None or search.level.value(found.values) < search.level.value(best.values)

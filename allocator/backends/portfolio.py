@@ -9,8 +9,9 @@ starting from the best plan so far, and a phase that proves the level ends it:
 - a level of coverage objectives only: :data:`COVERAGE_LEVEL_SHARE` of the time left, HiGHS for
   :data:`FIRST_SHARE` of it (as long as HiGHS alone would have), then CP-SAT for the rest;
 - any other level: its LP relaxation (HiGHS) and, where the LP's optimum is above 0, CP-SAT's
-  search near its solution up to :data:`NEAR_LP_SHARE` of the level's time (:meth:`_near_lp`);
-  then CP-SAT on the whole model, which at :data:`PROBE_SHARE` of the level's time (a checkpoint
+  search near its solution up to :data:`NEAR_LP_SHARE` of the level's time (:meth:`_near_lp`),
+  then CP-SAT on the whole model for the rest; where no search near the LP ran, CP-SAT on the
+  whole model, which at :data:`PROBE_SHARE` of the level's time (a checkpoint
   in its search) goes on to the end of the level if it closed at least :data:`PROGRESS` of the
   gap between the level's starting plan and the best bound, and otherwise stops there and HiGHS
   gets the level's whole share of time again (:data:`HANDOVER_SHARE`), from CP-SAT's plan: the
@@ -55,8 +56,9 @@ PROBE_SHARE = 0.3
 PROGRESS = 0.4
 #: The share of the level's time HiGHS gets after a hand-over (later levels pay for the probe).
 HANDOVER_SHARE = 1.0
-#: The share of a non-coverage level's time its LP relaxation may take ...
-LP_SHARE = 0.25
+#: The share of a non-coverage level's time its LP relaxation may take (HiGHS's own limit: PuLP's
+#: building of its model comes on top; at short time limits a quarter was too little) ...
+LP_SHARE = 0.5
 #: ... and the share of the level's time (the LP's included) CP-SAT searches near its solution.
 NEAR_LP_SHARE = 0.8
 #: A phase given less time than this is skipped.
@@ -115,7 +117,11 @@ class PortfolioBackend:
             if not self._phase(self.highs, level, FIRST_SHARE, started, best) and not level.stop.stopped:
                 self._phase(self.cpsat, level, None, started, best)
             return best.outcome()
-        self._near_lp(level, started, best)
+        if self._near_lp(level, started, best):
+            # the rest of the level (a fifth) is CP-SAT's: too short for a checkpoint and a hand-over
+            if not best.settled and not level.stop.stopped:
+                self._phase(self.cpsat, level, None, started, best)
+            return best.outcome()
         if best.settled or level.stop.stopped:
             return best.outcome()
         handed_over: list[bool] = []
@@ -138,23 +144,28 @@ class PortfolioBackend:
             self._phase(self.highs, level, HANDOVER_SHARE, started, best)
         return best.outcome()
 
-    def _near_lp(self, level: Level, started: float, best: _Best) -> None:
+    def _near_lp(self, level: Level, started: float, best: _Best) -> bool:
         """The level's LP relaxation (HiGHS), then CP-SAT near its solution for
         :data:`NEAR_LP_SHARE` of the level's time: where the LP's optimum is above 0 (an LP that
-        reaches 0 says nothing of where good plans lie, as fairness's on reassurance)."""
+        reaches 0 says nothing of where good plans lie, as fairness's on reassurance).  True when
+        CP-SAT searched near the LP."""
         if level.budget is None or best.values is None:
-            return
+            return False
         solution = self.highs.relaxation(level, LP_SHARE * level.budget)
         elapsed = time.perf_counter() - started
         if solution is None:
-            log.info("level %d: LP relaxation not solved in %.2fs", level.number, elapsed)
-            return
+            log.info(
+                "level %d: LP relaxation not solved in %.2fs: no bound from it, no search near it",
+                level.number,
+                elapsed,
+            )
+            return False
         best.take(LevelOutcome(Status.FEASIBLE, None, solution.bound))
         log.info("level %d: LP relaxation %g in %.2fs", level.number, solution.optimum / level.scale, elapsed)
         share = NEAR_LP_SHARE - elapsed / level.budget  # the LP's time counts in the phase's share
         phase = _phase_level(level, elapsed, share, best.values) if share > 0 else None
         if solution.optimum <= 0 or best.settled or phase is None:
-            return
+            return False
         outcome = self.cpsat.search_near(phase, solution)
         log.info(
             "level %d, CP-SAT near the LP: %s, %.2fs into the level",
@@ -163,6 +174,7 @@ class PortfolioBackend:
             time.perf_counter() - started,
         )
         best.take(outcome)
+        return True
 
     def _phase(
         self,

@@ -143,8 +143,8 @@ def test_highs_takes_over_a_level_where_cpsat_moves_slowly() -> None:
 
 def test_a_level_is_first_searched_near_its_lp_relaxation() -> None:
     """HiGHS solves the level's LP (value 2.5, so a bound of 3) within its share of the time; CP-SAT
-    searches near its solution for its share, and goes on from the plan found there (value 4 from
-    10: its headway is judged from the level's start)."""
+    searches near its solution for its share, then has the rest of the level on the whole model
+    from the plan found there, with no checkpoint and no hand-over."""
     backend, highs, cpsat = _portfolio(
         LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.FEASIBLE, [4.0, 0.0], 0.0)
     )
@@ -156,7 +156,8 @@ def test_a_level_is_first_searched_near_its_lp_relaxation() -> None:
     assert lp is highs.lp and near.warm == [10.0, 0.0]
     assert near.budget == pytest.approx(portfolio.NEAR_LP_SHARE * 10.0, abs=0.1)
     (rest,) = cpsat.phases
-    assert rest.warm == [4.0, 0.0] and cpsat.kept_going is True and not highs.phases
+    assert rest.warm == [4.0, 0.0] and rest.checkpoint is None and not highs.phases
+    assert rest.budget == pytest.approx(10.0, abs=0.1)  # the rest of the level: the stub took no time
     assert outcome == LevelOutcome(Status.FEASIBLE, [4.0, 0.0], 3.0)
 
 
