@@ -73,13 +73,18 @@ class LpSolution:
 
     @property
     def bound(self) -> float:
-        """A lower bound of the level: the optimum, less the LP's tolerance, rounded up (a level's
-        value is a whole number of its units: integer coefficients of integer variables)."""
-        return float(math.ceil(self.optimum - LP_TOLERANCE * max(1.0, abs(self.optimum))))
+        """A lower bound of the level (:func:`whole_bound` of the optimum)."""
+        return whole_bound(self.optimum)
 
 
-#: The relative tolerance taken off an LP's optimum to make it a bound.
+#: The relative tolerance taken off an LP's value to make it a bound.
 LP_TOLERANCE = 1e-6
+
+
+def whole_bound(value: float) -> float:
+    """An LP's bound of a level, as a level's bound: less the LP's tolerance, rounded up (a
+    level's value is a whole number of its units: integer coefficients of integer variables)."""
+    return float(math.ceil(value - LP_TOLERANCE * max(1.0, abs(value))))
 
 
 class ModelSink(Protocol):

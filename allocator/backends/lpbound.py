@@ -28,6 +28,7 @@ from array import array
 import highspy
 import numpy as np
 
+from allocator.backends.interface import whole_bound
 from allocator.backends.milp import quiet_stdout
 from allocator.formulation.linear import LinearModel, Row, Terms
 
@@ -192,4 +193,4 @@ class RunningBound:
         low_side = y * np.where(y > 0, self.row_lower, 0.0)  # 0 * inf is nan: the side is chosen first
         high_side = y * np.where(y < 0, self.row_upper, 0.0)
         value = float(low_side.sum() + high_side.sum() + np.minimum(reduced, 0.0) @ self.upper)
-        return float(math.ceil(value - 1e-6 * max(1.0, abs(value))))
+        return whole_bound(value)

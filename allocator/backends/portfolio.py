@@ -162,9 +162,11 @@ class PortfolioBackend:
             return False
         best.take(LevelOutcome(Status.FEASIBLE, None, solution.bound))
         log.info("level %d: LP relaxation %g in %.2fs", level.number, solution.optimum / level.scale, elapsed)
+        if solution.optimum <= 0 or best.settled:
+            return False
         share = NEAR_LP_SHARE - elapsed / level.budget  # the LP's time counts in the phase's share
         phase = _phase_level(level, elapsed, share, best.values) if share > 0 else None
-        if solution.optimum <= 0 or best.settled or phase is None:
+        if phase is None:
             return False
         outcome = self.cpsat.search_near(phase, solution)
         log.info(
