@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -21,9 +22,35 @@ from allocator.instance.model import Instance
 from allocator.options import FORMULATIONS
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_UNKNOWN = 0, 1, 2, 3, 4
+#: The reader of standard output closed it early (``allocator solve ... | head``): the code of a
+#: command-line tool killed by SIGPIPE (128 + 13), with no message.
+EXIT_PIPE_CLOSED = 141
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def _drop_stdout() -> None:
+    """Send what is left of standard output to the null device: the reader is gone, and Python's
+    flush at exit would fail again on the closed pipe."""
+    try:
+        fileno = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (a test's captured output)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)
+
+
+class _Console(Console):
+    """Rich's console, leaving with :data:`EXIT_PIPE_CLOSED` (rich's own choice is 1, our code of
+    an internal error) when the reader of standard output has gone."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _drop_stdout()
+        raise SystemExit(EXIT_PIPE_CLOSED)
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 for _console in (out, err):
     if not _console.is_terminal:  # into a file or a pipe: tables as wide as they need
         _console.width = max(_console.width, 160)
@@ -50,6 +77,9 @@ def guarded(debug: bool, quiet: bool = False) -> Iterator[None]:
         except (SystemExit, click.exceptions.Exit, click.ClickException):
             print_warnings(caught, quiet)
             raise
+        except BrokenPipeError:
+            _drop_stdout()
+            sys.exit(EXIT_PIPE_CLOSED)
         except Exception as exc:  # the last line of defence of the command line
             print_warnings(caught, quiet)
             if debug:

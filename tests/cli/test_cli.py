@@ -187,6 +187,40 @@ def test_ctrl_c_keeps_best_plan(tmp_path: Path, backend: str) -> None:
     assert checked.exit_code == 0, checked.output
 
 
+def test_a_reader_that_closes_the_pipe_early_gets_the_plan_file_and_no_error(tmp_path: Path) -> None:
+    """`allocator solve ... | head`: the reader goes before the summary is printed; the solution
+    file is whole, the exit code is SIGPIPE's (141) and nothing is said of an internal error."""
+    out = tmp_path / "plan.json"
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "allocator.cli", "solve", str(EXAMPLES / "basic.yaml")),
+                *("-o", str(out), "--threads", "1", "--time-limit", "10"),
+            ],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141, done.stderr.decode()
+    assert b"internal error" not in done.stderr and b"Traceback" not in done.stderr, done.stderr.decode()
+    assert run("check", str(EXAMPLES / "basic.yaml"), str(out)).exit_code == 0
+
+
+def test_a_closed_pipe_outside_rich_leaves_with_the_same_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write to the closed pipe that rich does not make (a library's own print) ends the same way."""
+    from allocator.cli import common
+
+    dropped: list[bool] = []
+    monkeypatch.setattr(common, "_drop_stdout", lambda: dropped.append(True))  # not pytest's own stdout
+    with pytest.raises(SystemExit) as stopped, common.guarded(debug=False):
+        raise BrokenPipeError(32, "Broken pipe")
+    assert stopped.value.code == common.EXIT_PIPE_CLOSED and dropped
+
+
 # files the user named are not replaced by surprise ------------------------------------------------------
 @pytest.mark.parametrize(
     "command",
