@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from allocator.backends.interface import Backend, Level, LevelOutcome
+from allocator.backends.interface import Backend, Level, LevelOutcome, whole_bound
 from allocator.backends.relaxation import shortfall_bound
 from allocator.formulation.build import formulate
 from allocator.formulation.history import PlanHistory
@@ -346,6 +346,8 @@ class _Levels:
         status = outcome.status if outcome.values is not None else Status.FEASIBLE
         value = self._keep_the_better(outcome.values, level)
         bound = _bound(status, outcome.bound, scale, value)
+        if outcome.bound is not None and bound >= value - 1e-9 * max(1.0, value):
+            status, bound = Status.OPTIMAL, value  # a solver's bound that reaches the value proves it
         if (
             level == (("shortfall", 1.0),)
             and status != Status.OPTIMAL
@@ -440,10 +442,11 @@ class _Levels:
 
 
 def _bound(status: Status, bound: float | None, scale: int, value: float) -> float:
-    """A level's proven lower bound: its value when optimal, the solver's bound (never above the
-    value), or 0, the trivial bound of every (non-negative) objective."""
+    """A level's proven lower bound: its value when optimal, the solver's bound rounded up to a
+    whole number of the level's units (HiGHS reports 249.9999999 for 250: :func:`whole_bound`)
+    and never above the value, or 0, the trivial bound of every (non-negative) objective."""
     if status == Status.OPTIMAL:
         return value
     if bound is None or not math.isfinite(bound):  # (a solver that proved nothing: -inf)
         return 0.0
-    return max(0.0, min(bound / scale, value))
+    return max(0.0, min(whole_bound(bound) / scale, value))

@@ -29,7 +29,7 @@ import highspy
 import numpy as np
 
 from allocator.backends.interface import whole_bound
-from allocator.backends.milp import quiet_stdout
+from allocator.backends.milp import highs_threads, quiet_stdout
 from allocator.formulation.linear import LinearModel, Row, Terms
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,9 @@ def rowwise_highs(
     value: np.ndarray,
     time_limit: float | None,
 ) -> highspy.Highs:
-    """A quiet one-thread HiGHS holding ``min cost'x`` over ``row_lower <= Ax <= row_upper``,
-    ``0 <= x <= upper`` (A row by row: `starts`, `index`, `value`), with a time limit."""
+    """A quiet HiGHS holding ``min cost'x`` over ``row_lower <= Ax <= row_upper``, ``0 <= x <=
+    upper`` (A row by row: `starts`, `index`, `value`), with a time limit; one thread where it is
+    the process's first HiGHS run (:func:`highs_threads`)."""
     model = highspy.HighsLp()
     model.num_col_, model.num_row_ = len(cost), len(row_lower)
     model.col_cost_, model.col_lower_, model.col_upper_ = cost, np.zeros(len(cost)), upper
@@ -65,7 +66,9 @@ def rowwise_highs(
     with quiet_stdout(True):  # HiGHS prints a banner when constructed
         solver = highspy.Highs()
     solver.setOptionValue("output_flag", False)
-    solver.setOptionValue("threads", 1)
+    threads = highs_threads(1)
+    if threads is not None:
+        solver.setOptionValue("threads", threads)
     if time_limit is not None:
         solver.setOptionValue("time_limit", max(time_limit, 0.01))
     solver.passModel(model)

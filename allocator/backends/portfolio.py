@@ -12,7 +12,8 @@ starting from the best plan so far, and a phase that proves the level ends it:
   search near its solution up to :data:`NEAR_LP_SHARE` of the level's time (:meth:`_near_lp`),
   then CP-SAT on the whole model for the rest; where no search near the LP ran, CP-SAT on the
   whole model, which at :data:`PROBE_SHARE` of the level's time (a checkpoint
-  in its search) goes on to the end of the level if it closed at least :data:`PROGRESS` of the
+  in its search, on levels long enough for one: :data:`MIN_PROBE_SECONDS`) goes on to the end of
+  the level if it closed at least :data:`PROGRESS` of the
   gap between the level's starting plan and the best bound, and otherwise stops there and HiGHS
   gets the level's whole share of time again (:data:`HANDOVER_SHARE`), from CP-SAT's plan: the
   later levels, less important, pay for the probe.
@@ -52,12 +53,16 @@ COVERAGE_LEVEL_SHARE = 0.75
 FIRST_SHARE = 2 / 3
 #: The share of any other level's time after which CP-SAT's headway is judged ...
 PROBE_SHARE = 0.3
-#: ... the share of the gap it must close to keep the rest of the time.
+#: ... the share of the gap it must close to keep the rest of the time ...
 PROGRESS = 0.4
+#: ... and the least search time before a judgement: CP-SAT's large-neighbourhood search needs a
+#: few seconds to get going, so a level shorter than MIN_PROBE_SECONDS / PROBE_SHARE (20 s) is
+#: CP-SAT's to its end (reassurance at 20 s: fairness 235-275 handed over, 73-79 kept).
+MIN_PROBE_SECONDS = 6.0
 #: The share of the level's time HiGHS gets after a hand-over (later levels pay for the probe).
 HANDOVER_SHARE = 1.0
-#: The share of a non-coverage level's time its LP relaxation may take (HiGHS's own limit: PuLP's
-#: building of its model comes on top; at short time limits a quarter was too little) ...
+#: The share of a non-coverage level's time its LP relaxation may take (PuLP's building of the
+#: HiGHS model included; at short time limits a quarter was too little) ...
 LP_SHARE = 0.5
 #: ... and the share of the level's time (the LP's included) CP-SAT searches near its solution.
 NEAR_LP_SHARE = 0.8
@@ -138,7 +143,8 @@ class PortfolioBackend:
             handed_over.append(headway < PROGRESS)
             return not handed_over[-1]
 
-        checkpoint = None if level.budget is None else Checkpoint(PROBE_SHARE * level.budget, keep_going)
+        probe = None if level.budget is None else PROBE_SHARE * level.budget
+        checkpoint = None if probe is None or probe < MIN_PROBE_SECONDS else Checkpoint(probe, keep_going)
         settled = self._phase(self.cpsat, level, None, started, best, checkpoint)
         if not settled and any(handed_over) and not level.stop.stopped:
             self._phase(self.highs, level, HANDOVER_SHARE, started, best)

@@ -171,3 +171,24 @@ def test_a_level_keeps_the_plan_in_hand_unless_the_new_one_is_better() -> None:
     same = list(fine)
     assert run._keep_the_better(same, fairness) == 0.0 and run.values is fine
     assert run._keep_the_better(None, fairness) == 0.0
+
+
+def test_a_bound_that_reaches_the_value_proves_the_level(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """A solver's bound a hair below a level's value (HiGHS: 249.9999999 for 250) is rounded up
+    to the level's units: it reaches the value, so the level is optimal and its bound is the value,
+    whatever status the solver gave."""
+    cls = _backend_class(backend)
+    real = cls.solve_level
+
+    def feasible_with_a_noisy_bound(self: Any, level: Level) -> LevelOutcome:
+        outcome = real(self, level)
+        if outcome.values is None:
+            return outcome
+        return LevelOutcome(Status.FEASIBLE, outcome.values, level.value(outcome.values) - 1e-7)
+
+    monkeypatch.setattr(cls, "solve_level", feasible_with_a_noisy_bound)
+    result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend=backend, threads=1)
+    assert result.status == "optimal"
+    assert all(lv.status == "optimal" and lv.bound == lv.value for lv in result.levels)

@@ -113,9 +113,10 @@ def test_a_worse_phase_does_not_replace_the_plan() -> None:
     assert outcome == LevelOutcome(Status.UNKNOWN, None, 1.0)  # nothing better than the plan in hand
 
 
-def test_cpsat_keeps_a_level_where_it_makes_headway() -> None:
+def test_cpsat_keeps_a_level_where_it_makes_headway(monkeypatch: pytest.MonkeyPatch) -> None:
     """From 10 towards a bound of 0, CP-SAT reaching 4 by its checkpoint closes 60% of the gap:
     its search goes on to the end of the level and HiGHS never runs."""
+    monkeypatch.setattr(portfolio, "MIN_PROBE_SECONDS", 0.0)  # a checkpoint on a short level
     backend, highs, cpsat = _portfolio(
         LevelOutcome(Status.UNKNOWN), LevelOutcome(Status.FEASIBLE, [4.0, 0.0], 0.0)
     )
@@ -127,9 +128,10 @@ def test_cpsat_keeps_a_level_where_it_makes_headway() -> None:
     assert cpsat.kept_going is True and not highs.phases
 
 
-def test_highs_takes_over_a_level_where_cpsat_moves_slowly() -> None:
+def test_highs_takes_over_a_level_where_cpsat_moves_slowly(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reaching 8 from 10 (20% of the gap), CP-SAT stops at its checkpoint and HiGHS gets the
     level's whole share of time again, from CP-SAT's plan (not what CP-SAT left of it)."""
+    monkeypatch.setattr(portfolio, "MIN_PROBE_SECONDS", 0.0)  # a checkpoint on a short level
     backend, highs, cpsat = _portfolio(
         LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0), LevelOutcome(Status.FEASIBLE, [8.0, 0.0], 0.0)
     )
@@ -139,6 +141,21 @@ def test_highs_takes_over_a_level_where_cpsat_moves_slowly() -> None:
     assert portfolio.HANDOVER_SHARE == 1.0
     assert highs.phases[0].budget == pytest.approx(1.0, abs=0.05) and highs.phases[0].checkpoint is None
     assert outcome == LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0)
+
+
+def test_a_level_too_short_for_a_checkpoint_is_cpsats_to_its_end() -> None:
+    """A level of 10 s would be judged after 3 s, before CP-SAT's search gets going: no
+    checkpoint, so CP-SAT has the whole level however slowly it moves, and HiGHS never runs;
+    from 20 s on the checkpoint is there."""
+    backend, highs, cpsat = _portfolio(
+        LevelOutcome(Status.FEASIBLE, [7.0, 0.0], 0.0), LevelOutcome(Status.FEASIBLE, [9.0, 0.0], 0.0)
+    )
+    outcome = backend.solve_level(_level("fairness", warm=[10.0, 0.0], budget=10.0))
+    (phase,) = cpsat.phases
+    assert phase.checkpoint is None and phase.budget == pytest.approx(10.0, abs=0.1)
+    assert not highs.phases and outcome.values == [9.0, 0.0]
+    backend.solve_level(_level("fairness", warm=[10.0, 0.0], budget=20.0))
+    assert cpsat.phases[-1].checkpoint is not None
 
 
 def test_a_level_is_first_searched_near_its_lp_relaxation() -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from hypothesis import given
@@ -91,3 +93,26 @@ def test_the_level_loop_reports_the_relaxation_and_proves_with_it(monkeypatch: A
     assert (first.key, first.status, first.value, first.bound) == ("shortfall", "optimal", 5.0, 5.0)
     short = allocator.solve(EXAMPLES / "shortfall.yaml", backend=backend, threads=1, time_limit=5)
     assert short.levels[0].status == "feasible" and short.levels[0].bound == 0.0  # no time for it
+
+
+def test_the_relaxation_solves_after_a_level_solved_by_highs_with_other_threads() -> None:
+    """HiGHS sizes its task scheduler once per process and refuses a run that asks for another
+    size: the shortfall relaxation (one thread) after a MILP level solved with the default threads
+    (as many as the cores) returned nothing.  In a fresh process, where the scheduler is unsized."""
+    script = (
+        "import pulp, allocator\n"
+        "from allocator.backends.milp import _solve_highs\n"
+        "from allocator.backends.relaxation import shortfall_bound\n"
+        "from allocator.instance.index import Index\n"
+        "from allocator.options import StopToken\n"
+        "level = pulp.LpProblem('level', pulp.LpMinimize)\n"
+        "x = pulp.LpVariable('x', 0, 10, cat='Integer')\n"
+        "level += x\n"
+        "level += x >= 3\n"
+        "_solve_highs(level, 10.0, None, 0, None, StopToken(), False)\n"
+        f"path = {str(EXAMPLES / 'shortfall.yaml')!r}\n"
+        "print(shortfall_bound(Index.of(allocator.load_instance(path))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "5.0"
