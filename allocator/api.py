@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from pathlib import Path
@@ -97,4 +98,5 @@ def run_solve(
     worker.join()
     if failure:
         raise failure[0]
-    return outcome["result"]
+    settings = {"seed": options.seed, "threads": options.threads, "time_limit": options.time_limit}
+    return dataclasses.replace(outcome["result"], settings=settings)

@@ -112,3 +112,11 @@ def test_solve_accepts_a_path() -> None:
 def test_unknown_backend() -> None:
     with pytest.raises(ValueError, match="unknown backend"):
         allocator.solve(build(base_instance()), backend="gurobi")
+
+
+def test_the_solution_records_the_settings_to_repeat_it() -> None:
+    """A solution file says which seed, threads and time limit made it (a bench run's solutions
+    are told apart by them)."""
+    result = allocator.solve(EXAMPLES / "basic.yaml", seed=7, threads=1, time_limit=30)
+    solver = result.to_json()["solver"]
+    assert (solver["seed"], solver["threads"], solver["time_limit"]) == (7, 1, 30.0)

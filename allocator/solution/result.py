@@ -68,7 +68,8 @@ class SolveResult:
     `wall_time` are seconds (model building, and the whole solve); `interrupted` says the search
     was stopped (Ctrl-C or a :class:`StopToken`); `formulation` is "tours" or "flow";
     `first_plan_time` the seconds from the start until the greedy first plan was in hand (None:
-    the greedy found none); `problem` is the instance solved (not written to the solution file).
+    the greedy found none); `settings` the seed, threads and time limit the solve ran with;
+    `problem` is the instance solved (not written to the solution file).
     """
 
     instance: str
@@ -84,6 +85,8 @@ class SolveResult:
     interrupted: bool = False
     formulation: str = "tours"
     first_plan_time: float | None = None
+    #: the run's settings, to repeat it: ``{"seed": 0, "threads": 2, "time_limit": 60.0}``
+    settings: dict[str, Any] = field(default_factory=dict)
     problem: Instance | None = field(default=None, repr=False, compare=False)
     #: a re-plan's record (``{"baseline": NAME, "from": P, "baseline_digest": ...}``), None otherwise
     replan: dict[str, Any] | None = None
@@ -126,6 +129,7 @@ class SolveResult:
         }
         if self.first_plan_time is not None:
             solver["first_plan_time"] = round(self.first_plan_time, 3)
+        solver.update(self.settings)
         if self.problem is not None:
             solver["instance_digest"] = instance_digest(self.problem)
         out: dict[str, Any] = {"instance": self.instance, "status": self.status}
