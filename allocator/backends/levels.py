@@ -346,7 +346,7 @@ class _Levels:
         status = outcome.status if outcome.values is not None else Status.FEASIBLE
         value = self._keep_the_better(outcome.values, level)
         bound = _bound(status, outcome.bound, scale, value)
-        if outcome.bound is not None and bound >= value - 1e-9 * max(1.0, value):
+        if outcome.bound is not None and _reaches(bound, value):
             status, bound = Status.OPTIMAL, value  # a solver's bound that reaches the value proves it
         if (
             level == (("shortfall", 1.0),)
@@ -355,7 +355,8 @@ class _Levels:
             and self._time_for_bound()
         ):
             bound = max(bound, self._relaxed_shortfall_bound())
-            status = Status.OPTIMAL if bound >= value else status
+            if _reaches(bound, value):
+                status, bound = Status.OPTIMAL, value
         log.info("level %d (%s): %s, %g (bound %g) in %.2fs", number, key, status, value, bound, elapsed)
         self.levels.append(LevelResult(key, status, value, bound, elapsed))
         if self.progress is not None:
@@ -450,3 +451,8 @@ def _bound(status: Status, bound: float | None, scale: int, value: float) -> flo
     if bound is None or not math.isfinite(bound):  # (a solver that proved nothing: -inf)
         return 0.0
     return max(0.0, min(whole_bound(bound) / scale, value))
+
+
+def _reaches(bound: float, value: float) -> bool:
+    """Whether a level's bound proves its value (both in objective units, up to float rounding)."""
+    return bound >= value - 1e-9 * max(1.0, value)
