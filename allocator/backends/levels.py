@@ -17,6 +17,7 @@ from typing import Any
 
 from allocator.backends.interface import Backend, Level, LevelOutcome, whole_bound
 from allocator.backends.relaxation import shortfall_bound
+from allocator.backends.skeleton import lead_skeleton
 from allocator.formulation.build import formulate
 from allocator.formulation.history import PlanHistory
 from allocator.formulation.linear import LinearModel, Terms
@@ -28,7 +29,7 @@ from allocator.instance.index import Index, Tour
 from allocator.instance.model import Instance
 from allocator.instance.spec import REPLAN_OBJECTIVE
 from allocator.options import Progress, ProgressCallback, SolveOptions, Status, StopToken
-from allocator.solution.greedy import first_plan
+from allocator.solution.greedy import Fixed, first_plan
 from allocator.solution.plan import LeadTerm, clean, colour_units, deployed, objective_values, shortfalls
 from allocator.solution.result import LevelResult, SolveResult
 
@@ -43,6 +44,10 @@ MIN_LEVEL_SECONDS = 0.05
 MIN_BOUND_SECONDS = 10.0
 #: The greedy first plan stops adding tours after this share of the time limit.
 FIRST_PLAN_SHARE = 0.05
+#: When the greedy finds no lead for every term, the leads alone are solved within this share of
+#: the time limit (at least MIN_SKELETON_SECONDS, if the limit allows).
+SKELETON_SHARE = 0.1
+MIN_SKELETON_SECONDS = 2.0
 
 
 def remaining_time(time_limit: float | None, started: float) -> float | None:
@@ -203,7 +208,11 @@ def solve_levels(
     if not options.first_plan:
         run.values = None
     elif history is None:
-        run.values = first_values(formulation, options.time_limit)
+        try:
+            run.values = first_values(formulation, options.time_limit, options=options, stop=run.stop)
+        except NoLeadPlan:
+            run.leads_infeasible()
+            return run.result(build_time)
     else:
         run.values = replan_values(formulation, options.time_limit)
     if run.values is not None:
@@ -280,17 +289,49 @@ def _accepted(
     return None if broken else plan_values(f, counts, leads)
 
 
-def first_values(formulation: Formulation, time_limit: float | None) -> list[float] | None:
+class NoLeadPlan(Exception):
+    """Proven: no plan gives every lead term a lead (:mod:`allocator.backends.skeleton`)."""
+
+
+def first_values(
+    formulation: Formulation,
+    time_limit: float | None,
+    *,
+    options: SolveOptions | None = None,
+    stop: StopToken | None = None,
+) -> list[float] | None:
     """The greedy first plan (:mod:`allocator.solution.greedy`) as values of the model's
-    variables, within FIRST_PLAN_SHARE of the time limit; None when the greedy finds none."""
+    variables, within FIRST_PLAN_SHARE of the time limit; None when the greedy finds none.
+
+    When the greedy finds no lead for every term, the leads and their contributions are solved
+    exactly first (:func:`~allocator.backends.skeleton.lead_skeleton`, within SKELETON_SHARE of the
+    time limit) and the greedy covers demand around them; raises :class:`NoLeadPlan` when that
+    proves that no plan exists."""
     started = time.perf_counter()
     deadline = None if time_limit is None else started + FIRST_PLAN_SHARE * time_limit
-    plan = first_plan(formulation.index, formulation.hard, deadline)
+    index = formulation.index
+    plan = first_plan(index, formulation.hard, deadline)
+    how = "greedy"
+    if plan is None and any(task.lead is not None for task in index.tasks):
+        skeleton = lead_skeleton(
+            index,
+            options or SolveOptions(),
+            None if time_limit is None else max(MIN_SKELETON_SECONDS, SKELETON_SHARE * time_limit),
+            stop,
+        )
+        if skeleton is not None and skeleton.infeasible:
+            raise NoLeadPlan
+        if skeleton is not None:
+            fixed = Fixed(1, skeleton.tours, skeleton.leads)
+            deadline = None if time_limit is None else time.perf_counter() + FIRST_PLAN_SHARE * time_limit
+            plan = first_plan(index, formulation.hard, deadline, fixed)
+            how = "greedy around the leads"
     if plan is None:
         return None
     values = plan_values(formulation, plan.counts, plan.leads)
     log.info(
-        "first plan (greedy%s): %d tours in %.2fs",
+        "first plan (%s%s): %d tours in %.2fs",
+        how,
         "" if plan.complete else ", cut short",
         sum(plan.counts.values()),
         time.perf_counter() - started,
@@ -365,6 +406,14 @@ class _Levels:
         if terms:  # an objective without variables needs no bound
             self.backend.add_bound(terms, round(value * scale))
         return True
+
+    def leads_infeasible(self) -> None:
+        """Record the first level as infeasible: no plan gives every lead term a lead."""
+        key = self.spec.level_key(self.spec.levels[0])
+        self.levels.append(
+            LevelResult(key, Status.INFEASIBLE, None, None, time.perf_counter() - self.started)
+        )
+        self.infeasible = True
 
     def _keep_the_better(self, values: list[float] | None, level: tuple[tuple[str, float], ...]) -> float:
         """Take the solver's solution unless the plan in hand is as good on this level (a solution

@@ -76,6 +76,13 @@ def _print_supply(instance: Instance, label: str) -> None:
 )
 @click.option("--name", type=str, default=None, help="Instance name (default from the arguments).")
 @click.option(
+    "--leads",
+    is_flag=True,
+    help="Every headquarters and a fifth of the other tasks get a rotating lead (terms of 4 to 12 "
+    "periods, two or three framework nations with offers sized to one lead plan), and every task "
+    "min_nations 0 to 2.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
@@ -92,6 +99,7 @@ def generate(
     seed: int,
     tightness: float,
     name: str | None,
+    leads: bool,
     output: str,
     force: bool,
 ) -> None:
@@ -108,13 +116,13 @@ def generate(
 
     with guarded(ctx.obj["debug"]):
         fmt = _instance_format(output, hint="-o/--output")
-        doc = make(nations, tasks, periods, seed, tightness, name)
+        doc = make(nations, tasks, periods, seed, tightness, name, leads=leads)
         refuse_existing(output, force)
         instance = build_instance(doc, output)  # never write an instance that does not load
         if fmt in (".yaml", ".yml"):  # YAML keeps the command that made it, as a comment
             header = (
                 f"# allocator generate --nations {nations} --tasks {tasks} --periods {periods} "
-                f"--seed {seed} --tightness {tightness:g}\n"
+                f"--seed {seed} --tightness {tightness:g}{' --leads' if leads else ''}\n"
             )
             dumped = yaml.safe_dump(
                 doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110

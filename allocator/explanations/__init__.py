@@ -211,6 +211,16 @@ def explain_plan(instance: Instance, plan: list[Assignment], status: Status) -> 
     )
 
 
+def _said(name: str, facts: Facts) -> str:
+    """A rule instance in words, or its name alone when wording it fails (a fault of ours): a
+    conflict found is never lost to one of its sentences."""
+    try:
+        return says(name, facts)
+    except Exception:
+        log.warning("could not word %s", name, exc_info=True)
+        return f"{name} (could not be worded)"
+
+
 def explain_infeasible(
     instance: Instance, seconds: float, *, threads: int | None = None, seed: int = 0
 ) -> Explanation:
@@ -226,7 +236,7 @@ def explain_infeasible(
         answer = model.check(model.names, max(seconds - (time.perf_counter() - started), 0.01))
         found = Status.FEASIBLE if answer.status == Status.FEASIBLE else Status.UNKNOWN
         return Explanation(instance.name, found)
-    items = tuple(Item(name, family(name), says(name, facts)) for name in conflict.names)
+    items = tuple(Item(name, family(name), _said(name, facts)) for name in conflict.names)
     left = max(seconds - (time.perf_counter() - started), 0.05 * seconds)
     out = Explanation(instance.name, Status.INFEASIBLE, items, conflict.minimal)
     out.conflict_time = time.perf_counter() - started

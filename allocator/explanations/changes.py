@@ -8,6 +8,7 @@ instance is feasible.
 from __future__ import annotations
 
 import copy
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from allocator.files import load_document
 from allocator.instance.catalog import known_model
 from allocator.instance.index import Tour
 from allocator.solution.summary import period_runs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,22 @@ def changes_for(
         groups[key].append(item)
         keys[name] = key
     said = {
-        key: _change(model, facts, items, [n for n in names if keys[n] == key], values)
+        key: _safely(model, facts, items, [n for n in names if keys[n] == key], values)
         for key, items in groups.items()
     }
     return {name: said[keys[name]] for name in names}
+
+
+def _safely(
+    model: RelaxableModel, facts: Facts, items: list[Parsed], names: list[str], values: Sequence[int]
+) -> Change:
+    """:func:`_change`, or when wording it fails (a fault of ours), the plain instruction to drop
+    the rule instances: the relaxation found stands either way."""
+    try:
+        return _change(model, facts, items, names, values)
+    except Exception:
+        log.warning("could not word the change that drops %s", ", ".join(names), exc_info=True)
+        return Change("", None, None, f"drop {', '.join(names)} (the change to the data could not be worded)")
 
 
 def _change(
@@ -216,6 +231,8 @@ def apply_changes(document: dict[str, Any], changes: Sequence[Change | dict[str,
             path, after = change.path, change.after
         else:
             path, after = change["path"], change["to"]
+        if not path:  # a change that could not be worded names no field
+            continue
         *parents, last = _steps(path)
         node: Any = out
         for step in parents:

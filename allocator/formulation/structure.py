@@ -286,15 +286,31 @@ class FlowStructure(Structure):
         for (o, t), runs in sorted(self.runs.items()):
             for run_first, _last in runs:
                 waiting: deque[list[int]] = deque()  # [start, units]
+                total = 0  # units waiting
                 for p in self._cells(o, t, run_first):
                     if (start := self.start_at.get((o, t, p))) is not None and values[start]:
                         waiting.append([p, values[start]])
+                        total += values[start]
+                    deployed = values[self.deployed_at[o, t, p]]
+                    # In a plan of the model, the units waiting are those deployed.  With a
+                    # tour-length row dropped (an explanation's plan) a unit may start without
+                    # being deployed: the oldest such starts are forgotten, so that every tour
+                    # read is deployed throughout and no more units end than are waiting.
+                    while total > deployed:
+                        dropped = min(total - deployed, waiting[0][1])
+                        waiting[0][1] -= dropped
+                        total -= dropped
+                        if not waiting[0][1]:
+                            waiting.popleft()
                     after = self.deployed_at.get((o, t, p + 1))
                     following = self.start_at.get((o, t, p + 1))
-                    ending = values[self.deployed_at[o, t, p]] - (
+                    going_on = max(  # deployed at p + 1, not started there
+                        0,
                         (values[after] if after is not None else 0)
-                        - (values[following] if following is not None else 0)
+                        - (values[following] if following is not None else 0),
                     )
+                    ending = min(deployed - going_on, total)
+                    total -= max(0, ending)
                     while ending > 0:
                         first = waiting[0]
                         taken = min(ending, first[1])

@@ -229,10 +229,128 @@ def _leads(
         task["lead"] = lead
 
 
+#: With `leads`: the share of the tasks other than headquarters that get a rotating lead, and
+#: the range of the terms (in periods).
+LED_SHARE = 0.2
+TERMS = (4, 12)
+
+
+def _rotating_leads(
+    rng: random.Random,
+    nations: list[dict[str, Any]],
+    tasks: list[dict[str, Any]],
+    offers: list[dict[str, Any]],
+    periods: int,
+) -> None:
+    """Every command task and a fifth of the others get a rotating lead among two or three
+    framework nations, terms of 4 to 12 periods, and `min_nations` 0 to 2 everywhere.
+
+    Each framework nation gets an offer of its own per capability it leads in (shared by the
+    tasks it leads in), sized to exactly what one lead plan needs, the *witness*: the leaders take
+    the terms in turn, each term's contribution carried by tours as short as the offer allows,
+    the tours given to units first come, first served after their rest.  The witness proves that
+    leads are possible; a planner (or a greedy) that rotates in another order or shapes tours
+    otherwise may run short of units, personnel or rest."""
+    framework = [n for n in nations if n["_size"] >= 2 and "budget" not in n] or nations[:2]
+    others = [t for t in tasks if t["domain"] != "command"]
+    led = [t for t in tasks if t["domain"] == "command"]
+    led += rng.sample(others, k=min(len(others), max(1, round(LED_SHARE * len(others)))))
+    for task in tasks:
+        task["min_nations"] = rng.randint(0, 2)
+        if task.get("max_nations", 0) < task["min_nations"]:
+            task.pop("max_nations", None)
+        task.pop("lead", None)
+    scale = _scale(periods)
+    # (nation, capability) -> the framework offer and the tours the witness gives it
+    witness: dict[tuple[str, str], tuple[dict[str, Any], list[tuple[int, int]]]] = {}
+    for task in sorted(led, key=lambda t: t["id"]):
+        cap = task["requirements"][0]["capability"]
+        leaders = rng.sample(framework, k=min(len(framework), rng.randint(2, 3)))
+        term = rng.randint(*TERMS)
+        first, last = task["active"]
+        task["lead"] = {
+            "nations": sorted(n["id"] for n in leaders),
+            "term": term,
+            "first": leaders[0]["id"],
+            "rotate": True,
+            "contribution": 1,
+        }
+        turns: dict[str, list[tuple[int, int]]] = {}
+        nation = leaders[0]
+        for start in range(first, last + 1, term):
+            turns.setdefault(nation["id"], []).append((start, min(start + term - 1, last)))
+            nation = rng.choice([n for n in leaders if n is not nation])
+        for nation in leaders:
+            key = (nation["id"], cap)
+            if key not in witness:
+                spec = _offer(rng, nation, cap, 1, scale, periods)
+                spec["id"] = f"{nation['id']}-{cap}-framework"
+                spec["tasks"] = []
+                witness[key] = (spec, [])
+            spec, tours = witness[key]
+            spec["tasks"].append(task["id"])
+            tours.extend(_witness_tours(turns.get(nation["id"], []), spec, last))
+    personnel: dict[str, list[float]] = {}  # nation -> personnel the witness deploys per period
+    for (nation_id, _cap), (spec, tours) in sorted(witness.items()):
+        spec["units"], deployed = _units_for(sorted(tours), max(1, spec["min_rest"]), periods)
+        load = personnel.setdefault(nation_id, [0.0] * (periods + 2))
+        for p, units in enumerate(deployed):
+            load[p] += units * spec["personnel"]
+        offers.append(spec)
+    for nation in nations:  # a framework nation's cap leaves room for its leads and a little more
+        need = max(personnel.get(nation["id"], [0.0]))
+        if need and nation.get("max_personnel") is not None:
+            nation["max_personnel"] = round(need + rng.uniform(0.2, 0.6) * nation["max_personnel"])
+
+
+def _witness_tours(turns: list[tuple[int, int]], offer: dict[str, Any], last: int) -> list[tuple[int, int]]:
+    """Tours (first, last period) deploying one unit in every period of `turns` (the terms a nation
+    leads), each between the offer's min_tour and max_tour periods, or cut by the task's `last`."""
+    led = sorted({p for a, b in turns for p in range(a, b + 1)})
+    tours: list[tuple[int, int]] = []
+    covered = 0
+    for p in led:
+        if p <= covered:
+            continue
+        run_end = p
+        while run_end + 1 in led and run_end + 1 - p < offer["max_tour"]:
+            run_end += 1
+        end = min(last, max(run_end, p + offer["min_tour"] - 1))
+        tours.append((p, end))
+        covered = end
+    return tours
+
+
+def _units_for(tours: list[tuple[int, int]], gap: int, periods: int) -> tuple[int, list[int]]:
+    """(units needed, units deployed per period) to fly `tours`, a unit free again `gap` periods
+    after its tour (first come, first served)."""
+    free: list[int] = []  # per unit, the first period it may start again
+    deployed = [0] * (periods + 2)
+    for first, last in tours:
+        unit = next((u for u, ready in enumerate(free) if ready <= first), None)
+        if unit is None:
+            free.append(0)
+            unit = len(free) - 1
+        free[unit] = last + gap + 1
+        for p in range(first, last + 1):
+            deployed[p] += 1
+    return max(1, len(free)), deployed
+
+
 def generate(
-    nations: int, tasks: int, periods: int, seed: int, tightness: float = 1.0, name: str | None = None
+    nations: int,
+    tasks: int,
+    periods: int,
+    seed: int,
+    tightness: float = 1.0,
+    name: str | None = None,
+    leads: bool = False,
 ) -> dict[str, Any]:
-    """A plausible coalition instance as a document (validate with :func:`allocator.build_instance`)."""
+    """A plausible coalition instance as a document (validate with :func:`allocator.build_instance`).
+
+    With `leads`, every headquarters and a fifth of the other tasks have a rotating lead with short
+    terms whose framework offers are sized to one lead plan exactly (:func:`_rotating_leads`);
+    everything else is the instance without `leads`."""
     if nations < 2 or tasks < 1 or periods < 2:
         raise ValueError("need at least 2 nations, 1 task and 2 periods")
     rng = random.Random(f"allocator-generator:{seed}")
@@ -240,13 +358,17 @@ def generate(
     task_list = _tasks(rng, tasks, periods, tightness)
     offers = _offers(rng, nation_list, task_list, periods)
     _leads(rng, nation_list, task_list, offers, periods)
+    if leads:
+        _rotating_leads(
+            random.Random(f"allocator-generator:{seed}:leads"), nation_list, task_list, offers, periods
+        )
     for nation in nation_list:
         nation.pop("_size")
     used = sorted(
         {r["capability"] for t in task_list for r in t["requirements"]} | {o["capability"] for o in offers}
     )
     return {
-        "name": name or f"coalition-n{nations}-k{tasks}-t{periods}-s{seed}",
+        "name": name or f"coalition-n{nations}-k{tasks}-t{periods}-s{seed}{'-leads' if leads else ''}",
         "horizon": {"periods": periods, "unit": "week" if _scale(periods) > 1 else "month"},
         "nations": nation_list,
         "capabilities": [{"id": c, "domain": CAPABILITIES[c].domain} for c in used],

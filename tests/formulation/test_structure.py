@@ -14,7 +14,7 @@ from allocator.errors import InputError
 from allocator.formulation import structure as structure_module
 from allocator.formulation.build import formulate
 from allocator.formulation.linear import Row
-from allocator.formulation.structure import FlowStructure, Structure, TourStructure
+from allocator.formulation.structure import FlowStructure, RelaxableFlowStructure, Structure, TourStructure
 from allocator.instance.index import Index, Tour
 from allocator.sources.generator import generate
 from tests.helpers.bruteforce import brute_force
@@ -73,6 +73,19 @@ def test_flow_tours_are_matched_first_in_first_out() -> None:
     assert isinstance(flow, FlowStructure)
     tours = Counter({Tour(0, 0, 1, 4): 1, Tour(0, 0, 3, 4): 1})
     assert flow.tour_counts(flow.column_values(tours)) == dict(tours)
+
+
+def test_tours_read_from_a_plan_with_a_tour_length_row_dropped() -> None:
+    """An explanation's plan may break a dropped tour-length row: a unit started at 2 that is not
+    deployed there (the row `starts <= deployed` dropped), and a unit deployed 5-6 that started at
+    5.  The tours read are the deployed one only (the start at 2 forgotten), and reading them
+    never fails (it raised IndexError on an empty queue of starts)."""
+    doc = base_instance(horizon={"periods": 8})
+    doc["offers"][0].update(min_tour=1, max_tour=4)
+    flow = RelaxableFlowStructure.build(Index.of(build(doc)))
+    values = flow.column_values({Tour(0, 0, 5, 2): 1})
+    values[flow.start_at[0, 0, 2]] = 1  # started, never deployed
+    assert flow.tour_counts(values) == {Tour(0, 0, 5, 2): 1}
 
 
 def test_tour_formulation_has_one_column_per_tour() -> None:
