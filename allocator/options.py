@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,10 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+class Interrupted(Exception):
+    """Work stopped before it was done: a stop was asked for, or its deadline passed."""
+
+
 class StopToken:
     """Asks a running solve to stop and keep its best plan (Ctrl-C, a GUI button, a deadline)."""
 
@@ -138,3 +143,17 @@ class StopToken:
         with self._lock:
             if handler in self._handlers:
                 self._handlers.remove(handler)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What long work (building a model) checks now and then: a stop token and a deadline
+    (:func:`time.perf_counter` seconds, None for none)."""
+
+    stop: StopToken
+    deadline: float | None = None
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` when a stop was asked for or the deadline has passed."""
+        if self.stop.stopped or (self.deadline is not None and time.perf_counter() > self.deadline):
+            raise Interrupted

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from allocator.formulation.linear import LinearModel, Row, Terms
-from allocator.formulation.rules import Formulation
+from allocator.formulation.rules import CHECK_ROWS, Formulation
+from allocator.instance.index import Check
 from allocator.options import ProgressCallback, Status, StopToken
 
 
@@ -119,10 +120,13 @@ class Tee:
             sink.finish(model)
 
 
-def stream_rows(model: LinearModel, rows: Iterable[Row], sink: ModelSink) -> None:
+def stream_rows(model: LinearModel, rows: Iterable[Row], sink: ModelSink, check: Check | None = None) -> None:
     """Feed each row of a stream to `sink`, the variables it needs first (the stream may add
-    variables to `model` as it goes), then finish it."""
-    for row in rows:
+    variables to `model` as it goes), then finish it; `check` is called every CHECK_ROWS rows
+    (a stream of held rows: a formulation's own stream calls its check itself)."""
+    for count, row in enumerate(rows, start=1):
+        if check is not None and not count % CHECK_ROWS:
+            check()
         sink.add_variables(model)
         sink.add_row(row)
     sink.add_variables(model)

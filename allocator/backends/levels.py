@@ -13,6 +13,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from allocator.backends.interface import Backend, Level, LevelOutcome, whole_bound
@@ -28,7 +29,7 @@ from allocator.formulation.warm import plan_values
 from allocator.instance.index import Index, Tour
 from allocator.instance.model import Instance
 from allocator.instance.spec import REPLAN_OBJECTIVE
-from allocator.options import Progress, ProgressCallback, SolveOptions, Status, StopToken
+from allocator.options import Interrupted, Progress, ProgressCallback, SolveOptions, Status, StopToken, Watch
 from allocator.solution.greedy import Fixed, first_plan
 from allocator.solution.plan import LeadTerm, clean, colour_units, deployed, objective_values, shortfalls
 from allocator.solution.result import LevelResult, SolveResult
@@ -189,11 +190,40 @@ def solve_levels(
     history: PlanHistory | None = None,
 ) -> SolveResult:
     """Solve every lexicographic level of the instance's model with `backend` (a re-plan, with
-    its baseline's `history`)."""
+    its baseline's `history`).
+
+    The first plan comes before the model (the greedy needs only the instance's index), so that
+    a plan is in hand while the model is built; building stops at the time limit or a stop, and
+    the first plan is then the answer."""
     started = time.perf_counter()
-    formulation = formulate(instance, options.formulation, history=history)
-    model = formulation.model
-    backend.load(formulation)
+    stop = stop or StopToken()
+    deadline = None
+    if options.time_limit is not None:
+        deadline = started + options.time_limit - min(1.0, 0.01 * options.time_limit)
+    watch = Watch(stop, deadline)
+    index = Index.of(instance)
+    first: FirstTours | None = None
+    first_plan_time = None
+    if options.first_plan and history is None:
+        try:
+            first = first_tours(index, instance.spec.shortfall == "hard", options.time_limit, options, stop)
+        except NoLeadPlan:
+            return _without_model(index, backend.name, None, options, started, stop, infeasible=True)
+        if first is not None:
+            first_plan_time = time.perf_counter() - started
+    try:
+        formulation = formulate(instance, options.formulation, history=history, check=watch.check)
+        model = formulation.model
+        backend.load(formulation)
+    except Interrupted:
+        log.info(
+            "model building stopped after %.2fs (%s)",
+            time.perf_counter() - started,
+            "asked to stop" if stop.stopped else "time limit",
+        )
+        return _without_model(
+            index, backend.name, first, options, started, stop, first_plan_time=first_plan_time
+        )
     build_time = time.perf_counter() - started
     log.info(
         "built the %s model (%s formulation): %d columns, %d variables, %d rows in %.2fs",
@@ -204,23 +234,60 @@ def solve_levels(
         model.row_count,
         build_time,
     )
-    run = _Levels(formulation, backend, options, started, progress, stop or StopToken())
-    if not options.first_plan:
-        run.values = None
-    elif history is None:
-        try:
-            run.values = first_values(formulation, options.time_limit, options=options, stop=run.stop)
-        except NoLeadPlan:
-            run.leads_infeasible()
-            return run.result(build_time)
-    else:
+    run = _Levels(formulation, backend, options, started, progress, stop)
+    if first is not None:
+        run.values = plan_values(formulation, first.counts, first.leads)
+        run.first_plan_time = first_plan_time
+    elif history is not None and options.first_plan:
         run.values = replan_values(formulation, options.time_limit)
-    if run.values is not None:
-        run.first_plan_time = time.perf_counter() - started
+        if run.values is not None:
+            run.first_plan_time = time.perf_counter() - started
     for number, level in enumerate(instance.spec.levels, start=1):
         if run.stop.stopped or not run.solve(number, level):
             break
     return run.result(build_time)
+
+
+def _without_model(
+    index: Index,
+    backend: str,
+    first: FirstTours | None,
+    options: SolveOptions,
+    started: float,
+    stop: StopToken,
+    *,
+    infeasible: bool = False,
+    first_plan_time: float | None = None,
+) -> SolveResult:
+    """The result of a solve that built no model: the first plan as it is (each level at its
+    value, bounded by 0) or none; `infeasible` when the leads alone are proven infeasible."""
+    spec = index.instance.spec
+    elapsed = time.perf_counter() - started
+    if first is None:
+        status = Status.INFEASIBLE if infeasible else Status.UNKNOWN
+        levels = [LevelResult(spec.level_key(spec.levels[0]), status, None, None, elapsed)]
+        counts = leads = None
+    else:
+        status = Status.FEASIBLE
+        counts, leads = first.counts, first.leads
+        objectives = plan_objectives(index, counts, leads, spec.fairness)
+        levels = [
+            LevelResult(spec.level_key(level), Status.FEASIBLE, level_value(objectives, level), 0.0, 0.0)
+            for level in spec.levels
+        ]
+    return assemble_result(
+        index,
+        backend,
+        status,
+        counts,
+        leads,
+        levels,
+        elapsed,
+        elapsed,
+        interrupted=stop.stopped,
+        formulation=options.formulation,
+        first_plan_time=first_plan_time,
+    )
 
 
 def replan_values(formulation: Formulation, time_limit: float | None) -> list[float] | None:
@@ -293,15 +360,24 @@ class NoLeadPlan(Exception):
     """Proven: no plan gives every lead term a lead (:mod:`allocator.backends.skeleton`)."""
 
 
-def first_values(
-    formulation: Formulation,
+@dataclass(frozen=True)
+class FirstTours:
+    """A first plan: units starting each tour, (task, term) -> lead nation, and how it was made."""
+
+    counts: dict[Tour, int]
+    leads: dict[tuple[int, int], int]
+    how: str
+
+
+def first_tours(
+    index: Index,
+    hard: bool,
     time_limit: float | None,
-    *,
     options: SolveOptions | None = None,
     stop: StopToken | None = None,
-) -> list[float] | None:
-    """The greedy first plan (:mod:`allocator.solution.greedy`) as values of the model's
-    variables, within FIRST_PLAN_SHARE of the time limit; None when the greedy finds none.
+) -> FirstTours | None:
+    """The greedy first plan (:mod:`allocator.solution.greedy`), within FIRST_PLAN_SHARE of the
+    time limit; None when the greedy finds none.
 
     When the greedy finds no lead for every term, the leads and their contributions are solved
     exactly first (:func:`~allocator.backends.skeleton.lead_skeleton`, within SKELETON_SHARE of the
@@ -309,8 +385,7 @@ def first_values(
     proves that no plan exists."""
     started = time.perf_counter()
     deadline = None if time_limit is None else started + FIRST_PLAN_SHARE * time_limit
-    index = formulation.index
-    plan = first_plan(index, formulation.hard, deadline)
+    plan = first_plan(index, hard, deadline)
     how = "greedy"
     if plan is None and any(task.lead is not None for task in index.tasks):
         skeleton = lead_skeleton(
@@ -324,11 +399,10 @@ def first_values(
         if skeleton is not None:
             fixed = Fixed(1, skeleton.tours, skeleton.leads)
             deadline = None if time_limit is None else time.perf_counter() + FIRST_PLAN_SHARE * time_limit
-            plan = first_plan(index, formulation.hard, deadline, fixed)
+            plan = first_plan(index, hard, deadline, fixed)
             how = "greedy around the leads"
     if plan is None:
         return None
-    values = plan_values(formulation, plan.counts, plan.leads)
     log.info(
         "first plan (%s%s): %d tours in %.2fs",
         how,
@@ -336,7 +410,19 @@ def first_values(
         sum(plan.counts.values()),
         time.perf_counter() - started,
     )
-    return values
+    return FirstTours(plan.counts, plan.leads, how)
+
+
+def first_values(
+    formulation: Formulation,
+    time_limit: float | None,
+    *,
+    options: SolveOptions | None = None,
+    stop: StopToken | None = None,
+) -> list[float] | None:
+    """The first plan (:func:`first_tours`) as values of the formulation's variables."""
+    first = first_tours(formulation.index, formulation.hard, time_limit, options, stop)
+    return None if first is None else plan_values(formulation, first.counts, first.leads)
 
 
 class _Levels:
@@ -406,14 +492,6 @@ class _Levels:
         if terms:  # an objective without variables needs no bound
             self.backend.add_bound(terms, round(value * scale))
         return True
-
-    def leads_infeasible(self) -> None:
-        """Record the first level as infeasible: no plan gives every lead term a lead."""
-        key = self.spec.level_key(self.spec.levels[0])
-        self.levels.append(
-            LevelResult(key, Status.INFEASIBLE, None, None, time.perf_counter() - self.started)
-        )
-        self.infeasible = True
 
     def _keep_the_better(self, values: list[float] | None, level: tuple[tuple[str, float], ...]) -> float:
         """Take the solver's solution unless the plan in hand is as good on this level (a solution

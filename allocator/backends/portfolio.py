@@ -104,7 +104,7 @@ class PortfolioBackend:
         stream_rows(model, to_highs(), self.highs)
         order = {name: rank for rank, name in enumerate(self.cpsat.row_order or ())}
         held.sort(key=lambda item: order.get(item[0], len(order)))  # definitions (OBJECTIVE_ROWS) last
-        stream_rows(model, (row for _, row in held), self.cpsat)
+        stream_rows(model, (row for _, row in held), self.cpsat, formulation.check)
 
     def add_bound(self, terms: Terms, rhs: int) -> None:
         for member in self.members:

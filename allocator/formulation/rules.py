@@ -18,8 +18,11 @@ from allocator.formulation.history import PlanHistory
 from allocator.formulation.linear import LinearModel, Objective, Row, Terms
 from allocator.formulation.scales import scaled
 from allocator.formulation.structure import Structure
-from allocator.instance.index import Index, Tour
+from allocator.instance.index import Check, Index, Tour
 from allocator.instance.spec import ModelSpec
+
+#: Rows streamed between two calls of a formulation's `check`.
+CHECK_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Formulation:
     history: PlanHistory | None = None
     #: rows over objectives (a re-plan's `max-changes`), streamed after the definitions
     limits: list[Row] = field(default_factory=list)
+    #: called every CHECK_ROWS rows as they stream (it raises to stop the building)
+    check: Check | None = None
     _streamed: bool = False
 
     def rows(self, order: Sequence[str] | None = None) -> Iterator[Row]:
@@ -72,10 +77,13 @@ class Formulation:
         if order is not None and sorted(order) != sorted(BUILDERS):
             raise ValueError(f"a row order names every builder once: {sorted(BUILDERS)}")
         self._streamed = True
+        check = self.check
         for name in order or BUILDERS:
             builder = BUILDERS[name]
             for row in builder(self):
                 self.model.row_count += 1
+                if check is not None and not self.model.row_count % CHECK_ROWS:
+                    check()
                 yield name, row
         for name, build in self.objective_builders.items():
             self.model.objectives[name] = build(self)

@@ -15,7 +15,7 @@ from typing import Any
 from allocator import names
 from allocator.formulation.linear import Row, Terms
 from allocator.formulation.scales import Scales
-from allocator.instance.index import Index, Tour
+from allocator.instance.index import Check, Index, Tour
 from allocator.instance.model import Instance
 from allocator.options import FORMULATIONS
 
@@ -57,16 +57,17 @@ class Structure:
     formulation: str = "tours"
 
     @staticmethod
-    def of(instance: Instance, formulation: str = "auto") -> Structure:
-        """The structure of an instance under a formulation ("auto": flow for very many tours)."""
+    def of(instance: Instance, formulation: str = "auto", check: Check | None = None) -> Structure:
+        """The structure of an instance under a formulation ("auto": flow for very many tours);
+        `check` is called now and then (it raises to stop the building)."""
         index = Index.of(instance)
         if formulation not in FORMULATIONS:
             raise ValueError(f"unknown formulation '{formulation}' (available: {', '.join(FORMULATIONS)})")
         # (computing the tours for flow too would only cost time: an equivalent mutant)
-        tours = index.tours() if formulation != "flow" else []  # pragma: no mutate
+        tours = index.tours(check) if formulation != "flow" else []  # pragma: no mutate
         if formulation == "flow" or (formulation == "auto" and len(tours) > FLOW_ABOVE_TOURS):
-            return FlowStructure.build(index)
-        return TourStructure.build(index, tours)
+            return FlowStructure.build(index, check)
+        return TourStructure.build(index, tours, check)
 
     def _index_covers(self, covering: Iterator[tuple[int, int]]) -> None:
         """Fill the cover maps from (column position, period) pairs."""
@@ -124,10 +125,10 @@ class TourStructure(Structure):
     tours: list[Tour] = field(default_factory=list)
 
     @classmethod
-    def build(cls, index: Index, tours: list[Tour]) -> TourStructure:
+    def build(cls, index: Index, tours: list[Tour], check: Check | None = None) -> TourStructure:
         columns = [Column(r.offer, r.task, r.length, 1) for r in tours]
         structure = cls(index, Scales.of(index), columns, tours=tours)
-        structure._index_covers((i, p) for i, r in enumerate(tours) for p in range(r.start, r.end + 1))
+        structure._index_covers(_periods_of(tours, check))
         return structure
 
     # rule 3 ------------------------------------------------------------------------------------
@@ -194,9 +195,11 @@ class FlowStructure(Structure):
     runs: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, index: Index) -> FlowStructure:
+    def build(cls, index: Index, check: Check | None = None) -> FlowStructure:
         structure = cls(index, Scales.of(index), [], formulation="flow")
         for (o, t), mask in sorted(index.serve.items()):
+            if check is not None:
+                check()
             structure._add_pair(o, t, mask)
         structure._index_covers((i, p) for (_o, _t, p), i in structure.deployed_at.items())
         return structure
@@ -329,6 +332,15 @@ class FlowStructure(Structure):
             for p in range(tour.start, tour.end + 1):
                 values[self.deployed_at[tour.offer, tour.task, p]] += count
         return values
+
+
+def _periods_of(tours: list[Tour], check: Check | None) -> Iterator[tuple[int, int]]:
+    """(position, period) for every period of every tour; `check` called every 4,096 tours."""
+    for i, r in enumerate(tours):
+        if check is not None and not i % 4096:
+            check()
+        for p in range(r.start, r.end + 1):
+            yield i, p
 
 
 def _runs(mask: Any, T: int) -> list[tuple[int, int]]:

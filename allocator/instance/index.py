@@ -6,12 +6,16 @@ Periods are numbered 1..T as in the instance format; arrays indexed by period ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from allocator.instance.model import Instance
 from allocator.instance.parts import Offer, Task
+
+#: Called now and then by long work (building a model); it raises to stop the work.
+Check = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,9 @@ class Index:
         """Idle periods that must follow a tour of offer o: at least one, at least min_rest."""
         return max(1, self.offers[o].min_rest)
 
-    def tours(self) -> list[Tour]:
-        """Every feasible tour, in (offer, task, start, length) order.
+    def tours(self, check: Check | None = None) -> list[Tour]:
+        """Every feasible tour, in (offer, task, start, length) order (`check` called per offer
+        and task).
 
         A tour lies inside the periods where the offer may serve the task, lasts between
         min_tour and max_tour periods, and may be shorter than min_tour only when it ends in the
@@ -105,6 +110,8 @@ class Index:
         """
         out: list[Tour] = []
         for (o, t), mask in sorted(self.serve.items()):
+            if check is not None:
+                check()
             offer = self.offers[o]
             longest = offer.max_tour or self.T
             for start in range(1, self.T + 1):

@@ -3,6 +3,7 @@ stopping, and the options object."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from allocator.formulation.warm import plan_values
 from allocator.instance.index import Index
 from allocator.options import SolveOptions, Status, StopToken
 from allocator.solution.greedy import first_plan
+from allocator.sources.generator import generate
 from tests.helpers.instances import EXAMPLES
 from tests.helpers.plans import plan_tours
 
@@ -109,6 +111,44 @@ def test_a_stopped_solve_keeps_its_plan(backend: str) -> None:
     )
     assert result.interrupted and result.has_plan and seen
     assert len(result.levels) < 4
+
+
+def test_a_stop_during_model_building_keeps_the_first_plan(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """The first plan comes before the model; a stop asked while the model is built ends the
+    building at its next check, and the first plan is the answer (every level at its value)."""
+    stop = allocator.StopToken()
+    real = levels.formulate
+    checks = {"n": 0}
+
+    def formulate(*args: Any, check: Any = None, **kwargs: Any) -> Any:
+        def counting() -> None:
+            checks["n"] += 1
+            stop.stop()  # asked while the model is being built
+            check()
+
+        return real(*args, check=counting, **kwargs)
+
+    monkeypatch.setattr(levels, "formulate", formulate)
+    result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend=backend, threads=1, stop=stop)
+    assert checks["n"] == 1  # the first check stopped it
+    assert result.interrupted and result.status == Status.FEASIBLE and result.assignments
+    assert [lv.status for lv in result.levels] == ["feasible"] * len(result.levels)
+    assert result.levels[0].value == result.objectives["shortfall"] and result.levels[0].bound == 0
+    assert result.first_plan_time is not None and result.first_plan_time <= result.wall_time
+
+
+def test_model_building_ends_at_the_time_limit(caplog: pytest.LogCaptureFixture, backend: str) -> None:
+    """A time limit shorter than the building: the first plan, within the limit's reserve (the
+    building is checked every few hundred rows or offer-task pairs)."""
+    instance = allocator.build_instance(generate(30, 12, 24, 1), "<generated>")
+    with caplog.at_level(logging.INFO):
+        result = allocator.solve(instance, backend=backend, threads=1, time_limit=0.01)
+    assert "model building stopped" in caplog.text and "(time limit)" in caplog.text
+    assert result.status == Status.FEASIBLE and result.assignments
+    assert not result.interrupted
+    assert result.build_time <= result.wall_time < 5  # (the building alone takes about a second)
 
 
 def test_options_are_checked() -> None:
