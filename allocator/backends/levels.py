@@ -270,11 +270,8 @@ def _without_model(
     else:
         status = Status.FEASIBLE
         counts, leads = first.counts, first.leads
-        objectives = plan_objectives(index, counts, leads, spec.fairness)
-        levels = [
-            LevelResult(spec.level_key(level), Status.FEASIBLE, level_value(objectives, level), 0.0, 0.0)
-            for level in spec.levels
-        ]
+        # each level's value is the plan's, which assemble_result puts in (the 0 here stands for it)
+        levels = [LevelResult(spec.level_key(level), Status.FEASIBLE, 0.0, 0.0, 0.0) for level in spec.levels]
     return assemble_result(
         index,
         backend,

@@ -21,11 +21,20 @@ MAX_DECIMALS = 6
 def decimal_scale(values: Iterable[float]) -> int:
     """Smallest 10**d (d <= MAX_DECIMALS) making every value an integer."""
     decimals = 0
-    for value in values:
-        exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
-        if isinstance(exponent, int) and exponent < 0:
-            decimals = max(decimals, -exponent)
+    for value in set(values):
+        decimals = max(decimals, _decimals(float(value)))
+        if decimals >= MAX_DECIMALS:
+            break
     return 10 ** min(decimals, MAX_DECIMALS)
+
+
+def _decimals(value: float) -> int:
+    """Decimal places of a float's shortest repr (``2.50`` -> 1, ``3.0`` -> 0, ``1e-07`` -> 7)."""
+    text = repr(value)
+    if "e" in text or "E" in text or "n" in text:  # exponent notation (or inf, nan): exactly
+        exponent = Decimal(text).normalize().as_tuple().exponent
+        return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return len(text.partition(".")[2].rstrip("0"))
 
 
 def scaled(value: float, scale: int) -> int:
@@ -43,6 +52,14 @@ class Scales:
 
     @classmethod
     def of(cls, index: Index) -> Scales:
+        """The index's scales (computed once per index)."""
+        if index.scales is None:
+            index.scales = cls._of(index)
+        scales: Scales = index.scales
+        return scales
+
+    @classmethod
+    def _of(cls, index: Index) -> Scales:
         nations = index.nations
         return cls(
             priority=decimal_scale(t.priority for t in index.tasks),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,13 +56,19 @@ class Index:
         self.offer_nation = [self.nation_pos[o.nation] for o in instance.offers]
         self.demand = [self._demand(task) for task in instance.tasks]
         self.active = [task.active or (1, self.T) for task in instance.tasks]
+        needing: dict[str, list[int]] = {}  # capability -> tasks that require it
+        for t, demand in enumerate(self.demand):
+            for capability in demand:
+                needing.setdefault(capability, []).append(t)
         self.serve = {
             (o, t): mask
             for o, offer in enumerate(instance.offers)
-            for t, task in enumerate(instance.tasks)
-            if (mask := self._serve_mask(offer, task, t)).any()
+            for t in needing.get(offer.capability, ())
+            if (mask := self._serve_mask(offer, instance.tasks[t], t)).any()
         }
         self.terms = [self._terms(t) for t in range(len(instance.tasks))]
+        #: the integer scales of the float parameters (:class:`allocator.formulation.scales.Scales`)
+        self.scales: Any = None
 
     def _demand(self, task: Task) -> dict[str, np.ndarray]:
         """Units required per capability and period (entries for one capability add up)."""
