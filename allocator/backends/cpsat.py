@@ -102,9 +102,12 @@ class CpSatBackend:
 
     def _lp_bound(self, level: Level) -> RunningBound | None:
         """The LP relaxation's bound on the first level, in the background, where CP-SAT has no LP
-        of its own and the level has time for it."""
+        of its own, the level has time for it and a plan is in hand (its warm start)."""
         relaxation, self.relaxation = self.relaxation, None  # the first level's alone: freed after it
         if relaxation is None or level.number != 1 or not level.terms:
+            return None
+        if level.warm is None:  # a core taken from a search that has no plan yet may leave it with none
+            log.info("level %d: no plan in hand, so no LP relaxation beside the search", level.number)
             return None
         if not relaxation.fits(level.budget):
             log.info("level %d: no time to solve the LP relaxation beside the search", level.number)

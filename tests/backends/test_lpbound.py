@@ -88,6 +88,22 @@ def test_cpsat_reports_the_lp_bound_without_lp_workers(
     assert first.key == "shortfall" and first.bound is not None and 0 < first.bound <= first.value
 
 
+def test_no_lp_beside_a_search_without_a_plan(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The LP takes a core from the search: never while the search has no plan to fall back on
+    (no first plan here), so that the search has every core until it finds one."""
+    monkeypatch.setattr(cpsat, "LP_WORKERS_MAX_VARIABLES", 0)
+    monkeypatch.setattr(lpbound, "NONZEROS_PER_SECOND", 10**9)
+    with caplog.at_level(logging.INFO):
+        result = allocator.solve(
+            EXAMPLES / "shortfall.yaml", backend="cpsat", threads=1, time_limit=5, first_plan=False
+        )
+    assert result.has_plan
+    assert "no plan in hand, so no LP relaxation beside the search" in caplog.text
+    assert not any("LP bound:" in message for message in caplog.messages)
+
+
 def test_a_stop_cancels_the_lp() -> None:
     lp, terms = small_lp()
     running = lp.start(terms, 10)
