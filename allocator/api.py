@@ -98,5 +98,11 @@ def run_solve(
     worker.join()
     if failure:
         raise failure[0]
-    settings = {"seed": options.seed, "threads": options.threads, "time_limit": options.time_limit}
+    settings: dict[str, Any] = {
+        "seed": options.seed,
+        "threads": options.threads,
+        "time_limit": options.time_limit,
+    }
+    if options.reproducible:
+        settings["reproducible"] = True
     return dataclasses.replace(outcome["result"], settings=settings)

@@ -37,10 +37,16 @@ class SolveOptions:
     """Everything that shapes a solve but the instance.
 
     `time_limit` (seconds, None for none) covers every lexicographic level together; `threads` is
-    the number of search workers (None: every core; 1 gives the same plan on every run); `seed`
-    fixes the solvers' randomness; `formulation` is one of :data:`FORMULATIONS`; `log_search`
-    writes the solver's own log through :mod:`logging`; `first_plan` starts the search from the
-    greedy first plan (``docs/objectives.md``; False: from nothing, for comparisons).
+    the number of search workers (None: every core); `seed` fixes the solvers' randomness;
+    `formulation` is one of :data:`FORMULATIONS`; `log_search` writes the solver's own log
+    through :mod:`logging`; `first_plan` starts the search from the greedy first plan
+    (``docs/objectives.md``; False: from nothing, for comparisons).
+
+    `reproducible` makes the same plan on every run, on any machine load: one thread, CP-SAT
+    alone (`backend` auto or cpsat), and `time_limit` counted in CP-SAT's deterministic work
+    units (about a second each on a current core) instead of seconds; nothing else that depends on
+    the clock (the LP relaxations beside the search, the greedy's deadline).  Without it, a time
+    limit stops the search wherever it is, so two runs may differ even with one thread.
     """
 
     backend: str = "auto"
@@ -50,9 +56,19 @@ class SolveOptions:
     formulation: str = "auto"
     log_search: bool = False
     first_plan: bool = True
+    reproducible: bool = False
 
     def __post_init__(self) -> None:
         self._check_types()
+        if self.reproducible:
+            if self.threads not in (None, 1):
+                raise ValueError(f"the reproducible mode runs one thread, got threads={self.threads}")
+            if self.backend not in ("auto", "cpsat"):
+                raise ValueError(
+                    f"the reproducible mode runs CP-SAT alone (backend auto or cpsat): {self.backend} "
+                    "has no deterministic time limit"
+                )
+            object.__setattr__(self, "threads", 1)
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend '{self.backend}' (available: {', '.join(BACKENDS)})")
         if self.formulation not in FORMULATIONS:
@@ -75,6 +91,7 @@ class SolveOptions:
             "formulation": (str,),
             "log_search": (bool,),
             "first_plan": (bool,),
+            "reproducible": (bool,),
         }
         for name, types in expected.items():
             value = getattr(self, name)

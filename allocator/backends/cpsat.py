@@ -71,10 +71,12 @@ class CpSatBackend:
         self.columns = 0
         #: the LP relaxation, gathered where CP-SAT runs without LP workers (:mod:`lpbound`)
         self.relaxation: LpRelaxation | None = None
+        #: CP-SAT's deterministic time of every search so far (the reproducible mode's clock)
+        self.work = 0.0
 
     def load(self, formulation: Formulation) -> None:
         sink: ModelSink = self
-        if formulation.model.columns > LP_WORKERS_MAX_VARIABLES:
+        if formulation.model.columns > LP_WORKERS_MAX_VARIABLES and not self.options.reproducible:
             self.relaxation = LpRelaxation(self.options.time_limit)
             sink = Tee(self, self.relaxation)
         stream_rows(formulation.model, formulation.rows(self.row_order), sink)
@@ -104,7 +106,7 @@ class CpSatBackend:
         """The LP relaxation's bound on the first level, in the background, where CP-SAT has no LP
         of its own, the level has time for it and a plan is in hand (its warm start)."""
         relaxation, self.relaxation = self.relaxation, None  # the first level's alone: freed after it
-        if relaxation is None or level.number != 1 or not level.terms:
+        if relaxation is None or level.number != 1 or not level.terms or self.options.reproducible:
             return None
         if level.warm is None:  # a core taken from a search that has no plan yet may leave it with none
             log.info("level %d: no plan in hand, so no LP relaxation beside the search", level.number)
@@ -129,7 +131,9 @@ class CpSatBackend:
         params.random_seed = self.options.seed
         params.catch_sigint_signal = False
         params.log_search_progress = self.options.log_search
-        if remaining is not None:
+        if remaining is not None and self.options.reproducible:
+            params.max_deterministic_time = max(remaining, 0.01)  # work, not seconds
+        elif remaining is not None:
             # the hard limit is all the time left; the level's share is a soft deadline
             params.max_time_in_seconds = max(remaining, 0.01)
 
@@ -140,7 +144,7 @@ class CpSatBackend:
         self.model.minimize(self._expr(level.terms))
         if level.warm is not None:
             _hint(self.model, self.vars, level.warm)
-        search = _Search(level)
+        search = _Search(level, self.options.reproducible)
         lp = self._lp_bound(level)
         if lp is None:
             return self._search(self.model, search, self.columns <= LP_WORKERS_MAX_VARIABLES)
@@ -165,7 +169,9 @@ class CpSatBackend:
         its budget (:meth:`_lp_guided`); the LP's optimum is the level's bound here."""
         self.model.minimize(self._expr(level.terms))
         outcome = LevelOutcome(Status.FEASIBLE, level.warm, lp.bound)
-        return self._lp_guided(_Search(level), lp.values, outcome, MIN_NEAR_SECONDS)
+        return self._lp_guided(
+            _Search(level, self.options.reproducible), lp.values, outcome, MIN_NEAR_SECONDS
+        )
 
     def _lp_guided(
         self,
@@ -259,6 +265,7 @@ class CpSatBackend:
             for timer in timers:
                 if timer is not None:
                     timer.cancel()
+        self.work += solver.response_proto.deterministic_time
         if code == cp_model.MODEL_INVALID:
             raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
         status = STATUS[code]
@@ -276,15 +283,25 @@ def _hint(model: cp_model.CpModel, variables: Sequence[cp_model.IntVar], values:
 
 
 class _Search:
-    """A level's clock (its soft deadline and hard limit, from when it began) and objective."""
+    """A level's clock (its soft deadline and hard limit, from when it began) and objective.
 
-    def __init__(self, level: Level):
+    In the reproducible mode the level is one search with a limit of deterministic work: its
+    share where a plan is in hand (its warm start), else all that is left; no deadline."""
+
+    def __init__(self, level: Level, reproducible: bool = False):
         self.level = level
         self.began = time.perf_counter()
+        self.work: float | None = None
+        if reproducible:
+            self.soft_deadline = self.hard_deadline = None
+            self.work = level.budget if level.warm is not None else level.remaining
+            return
         self.soft_deadline = None if level.budget is None else self.began + level.budget
         self.hard_deadline = None if level.remaining is None else self.began + level.remaining
 
     def remaining(self) -> float | None:
+        if self.work is not None:
+            return self.work
         return None if self.hard_deadline is None else self.hard_deadline - time.perf_counter()
 
     def left(self) -> float:

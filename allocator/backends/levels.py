@@ -197,8 +197,8 @@ def solve_levels(
     the first plan is then the answer."""
     started = time.perf_counter()
     stop = stop or StopToken()
-    deadline = None
-    if options.time_limit is not None:
+    deadline = None  # (the reproducible mode's limit counts work, not seconds: building has none)
+    if options.time_limit is not None and not options.reproducible:
         deadline = started + options.time_limit - min(1.0, 0.01 * options.time_limit)
     watch = Watch(stop, deadline)
     index = Index.of(instance)
@@ -239,7 +239,7 @@ def solve_levels(
         run.values = plan_values(formulation, first.counts, first.leads)
         run.first_plan_time = first_plan_time
     elif history is not None and options.first_plan:
-        run.values = replan_values(formulation, options.time_limit)
+        run.values = replan_values(formulation, None if options.reproducible else options.time_limit)
         if run.values is not None:
             run.first_plan_time = time.perf_counter() - started
     for number, level in enumerate(instance.spec.levels, start=1):
@@ -381,13 +381,15 @@ def first_tours(
     time limit) and the greedy covers demand around them; raises :class:`NoLeadPlan` when that
     proves that no plan exists."""
     started = time.perf_counter()
-    deadline = None if time_limit is None else started + FIRST_PLAN_SHARE * time_limit
+    options = options or SolveOptions()
+    clock = None if options.reproducible else time_limit  # the greedy's deadline: wall clock
+    deadline = None if clock is None else started + FIRST_PLAN_SHARE * clock
     plan = first_plan(index, hard, deadline)
     how = "greedy"
     if plan is None and any(task.lead is not None for task in index.tasks):
         skeleton = lead_skeleton(
             index,
-            options or SolveOptions(),
+            options,
             None if time_limit is None else max(MIN_SKELETON_SECONDS, SKELETON_SHARE * time_limit),
             stop,
         )
@@ -395,7 +397,7 @@ def first_tours(
             raise NoLeadPlan
         if skeleton is not None:
             fixed = Fixed(1, skeleton.tours, skeleton.leads)
-            deadline = None if time_limit is None else time.perf_counter() + FIRST_PLAN_SHARE * time_limit
+            deadline = None if clock is None else time.perf_counter() + FIRST_PLAN_SHARE * clock
             plan = first_plan(index, hard, deadline, fixed)
             how = "greedy around the leads"
     if plan is None:
@@ -509,8 +511,19 @@ class _Levels:
         assert held is not None
         return held
 
+    def _remaining(self) -> float | None:
+        """Time left of the limit (None: no limit): seconds, or in the reproducible mode the
+        deterministic work left (:attr:`CpSatBackend.work`)."""
+        limit = self.options.time_limit
+        if not self.options.reproducible or limit is None:
+            return remaining_time(limit, self.started)
+        return max(0.0, limit - getattr(self.backend, "work", 0.0))
+
     def _time_for_bound(self) -> bool:
-        """Whether the relaxation fits in the time left (building it takes up to a second)."""
+        """Whether the relaxation fits in the time left (building it takes up to a second); never
+        in the reproducible mode (the relaxation's time limit is the clock's)."""
+        if self.options.reproducible:
+            return False
         remaining = remaining_time(self.options.time_limit, self.started)
         return remaining is None or remaining >= MIN_BOUND_SECONDS
 
@@ -526,7 +539,7 @@ class _Levels:
 
     def _time(self, number: int) -> tuple[float | None, float | None]:
         """(the level's share of the time, all the time left)."""
-        remaining = remaining_time(self.options.time_limit, self.started)
+        remaining = self._remaining()
         return level_budget(remaining, len(self.spec.levels) - number + 1), remaining
 
     def _outcome(self, level: Level) -> LevelOutcome:

@@ -89,8 +89,9 @@ class PortfolioBackend:
         """HiGHS takes the rows as they stream (its order); CP-SAT the same rows, held until the
         stream ends, in its own order (the portfolio only runs on models of moderate size)."""
         model = formulation.model
-        if model.columns > PORTFOLIO_MAX_COLUMNS:
-            log.info("auto: %d columns, CP-SAT alone", model.columns)
+        if model.columns > PORTFOLIO_MAX_COLUMNS or self.options.reproducible:
+            why = "reproducible mode" if self.options.reproducible else f"{model.columns} columns"
+            log.info("auto: %s, CP-SAT alone", why)
             self.members = [self.cpsat]
             self.cpsat.load(formulation)
             return
@@ -105,6 +106,11 @@ class PortfolioBackend:
         order = {name: rank for rank, name in enumerate(self.cpsat.row_order or ())}
         held.sort(key=lambda item: order.get(item[0], len(order)))  # definitions (OBJECTIVE_ROWS) last
         stream_rows(model, (row for _, row in held), self.cpsat, formulation.check)
+
+    @property
+    def work(self) -> float:
+        """CP-SAT's deterministic time so far (the reproducible mode's clock)."""
+        return self.cpsat.work
 
     def add_bound(self, terms: Terms, rhs: int) -> None:
         for member in self.members:

@@ -118,12 +118,17 @@ def lead_skeleton(
     params.random_seed = options.seed
     params.catch_sigint_signal = False
     params.cp_model_presolve = False  # measured: presolve is most of the time on weekly horizons
-    if time_limit is not None:
+    if options.reproducible:  # the first plan found, within deterministic work
+        params.stop_after_first_solution = True
+        if time_limit is not None:
+            params.max_deterministic_time = max(0.01, time_limit)
+    elif time_limit is not None:
         params.max_time_in_seconds = max(0.01, time_limit - (time.perf_counter() - started))
     token = stop or StopToken()
     token.register(solver.stop_search)
     try:
-        code = solver.solve(backend.model, _Settle(solver, time.perf_counter()))
+        settle = None if options.reproducible else _Settle(solver, time.perf_counter())
+        code = solver.solve(backend.model, settle)
     finally:
         token.unregister(solver.stop_search)
     elapsed = time.perf_counter() - started
