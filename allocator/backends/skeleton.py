@@ -26,14 +26,11 @@ from ortools.sat.python import cp_model
 from allocator.backends.cpsat import CpSatBackend
 from allocator.formulation.build import formulate
 from allocator.instance.index import Index, Tour
-from allocator.instance.model import Instance
-from allocator.instance.spec import ModelSpec
+from allocator.instance.leads import lead_instance
 from allocator.options import SolveOptions, Status, StopToken
 
 log = logging.getLogger(__name__)
 
-#: The objective of the leads' own instance: few tours (each lead's contribution in long tours).
-SKELETON_OBJECTIVES = ("deployments",)
 #: After its first plan the search goes on at least this long, at most as long again as it took.
 SETTLE_SECONDS = 0.5
 
@@ -69,30 +66,6 @@ class _Settle(cp_model.CpSolverSolutionCallback):
             self.timer.start()
 
 
-def lead_instance(instance: Instance) -> Instance | None:
-    """The leads' own instance: the tasks with a lead, the offers of each such task's eligible
-    nations restricted to the lead tasks they may serve, soft demand; None without leads."""
-    index = Index.of(instance)
-    led = [t for t, task in enumerate(instance.tasks) if task.lead is not None]
-    if not led:
-        return None
-    eligible = {t: set(instance.tasks[t].lead.nations) for t in led}  # type: ignore[union-attr]
-    offers = []
-    for o, offer in enumerate(instance.offers):
-        serves = tuple(
-            instance.tasks[t].id for t in led if offer.nation in eligible[t] and (o, t) in index.serve
-        )
-        if serves:
-            offers.append(offer.model_copy(update={"tasks": serves}))
-    spec = ModelSpec(name="leads", shortfall="soft", objectives=SKELETON_OBJECTIVES)
-    return instance.replace(
-        name=f"{instance.name[:180]}-leads",
-        tasks=tuple(instance.tasks[t] for t in led),
-        offers=tuple(offers),
-        model=spec,
-    )
-
-
 def lead_skeleton(
     index: Index,
     options: SolveOptions,
@@ -110,7 +83,7 @@ def lead_skeleton(
     formulation = formulate(sub, "flow")
     backend = CpSatBackend(options.replace(log_search=False))
     backend.load(formulation)
-    deployments = formulation.model.objectives[SKELETON_OBJECTIVES[0]]
+    deployments = formulation.model.objectives["deployments"]
     backend.model.minimize(backend._expr(deployments.terms))
     solver = cp_model.CpSolver()
     params = solver.parameters

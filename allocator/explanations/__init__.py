@@ -10,8 +10,10 @@ why a task stays short, and what makes up each objective.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from allocator.explanations.shortfalls import explain_shortfalls
 from allocator.explanations.words import says
 from allocator.files import load_document, write_atomic
 from allocator.instance.index import Index
+from allocator.instance.leads import lead_instance
 from allocator.instance.load import load_instance
 from allocator.instance.model import Instance
 from allocator.options import ProgressCallback, Status, StopToken
@@ -57,6 +60,8 @@ CONFLICT_SHARE = 0.8
 PERIOD_SHARE = 0.2
 #: The share of the time a solve gets when `explain` is given no plan.
 SOLVE_SHARE = 0.5
+#: The share of an infeasible instance's explaining time its leads alone get first.
+LEADS_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,45 @@ def explain_infeasible(
     instance: Instance, seconds: float, *, threads: int | None = None, seed: int = 0
 ) -> Explanation:
     """A conflict and relaxations of an instance's hard rules; status `unknown` when neither an
-    infeasibility nor a plan is proven in time, `feasible` when the rules can all hold."""
+    infeasibility nor a plan is proven in time, `feasible` when the rules can all hold.
+
+    With soft demand, the leads alone (:func:`~allocator.instance.leads.lead_instance`, a model a
+    fraction of the size) are explained first, in LEADS_SHARE of the time: where they cannot all
+    be given, their conflict and relaxations are the whole instance's."""
+    started = time.perf_counter()
+    leads = lead_instance(instance) if instance.spec.shortfall == "soft" else None
+    if leads is not None:
+        out = _explain_infeasible(leads, LEADS_SHARE * seconds, threads, seed)
+        log.info("explain: the leads alone are %s", out.status)
+        if out.status == Status.INFEASIBLE:
+            return _of_the_whole(out, leads, instance)
+    left = seconds - (time.perf_counter() - started)
+    return _explain_infeasible(instance, max(left, 0.5 * seconds), threads, seed)
+
+
+def _of_the_whole(out: Explanation, part: Instance, whole: Instance) -> Explanation:
+    """An explanation of `part` (offers and tasks of `whole`, fewer) as one of `whole`: its name,
+    and its changes' paths with the whole's positions of offers and tasks."""
+    positions = {
+        "offers": {k: [o.id for o in whole.offers].index(o.id) for k, o in enumerate(part.offers)},
+        "tasks": {k: [t.id for t in whole.tasks].index(t.id) for k, t in enumerate(part.tasks)},
+    }
+
+    def path(text: str) -> str:
+        return re.sub(r"^(offers|tasks)\[(\d+)\]", lambda m: f"{m[1]}[{positions[m[1]][int(m[2])]}]", text)
+
+    def item(i: Item) -> Item:
+        change = i.change
+        if change is not None and change.path:
+            change = dataclasses.replace(change, path=path(change.path))
+        return dataclasses.replace(i, change=change)
+
+    out.instance = whole.name
+    out.relaxations = [tuple(item(i) for i in relaxation) for relaxation in out.relaxations]
+    return out
+
+
+def _explain_infeasible(instance: Instance, seconds: float, threads: int | None, seed: int) -> Explanation:
     started = time.perf_counter()
     conflict = find_period_conflict(instance, seconds * PERIOD_SHARE, seed=seed, threads=threads)
     model = RelaxableModel(instance, seed=seed, threads=threads)

@@ -10,9 +10,10 @@ import pytest
 
 import allocator
 from allocator.backends.levels import first_values
-from allocator.backends.skeleton import lead_instance, lead_skeleton
+from allocator.backends.skeleton import lead_skeleton
 from allocator.formulation.build import formulate
 from allocator.instance.index import Index
+from allocator.instance.leads import lead_instance
 from allocator.options import SolveOptions, Status
 from allocator.solution.greedy import first_plan
 from allocator.sources.generator import generate

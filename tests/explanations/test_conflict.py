@@ -123,6 +123,47 @@ def test_every_item_says_something_about_its_data() -> None:
     assert (change.before, change.after) == (15, 40)  # 4 months at 10: the least that will do
 
 
+def test_leads_that_cannot_be_given_are_explained_on_the_leads_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nation B must lead X and Y with one unit: the conflict comes from the leads' own instance,
+    and its relaxation's changes name the whole instance's offers and tasks (the led task and
+    its offer are not first there), so that they apply to it and make it feasible."""
+    doc: dict[str, Any] = {
+        "name": "leads",
+        "horizon": {"periods": 4},
+        "nations": [{"id": "A"}, {"id": "B"}],
+        "capabilities": [{"id": "hq", "domain": "command"}],
+        "offers": [
+            {"id": "A-hq", "nation": "A", "capability": "hq", "units": 2},
+            {"id": "B-hq", "nation": "B", "capability": "hq", "units": 1, "personnel": 100},
+        ],
+        "tasks": [
+            {"id": "W", "requirements": [{"capability": "hq", "units": 1}]},
+            {
+                "id": "X",
+                "requirements": [{"capability": "hq", "units": 1}],
+                "lead": {"nations": ["B"], "term": 4},
+            },
+            {
+                "id": "Y",
+                "requirements": [{"capability": "hq", "units": 1}],
+                "lead": {"nations": ["B"], "term": 4},
+            },
+        ],
+    }
+    instance = build(doc)
+    with caplog.at_level("INFO"):
+        why = explain_infeasible(instance, SECONDS, threads=1)
+    assert "the leads alone are infeasible" in caplog.text
+    assert why.status == Status.INFEASIBLE and why.instance == "leads"
+    assert {item.rule for item in why.conflict} >= {"unit-capacity", "lead-contribution"}
+    changes = [item.change for item in why.relaxations[0] if item.change is not None]
+    assert changes and all(not c.path.startswith("offers[0]") for c in changes)
+    assert any(c.path.startswith(("offers[1]", "tasks[1]", "tasks[2]")) for c in changes), changes
+    assert allocator.solve(build(apply_changes(doc, changes)), time_limit=SECONDS, threads=1).has_plan
+
+
 def test_a_feasible_instance_has_no_conflict() -> None:
     doc = ships(offer("BE-1", "BE"))
     why = explain_infeasible(build(doc), SECONDS, threads=1)
