@@ -21,6 +21,7 @@ from allocator.cli.common import (
     time_limit_option,
     warn,
 )
+from allocator.cli.outputs import output_file, output_folder
 from allocator.instance.load import INSTANCE_FORMATS
 from allocator.options import BACKENDS, SolveOptions
 
@@ -91,6 +92,12 @@ def bench(
     from allocator.files import write_atomic
 
     with guarded(ctx.obj["debug"]):
+        output_file(out_csv, "results table", [(optima, "published values")])
+        if len(set(backends)) > 1:  # the profile compares backends
+            chart = str(Path(out_csv).with_suffix(".png"))
+            output_file(chart, "performance profile", [(optima, "published values")])
+        if solutions:
+            output_folder(solutions, "solutions")
         instances = benchmark.find_instances(paths)
         if not instances:
             raise click.UsageError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import warnings
@@ -175,30 +174,6 @@ def signed(value: float) -> str:
     """A difference with its sign, one decimal, never '-0.0'."""
     rounded = round(value, 1) + 0.0
     return "0" if rounded == 0 else f"{rounded:+.1f}"
-
-
-def json_target(output: str, instance: str, what: str) -> None:
-    """A JSON output file (the solution, an explanation) must not replace the instance, nor land
-    in a file named as an instance."""
-    target = Path(output)
-    if instance != "-" and target.exists() and target.resolve() == Path(instance).resolve():
-        raise InputError(
-            output, [Problem("", f"is the instance file itself; name another file for the {what}")]
-        )
-    if target.suffix.lower() in (".xlsx", ".yaml", ".yml"):
-        raise InputError(output, [Problem("", f"the {what} is JSON: name a .json file")])
-    if target.is_file() and holds_an_instance(target):
-        raise InputError(output, [Problem("", f"holds an instance; name another file for the {what}")])
-
-
-def holds_an_instance(path: Path) -> bool:
-    """True for a JSON file whose top level has `nations` (an instance, not a plan)."""
-    try:
-        with path.open(encoding="utf-8") as stream:
-            document = json.loads(stream.read(8 * 2**20))
-    except (OSError, ValueError):
-        return False
-    return isinstance(document, dict) and "nations" in document
 
 
 scheduler_option = click.option(

@@ -23,15 +23,16 @@ from allocator.cli.common import (
     force_option,
     formulation_flag,
     guarded,
-    json_target,
     load,
     out,
     progress_bar,
     refuse_existing,
     scheduler_option,
 )
+from allocator.cli.outputs import output_file, output_folder
 from allocator.cli.solve import (
     _print_summary,
+    check_outputs,
     report_option,
     run_with_progress,
     save,
@@ -118,10 +119,7 @@ def replan(
     moves as little as it can: `changes` comes right after `shortfall`. Check the result with
     allocator check INSTANCE SOLUTION --baseline BASELINE."""
     with guarded(ctx.obj["debug"], quiet):
-        if output:
-            json_target(output, instance, "solution")
-            if Path(output).resolve() == Path(baseline).resolve():
-                raise InputError(output, [Problem("", "is the baseline; name another file for the re-plan")])
+        check_outputs(output, report_dir, [(instance, "instance"), (baseline, "baseline")])
         loaded = load(instance)
         levels = _levels(objectives)
         options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
@@ -229,8 +227,7 @@ def withdraw(
             raise InputError(
                 output, [Problem("", f"an instance file: name a {', '.join(INSTANCE_FORMATS)} file")]
             )
-        if instance != "-" and Path(output).resolve() == Path(instance).resolve():
-            raise InputError(output, [Problem("", "is the instance itself; name a new file")])
+        output_file(output, "new instance", [(instance, "instance")])
         refuse_existing(output, force)
         loaded = load(instance)
         try:
@@ -316,6 +313,13 @@ def whatif(
     with guarded(ctx.obj["debug"]):
         if (withdraw_each is None) == (scenarios is None):
             raise click.UsageError("give exactly one of --withdraw-each and --scenarios")
+        inputs = [(instance, "instance"), (baseline, "baseline")]
+        output_folder(out_dir, "what-if sweep", inputs, whatifs.writes)
+        if scenarios is not None and Path(scenarios).resolve() == Path(out_dir).resolve():
+            raise InputError(
+                out_dir,
+                [Problem("", "is the --scenarios folder: its files would become cases; name another")],
+            )
         loaded = load(instance)
         options = SolveOptions(backend, time_limit, threads, seed)
         cases = whatifs.cases_of(loaded, withdraw_each, scenarios)

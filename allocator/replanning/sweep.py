@@ -39,6 +39,17 @@ REFERENCE = "reference"
 CASE_FILE = re.compile(r"\d{3}-[A-Za-z0-9_-]+\.json", re.A)
 
 
+#: The files of a sweep's folder besides its cases' solutions.
+SWEEP_FILES = ("whatif.csv", "whatif.html", "baseline.json")
+
+
+def writes(name: str) -> bool:
+    """Whether :meth:`WhatIf.write` writes (or removes) the file `name` of its folder (a path
+    inside it, with ``/``)."""
+    folder, _, file = name.rpartition("/")
+    return name in SWEEP_FILES or (folder == "cases" and CASE_FILE.fullmatch(file) is not None)
+
+
 @dataclass(frozen=True)
 class Case:
     """One case of a sweep: what changes (`kind`: reference, nation, offer or scenario; `subject`:
