@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
 import os
 import sys
 import warnings
@@ -61,11 +64,74 @@ def fail_input(exc: InputError) -> None:
     sys.exit(EXIT_INPUT)
 
 
+#: The options every command shares, before or after its name (:func:`log_options`).
+LOG_OPTIONS = ("verbose", "quiet", "debug")
+
+
+def _log_params() -> list[click.Parameter]:
+    return [
+        click.Option(["-v", "--verbose"], count=True, help="More log output (-vv for debug)."),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            help="Errors only on standard error: no log, no warnings (solve and replan: no summary either).",
+        ),
+        click.Option(["--debug"], is_flag=True, help="Show tracebacks of internal errors."),
+    ]
+
+
+C = TypeVar("C", bound=click.Command)
+
+
+def log_options(command: C) -> C:
+    """Give `command` (the group, and every command) `-v/-vv`, `-q` and `--debug`, so that each
+    goes before or after the command's name with one meaning: the values given in both places
+    add up (:func:`settings`). A callback that takes `quiet` receives it. A group's commands
+    get them too."""
+    for sub in getattr(command, "commands", {}).values():
+        log_options(sub)
+    original = command.callback or (lambda: None)
+    takes_quiet = "quiet" in inspect.signature(original).parameters
+    command.params = [p for p in command.params if p.name not in LOG_OPTIONS] + _log_params()
+
+    @functools.wraps(original)
+    def callback(*args: Any, verbose: int, quiet: bool, debug: bool, **kwargs: Any) -> Any:
+        merged = settings(verbose, quiet, debug)
+        if takes_quiet:
+            kwargs["quiet"] = merged["quiet"]
+        return original(*args, **kwargs)
+
+    command.callback = callback
+    return command
+
+
+def settings(verbose: int = 0, quiet: bool = False, debug: bool = False) -> dict[str, Any]:
+    """The context's settings (``ctx.obj``) with these values added to those given before the
+    command's name; the log level set from them (``-q`` errors only, ``-v`` info, ``-vv`` debug)
+    when the command line configured logging (not when a host such as pytest did)."""
+    obj = click.get_current_context().ensure_object(dict)
+    obj["verbose"] = obj.get("verbose", 0) + verbose
+    obj["quiet"] = obj.get("quiet", False) or quiet
+    obj["debug"] = obj.get("debug", False) or debug
+    level = logging.ERROR if obj["quiet"] else logging.WARNING - 10 * min(obj["verbose"], 2)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        obj["logging"] = True
+    if obj.get("logging"):
+        root.setLevel(level)
+    return obj
+
+
 @contextmanager
-def guarded(debug: bool, quiet: bool = False) -> Iterator[None]:
+def guarded(debug: bool, quiet: bool | None = None) -> Iterator[None]:
     """Bad input: exit 2 with the message; anything unexpected: exit 1 without a traceback.
     Warnings raised inside (an ignored sheet, a plan made for other data) are printed as
-    ``warning: ...`` lines, whether the command succeeds or not; none with `quiet`."""
+    ``warning: ...`` lines, whether the command succeeds or not; none when `quiet` (by default
+    the command line's ``-q``)."""
+    if quiet is None:
+        context = click.get_current_context(silent=True)
+        quiet = bool(context and isinstance(context.obj, dict) and context.obj.get("quiet"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         try:

@@ -91,7 +91,6 @@ TOP_CHANGES = 12
     ),
 )
 @report_option
-@click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
 @click.pass_context
 def replan(
     ctx: click.Context,

@@ -258,7 +258,6 @@ def say_saved(lines: list[str]) -> None:
     help=f"A named model, overriding the instance's ({', '.join(available_models())}).",
 )
 @report_option
-@click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
 @click.pass_context
 def solve(
     ctx: click.Context,

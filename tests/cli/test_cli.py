@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -443,3 +444,38 @@ def test_a_terminal_closed_early_loses_no_plan(tmp_path: Path) -> None:
     child.wait(timeout=120)
     assert json.loads(plan.read_text())["status"] == "optimal"
     assert (report / "report.html").exists()
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_the_shared_options_go_before_or_after_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """-v/-vv, -q and --debug: one definition on the group and every command, the same meaning."""
+    basic = str(EXAMPLES / "basic.yaml")
+
+    def placed(option: str, *command: str) -> list[str]:
+        return [option, *command] if where == "before" else [*command, option]
+
+    # the log level (in a subprocess: there the command line configures logging, not pytest)
+    code = (
+        "import logging, sys\nfrom allocator.cli import main\n"
+        "try:\n    main(sys.argv[1:])\n"
+        "finally:\n    print(logging.getLevelName(logging.getLogger().level))"
+    )
+    for option, level in (("-v", "INFO"), ("-vv", "DEBUG"), ("-q", "ERROR")):
+        args = placed(option, "validate", basic)
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[-1] == level
+    quiet = run(*placed("-q", "solve", basic, "--threads", "1"))
+    assert quiet.exit_code == 0 and quiet.output == ""
+    plan = tmp_path / "plan.json"
+    assert run("solve", basic, "-o", str(plan), "-q", "--threads", "1").exit_code == 0
+
+    def boom(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(importlib.import_module("allocator.cli.check"), "check_file", boom)
+    assert run("check", basic, str(plan)).exit_code == 1
+    with pytest.raises(RuntimeError, match="a bug"):
+        run(*placed("--debug", "check", basic, str(plan)))
