@@ -89,6 +89,7 @@ def bench(
     """Run every instance in PATHS (files or folders) on every backend, verify every plan."""
 
     from allocator import bench as benchmark
+    from allocator.csvtext import csv_text
     from allocator.files import write_atomic
 
     with guarded(ctx.obj["debug"]):
@@ -118,7 +119,7 @@ def bench(
             frame = benchmark.run_all(runs, scheduler, on_done=lambda _row: bar.advance(task))
         if optima:
             frame = benchmark.add_published_gaps(frame, optima)
-        write_atomic(out_csv, frame.to_csv(index=False))
+        write_atomic(out_csv, csv_text(frame))
         table = benchmark.summary(frame)
         if len(table) > 1:
             profile = Path(out_csv).with_suffix(".png")

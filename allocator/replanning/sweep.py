@@ -24,6 +24,7 @@ import pandas as pd
 
 from allocator.checker import check
 from allocator.cluster import dask_client
+from allocator.csvtext import csv_text
 from allocator.errors import InputError, Problem
 from allocator.files import write_atomic
 from allocator.instance.load import INSTANCE_FORMATS, load_instance
@@ -174,7 +175,7 @@ class WhatIf:
         for stale in cases.iterdir():
             if CASE_FILE.fullmatch(stale.name) and stale.name not in written and stale.is_file():
                 stale.unlink()
-        write_atomic(target / "whatif.csv", self.frame.to_csv(index=False))
+        write_atomic(target / "whatif.csv", csv_text(self.frame))
         write_atomic(target / "whatif.html", page(self))
 
 

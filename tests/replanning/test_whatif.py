@@ -12,7 +12,7 @@ import yaml
 
 import allocator
 from allocator.replanning import whatif
-from allocator.replanning.sweep import REFERENCE, cases_of, ranked
+from allocator.replanning.sweep import REFERENCE, WhatIf, cases_of, ranked
 from tests.cli.test_cli import run, write
 from tests.helpers.instances import build
 from tests.replanning.test_replan import baseline, ships
@@ -91,6 +91,24 @@ def test_ranking_puts_the_worst_first_then_by_the_other_objectives() -> None:
     assert list(frame["case"]) == ["b", "a", REFERENCE, "c"]
     assert list(frame["cost_diff"][:3]) == [-1.0, 5.0, 0.0]
     assert frame.loc[0, "tasks_losing_coverage"] == "t"
+
+
+def test_whatif_csv_quotes_what_a_spreadsheet_would_read_as_a_formula(tmp_path: Path) -> None:
+    """Task ids, notes and errors come from the planners' files: a cell starting with = + - @
+    (or a tab, a carriage return) is written with a leading quote, and shows as text."""
+    link = '=HYPERLINK("http://evil.example","open")'
+    rows = [
+        {"case": REFERENCE, "status": "optimal", "shortfall": 0.0, "short_by_task": {}},
+        {"case": "scenario x.yaml", "status": "optimal", "shortfall": 3.0, "short_by_task": {link: 3}},
+        {"case": "scenario y.yaml", "status": "error", "error": "@SUM(1+1)*cmd", "notes": "-1+1"},
+    ]
+    result = WhatIf(ranked(rows, ["shortfall"]), {}, {}, 4, ["shortfall"])
+    result.write(tmp_path)
+    written = {r["case"]: r for r in csv.DictReader((tmp_path / "whatif.csv").open(newline=""))}
+    assert written["scenario x.yaml"]["tasks_losing_coverage"] == "'" + link
+    assert written["scenario y.yaml"]["error"] == "'@SUM(1+1)*cmd"
+    assert written["scenario y.yaml"]["notes"] == "'-1+1"
+    assert written["scenario x.yaml"]["shortfall_diff"] == "3.0"  # numbers stay numbers
 
 
 def test_cases_are_the_reference_and_one_per_nation_or_offer() -> None:
