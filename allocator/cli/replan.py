@@ -308,7 +308,8 @@ def whatif(
 ) -> None:
     """Re-plan INSTANCE under every case from period --from on, in parallel on Dask: each nation (or
     offer) withdrawn in turn, or each instance file of a folder, and "nothing changes" as the
-    reference. Every plan is verified; the cases are ranked by the shortfall they add."""
+    reference. Every plan is verified; the cases are ranked by the leads they lose (a task left
+    without its lead: its only eligible nation withdrawn), then by the shortfall they add."""
     with guarded(ctx.obj["debug"]):
         if (withdraw_each is None) == (scenarios is None):
             raise click.UsageError("give exactly one of --withdraw-each and --scenarios")
@@ -342,15 +343,21 @@ def whatif(
 
 def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
     """The ranking, briefly."""
-    table = Table(title=f"{len(result.frame)} cases, ranked by the shortfall they add", title_justify="left")
+    title = f"{len(result.frame)} cases, ranked by the leads they lose, then the shortfall they add"
+    table = Table(title=title, title_justify="left")
     columns = [
         "case",
         "status",
+        "lead_periods_lost",
         *[f"{name}_diff" for name in result.objectives if name != "changes"],
         "changes",
     ]
+    headers = {"lead_periods_lost": "lead periods lost"}
     for column in (*columns, "tasks losing coverage"):
-        table.add_column(column.removesuffix("_diff") + (" +" if column.endswith("_diff") else ""))
+        header = headers.get(
+            column, column.removesuffix("_diff") + (" +" if column.endswith("_diff") else "")
+        )
+        table.add_column(header)
     for record in result.frame.head(top).to_dict("records"):
         cells = [
             "-"
@@ -360,6 +367,8 @@ def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
             else str(record[c])
             for c in columns
         ]
+        if record.get("leads_lost"):
+            cells[columns.index("lead_periods_lost")] += f" ({record['leads_lost']})"
         table.add_row(*(escape(c) for c in cells), escape(str(record.get("tasks_losing_coverage", ""))))
     out.print(table)
     if len(result.frame) > top:

@@ -1,5 +1,6 @@
 """What-if sweeps (SPEC v2 section 8, ``docs/replanning.md``): every case a re-plan of one baseline
-under changed data, run in parallel on Dask, each verified, ranked by the shortfall it adds.
+under changed data, run in parallel on Dask, each verified, ranked by the leads it loses (a task
+left without its lead from the first period changed) and then the shortfall it adds.
 
 Cases: "nothing changes" (the reference, always), every nation (or offer) withdrawn in turn, or
 every instance file of a folder (edited copies of the instance).  The base instance and the
@@ -118,6 +119,12 @@ def run_case(
             changed, notes = withdrawal.instance, withdrawal.notes
         elif case.scenario is not None:
             changed = case.scenario
+        lost = leads_lost(instance, changed, start)
+        row["leads_lost"] = " ".join(lost)
+        row["lead_periods_lost"] = sum(lost.values())
+        if case.kind not in KINDS:  # (a withdrawal's notes say it already)
+            notes += tuple(f"task {task} has no lead in this scenario" for task in lost)
+        row["notes"] = "; ".join(notes)
         result = replan(changed, baseline, start, options)
         row["status"] = str(result.status)
         row.update(result.objectives)
@@ -127,7 +134,6 @@ def run_case(
             assert result.problem is not None
             row["verified"] = check(result.problem, result, baseline=baseline).ok
             row["short_by_task"] = _short_by_task(result.to_json())
-        row["notes"] = "; ".join(notes)
         solution: dict[str, Any] | None = result.to_json()
     except InputError as exc:
         row["status"], solution = "error", None
@@ -137,6 +143,22 @@ def run_case(
         row["error"] = f"{type(exc).__name__}: {exc}"
     row["wall_time"] = round(time.perf_counter() - started, 3)
     return {"row": row, "solution": solution}
+
+
+def leads_lost(instance: Instance, changed: Instance, start: int) -> dict[str, int]:
+    """The tasks of `instance` with a lead that have none in `changed` (a withdrawn nation was
+    the only one eligible, or a scenario dropped it), each with the periods from `start` on in
+    which it is active and so goes without the lead the data asked for."""
+    now = {task.id: task for task in changed.tasks}
+    lost: dict[str, int] = {}
+    for task in instance.tasks:
+        if task.lead is None or task.id not in now or now[task.id].lead is not None:
+            continue
+        first, last = now[task.id].active or (1, changed.periods)
+        periods = last - max(first, start) + 1
+        if periods > 0:
+            lost[task.id] = periods
+    return lost
 
 
 def _short_by_task(solution: dict[str, Any]) -> dict[str, float]:
@@ -254,16 +276,21 @@ def _unique_stems(cases: Sequence[Case]) -> dict[str, str]:
 
 
 def ranked(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> pd.DataFrame:
-    """One row per case: its status, every objective and its difference to the reference, the
-    shortfall's proven bound (below the shortfall when the time limit stopped the search first),
-    the tasks that lose coverage (more shortfall than in the reference) and whether the checker
-    verified the plan; ranked by the shortfall each case adds, then the other objectives'
-    differences in model order (largest first), cases without a plan last."""
+    """One row per case: its status, the periods in which a task goes without the lead the data
+    asked for and those tasks (:func:`leads_lost`), every objective and its difference to the
+    reference, the shortfall's proven bound (below the shortfall when the time limit stopped the
+    search first), the tasks that lose coverage (more shortfall than in the reference) and
+    whether the checker verified the plan. Ranked by the lead-periods lost (a lead is a hard rule
+    of the data: no shortfall prices its loss, and a case that loses one is never among the
+    harmless ones), then the shortfall each case adds, then the other objectives' differences in
+    model order (largest first); cases without a plan last."""
     reference = next((r for r in rows if r["case"] == REFERENCE), {})
     base_short = reference.get("short_by_task", {})
     records = []
     for row in rows:
         record: dict[str, Any] = {"case": row["case"], "status": row.get("status", "error")}
+        record["lead_periods_lost"] = row.get("lead_periods_lost", 0)
+        record["leads_lost"] = row.get("leads_lost", "")
         for name in objectives:
             value = row.get(name)
             record[name] = value
@@ -280,7 +307,7 @@ def ranked(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> pd.Data
         record["wall_time"] = row.get("wall_time")
         records.append(record)
     frame = pd.DataFrame(records)
-    keys = [f"{name}_diff" for name in objectives]
+    keys = ["lead_periods_lost", *(f"{name}_diff" for name in objectives)]
     has_plan = frame["status"].isin([Status.OPTIMAL, Status.FEASIBLE])
     frame = frame.assign(_plan=~has_plan)
     frame = frame.sort_values(["_plan", *keys], ascending=[True, *[False] * len(keys)], kind="stable")
@@ -300,17 +327,24 @@ def chart_png(result: WhatIf) -> bytes:
         else result.frame
     )
     values = frame.get("shortfall_diff", pd.Series(dtype=float)).astype(float)
-    labels = frame["case"].astype(str)
+    labels = chart_labels(frame)
     fig, axis = plt.subplots(figsize=(8, max(2.0, 0.28 * len(frame) + 1)))
     axis.barh(labels[::-1], values[::-1], color="#CC6677")
     axis.set_xlabel("shortfall added against the reference (priority-weighted unit- and nation-periods)")
-    axis.set_title(f"What if ... from period {result.start}: cases ranked by the shortfall they add")
+    axis.set_title(f"What if ... from period {result.start}: leads lost, then the shortfall added")
     axis.axvline(0, color="black", linewidth=0.8)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def chart_labels(frame: pd.DataFrame) -> pd.Series:
+    """Each case's name in the chart, with the tasks it leaves without a lead: "withdraw FR (no
+    lead: hq)"."""
+    lost = frame.get("leads_lost", pd.Series("", index=frame.index)).fillna("").astype(str)
+    return frame["case"].astype(str) + lost.map(lambda tasks: f" (no lead: {tasks})" if tasks else "")
 
 
 def page(result: WhatIf) -> str:
@@ -326,8 +360,9 @@ def page(result: WhatIf) -> str:
         "table.data td:first-child{text-align:left}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>"
         f"<p>{len(result.frame)} cases, each a re-plan of the baseline verified by the checker, "
-        f"in {result.wall_time:.1f} s. Ranked by the shortfall each case adds, then the other "
-        "objectives in model order.</p>"
+        f"in {result.wall_time:.1f} s. Ranked by the periods in which a task goes without the lead "
+        "the data ask for (lead_periods_lost, leads_lost), then the shortfall each case adds, then "
+        "the other objectives in model order.</p>"
         f"<img alt='ranking' src='data:image/png;base64,{chart}'>"
         f"{table}</body></html>\n"
     )

@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 import allocator
 from allocator.replanning import whatif
-from allocator.replanning.sweep import REFERENCE, WhatIf, cases_of, ranked
+from allocator.replanning.sweep import REFERENCE, WhatIf, cases_of, chart_labels, ranked
 from tests.cli.test_cli import run, write
 from tests.helpers.instances import build
 from tests.replanning.test_replan import baseline, ships
@@ -93,6 +94,64 @@ def test_ranking_puts_the_worst_first_then_by_the_other_objectives() -> None:
     assert frame.loc[0, "tasks_losing_coverage"] == "t"
 
 
+def headquarters() -> dict[str, Any]:
+    """An HQ only FR may lead (terms of 3 months), and ships where DE's is alone from month 4."""
+    return {
+        "name": "ships",
+        "horizon": {"periods": 6},
+        "nations": [{"id": "FR"}, {"id": "GB"}, {"id": "DE"}],
+        "capabilities": [{"id": "staff", "domain": "command"}, {"id": "ship", "domain": "maritime"}],
+        "offers": [
+            {"id": "FR-staff", "nation": "FR", "capability": "staff", "units": 1},
+            {"id": "GB-staff", "nation": "GB", "capability": "staff", "units": 1},
+            {"id": "DE-ship", "nation": "DE", "capability": "ship", "units": 1},
+            {"id": "GB-ship", "nation": "GB", "capability": "ship", "units": 1, "available": [1, 3]},
+        ],
+        "tasks": [
+            {
+                "id": "hq",
+                "requirements": [{"capability": "staff", "units": 1}],
+                "lead": {"nations": ["FR"], "term": 3},
+            },
+            {"id": "mcm", "requirements": [{"capability": "ship", "units": 1}]},
+        ],
+        "model": {"objectives": ["shortfall", "cost"]},
+    }
+
+
+def test_a_case_that_leaves_a_task_without_its_lead_is_never_ranked_harmless(tmp_path: Path) -> None:
+    """Withdrawing FR leaves the HQ without a lead from month 4 (SPEC section 8: the task loses
+    its lead): GB's staff fills the HQ, so no shortfall shows it; the loss is its own column,
+    said in the notes, and ranked before any shortfall."""
+    instance = build(headquarters())
+    base = baseline(
+        [("FR-staff", 1, "hq", 1, 6), ("DE-ship", 1, "mcm", 1, 6)], [("hq", "FR", 1, 3), ("hq", "FR", 4, 6)]
+    )
+    result = whatif(instance, 4, baseline=base, withdraw_each="nation", time_limit=SECONDS, threads=1)
+    frame = result.frame.set_index("case")
+    assert list(result.frame["case"][:2]) == ["withdraw FR", "withdraw DE"]  # the lost lead first
+    assert frame.loc["withdraw FR", "shortfall_diff"] == 0  # what the shortfall alone showed
+    assert frame.loc["withdraw DE", "shortfall_diff"] == 3  # (no ship from 4: three months short)
+    assert (
+        frame.loc["withdraw FR", "leads_lost"] == "hq" and frame.loc["withdraw FR", "lead_periods_lost"] == 3
+    )
+    assert "task hq has no lead from 4" in frame.loc["withdraw FR", "notes"]
+    assert (frame.drop(index="withdraw FR")["lead_periods_lost"] == 0).all()
+    assert frame["verified"].all()
+    result.write(tmp_path)
+    rows = list(csv.DictReader((tmp_path / "whatif.csv").open(newline="")))
+    assert (rows[0]["case"], rows[0]["leads_lost"], rows[0]["lead_periods_lost"]) == (
+        "withdraw FR",
+        "hq",
+        "3",
+    )
+    assert chart_labels(result.frame)[0] == "withdraw FR (no lead: hq)"
+    lost = {"case": "x", "status": "feasible", "shortfall": 0.0, "leads_lost": "hq", "lead_periods_lost": 1}
+    short = {"case": "y", "status": "feasible", "shortfall": 9.0}
+    ranking = ranked([{"case": REFERENCE, "status": "optimal", "shortfall": 0.0}, short, lost], ["shortfall"])
+    assert list(ranking["case"]) == ["x", "y", REFERENCE]
+
+
 def test_whatif_csv_quotes_what_a_spreadsheet_would_read_as_a_formula(tmp_path: Path) -> None:
     """Task ids, notes and errors come from the planners' files: a cell starting with = + - @
     (or a tab, a carriage return) is written with a leading quote, and shows as text."""
@@ -129,7 +188,8 @@ def test_the_whatif_command(tmp_path: Path) -> None:
     args = ["whatif", path, "--baseline", str(base), "--from", "4", "--time-limit", "10", "-o", str(out)]
     result = run(*args, "--withdraw-each", "nation")
     assert result.exit_code == 0, result.output
-    assert "ranked by the shortfall they add" in result.output and "withdraw BE" in result.output
+    assert "ranked by the leads they lose, then the shortfall they add" in result.output
+    assert "withdraw BE" in result.output
     assert (out / "whatif.csv").is_file() and (out / "whatif.html").is_file()
     neither = run(*args)
     assert neither.exit_code == 2 and "exactly one of --withdraw-each and --scenarios" in neither.output
