@@ -10,7 +10,7 @@ import click
 
 from allocator.cli.bench import bench
 from allocator.cli.check import check
-from allocator.cli.common import log_options
+from allocator.cli.common import log_options, stop_on_sigterm
 from allocator.cli.explain import explain
 from allocator.cli.instances import convert, generate, import_group, template, validate
 from allocator.cli.replan import replan, whatif, withdraw
@@ -22,10 +22,14 @@ from allocator.cli.solve import solve
 @log_options
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="allocator")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """allocator: plan multinational force contributions (CP-SAT, HiGHS or CBC).
 
-    -v, -q and --debug go before or after the command's name."""
+    -v, -q and --debug go before or after the command's name. SIGTERM stops a search as Ctrl-C
+    does: the best plan found is written."""
+    if ctx.invoked_subcommand != "serve":  # the service handles its own signals
+        stop_on_sigterm(ctx)
 
 
 for _command in (

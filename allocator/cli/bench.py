@@ -11,6 +11,7 @@ from rich.table import Table
 from allocator.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
+    EXIT_UNKNOWN,
     err,
     first_plan_option,
     formulation_option,
@@ -18,6 +19,7 @@ from allocator.cli.common import (
     out,
     progress_bar,
     scheduler_option,
+    stop_token,
     time_limit_option,
     warn,
 )
@@ -116,7 +118,9 @@ def bench(
         )
         with progress_bar() as bar:
             task = bar.add_task("benchmark", total=len(runs))
-            frame = benchmark.run_all(runs, scheduler, on_done=lambda _row: bar.advance(task))
+            frame = benchmark.run_all(
+                runs, scheduler, on_done=lambda _row: bar.advance(task), stop=stop_token()
+            )
         if optima:
             frame = benchmark.add_published_gaps(frame, optima)
         write_atomic(out_csv, csv_text(frame))
@@ -141,4 +145,7 @@ def bench(
             f"[red]failed:[/red] {record['instance']} ({record['backend']}): "
             f"{record.get('error') or 'plan rejected by the checker'}"
         )
-    sys.exit(EXIT_FAIL if len(failed) else EXIT_OK)
+    stopped = frame[frame["status"] == "stopped"]
+    if len(stopped):
+        warn(f"{len(stopped)} run(s) not made: the benchmark was stopped (SIGTERM)")
+    sys.exit(EXIT_FAIL if len(failed) else EXIT_UNKNOWN if len(stopped) else EXIT_OK)

@@ -6,7 +6,9 @@ import functools
 import inspect
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from allocator.errors import InputError, InputWarning, Problem
 from allocator.instance.load import load_instance
 from allocator.instance.model import Instance
-from allocator.options import FORMULATIONS
+from allocator.options import FORMULATIONS, StopToken
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_UNKNOWN = 0, 1, 2, 3, 4
 #: The reader of standard output closed it early (``allocator solve ... | head``): the code of a
@@ -74,7 +76,7 @@ def _log_params() -> list[click.Parameter]:
         click.Option(
             ["-q", "--quiet"],
             is_flag=True,
-            help="Errors only on standard error: no log, no warnings (solve and replan: no summary either).",
+            help="Only errors: no warnings, no log unless -v, and no summary (solve, replan).",
         ),
         click.Option(["--debug"], is_flag=True, help="Show tracebacks of internal errors."),
     ]
@@ -107,13 +109,16 @@ def log_options(command: C) -> C:
 
 def settings(verbose: int = 0, quiet: bool = False, debug: bool = False) -> dict[str, Any]:
     """The context's settings (``ctx.obj``) with these values added to those given before the
-    command's name; the log level set from them (``-q`` errors only, ``-v`` info, ``-vv`` debug)
-    when the command line configured logging (not when a host such as pytest did)."""
+    command's name; the log level set from them (``-v`` info, ``-vv`` debug, ``-q`` without
+    ``-v`` errors only) when the command line configured logging (not when a host such as pytest
+    did)."""
     obj = click.get_current_context().ensure_object(dict)
     obj["verbose"] = obj.get("verbose", 0) + verbose
     obj["quiet"] = obj.get("quiet", False) or quiet
     obj["debug"] = obj.get("debug", False) or debug
-    level = logging.ERROR if obj["quiet"] else logging.WARNING - 10 * min(obj["verbose"], 2)
+    level = logging.WARNING - 10 * min(obj["verbose"], 2)
+    if obj["quiet"] and not obj["verbose"]:  # -v -q: the log asked for, without the summary
+        level = logging.ERROR
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -121,6 +126,43 @@ def settings(verbose: int = 0, quiet: bool = False, debug: bool = False) -> dict
     if obj.get("logging"):
         root.setLevel(level)
     return obj
+
+
+def stop_on_sigterm(ctx: click.Context) -> StopToken:
+    """The command's :class:`StopToken` (``ctx.obj["stop"]``), stopped by SIGTERM as Ctrl-C stops
+    a search: the search ends and the best plan found is written, with the exit code of the
+    status reached. A second SIGTERM ends the process at once (the handler found before is put
+    back). The handler is removed when the command ends; none is installed outside the main
+    thread."""
+    obj = ctx.ensure_object(dict)
+    token: StopToken = obj.setdefault("stop", StopToken())
+    if threading.current_thread() is not threading.main_thread():
+        return token
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is None:  # a handler not set from Python: the default is the closest
+        previous = signal.SIG_DFL
+
+    def stop() -> None:
+        logging.getLogger("allocator.cli").warning(
+            "SIGTERM: stopping the search and keeping the best plan found (a second SIGTERM ends at once)"
+        )
+        token.stop()
+
+    def on_sigterm(_signum: int, _frame: Any) -> None:
+        signal.signal(signal.SIGTERM, previous)
+        # in a thread: the token's lock may be held by this (main) thread, interrupted here
+        threading.Thread(target=stop, name="allocator-sigterm", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+    return token
+
+
+def stop_token() -> StopToken:
+    """The running command's :class:`StopToken` (:func:`stop_on_sigterm`)."""
+    obj = click.get_current_context().ensure_object(dict)
+    token: StopToken = obj.setdefault("stop", StopToken())
+    return token
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from allocator.cli.common import (
     guarded,
     load,
     out,
+    stop_token,
     time_limit_option,
 )
 from allocator.cli.outputs import json_target
@@ -60,7 +61,9 @@ def explain(
         if output:
             json_target(output, "explanation", [(instance, "instance"), (solution, "solution")])
         loaded = load(instance)
-        result = explain_instance(loaded, solution, time_limit=time_limit, threads=threads, seed=seed)
+        result = explain_instance(
+            loaded, solution, time_limit=time_limit, threads=threads, seed=seed, stop=stop_token()
+        )
         if output:
             result.write(output)
         print_explanation(loaded, result)

@@ -18,6 +18,7 @@ import allocator.replanning.sweep as whatifs
 from allocator.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
+    EXIT_UNKNOWN,
     err,
     first_plan_flag,
     force_option,
@@ -28,6 +29,7 @@ from allocator.cli.common import (
     progress_bar,
     refuse_existing,
     scheduler_option,
+    stop_token,
 )
 from allocator.cli.outputs import output_file, output_folder
 from allocator.cli.solve import (
@@ -126,7 +128,14 @@ def replan(
             loaded,
             quiet,
             lambda **kw: replanning.replan(
-                loaded, baseline, start, options, objectives=levels, max_changes=max_changes, **kw
+                loaded,
+                baseline,
+                start,
+                options,
+                objectives=levels,
+                max_changes=max_changes,
+                stop=stop_token(),
+                **kw,
             ),
         )
         base = read_baseline(baseline)[0] if report_dir else None
@@ -333,12 +342,14 @@ def whatif(
                 options=options,
                 scheduler=scheduler,
                 on_done=lambda _row: bar.advance(task),
+                stop=stop_token(),
             )
         result.write(out_dir)
     print_whatif(result)
     out.print(f"written to {escape(out_dir)}: whatif.csv, whatif.html, baseline.json, cases/")
     failed = result.frame[(result.frame["status"] == "error") | result.frame["verified"].eq(False)]
-    sys.exit(EXIT_FAIL if len(failed) else EXIT_OK)
+    stopped = result.frame[result.frame["status"] == whatifs.STOPPED]
+    sys.exit(EXIT_FAIL if len(failed) else EXIT_UNKNOWN if len(stopped) else EXIT_OK)
 
 
 def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
@@ -386,5 +397,7 @@ def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
     for record in result.frame.to_dict("records"):
         if record["status"] == "error":
             err.print(f"[red]case failed:[/red] {escape(record['case'])}: {escape(str(record['error']))}")
+        elif record["status"] == whatifs.STOPPED:
+            err.print(f"[yellow]case not run:[/yellow] {escape(record['case'])}: {whatifs.STOPPED_TEXT}")
         elif record.get("verified") is False:
             err.print(f"[red]case rejected by the checker:[/red] {escape(record['case'])}")

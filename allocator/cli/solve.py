@@ -22,6 +22,7 @@ from allocator.cli.common import (
     load,
     out,
     signed,
+    stop_token,
     time_limit_option,
 )
 from allocator.cli.explain import print_conflict
@@ -280,11 +281,12 @@ def solve(
         loaded = load(instance, model_name)
         api.refuse_changes(loaded, instance)
         options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
-        result = run_with_progress(loaded, quiet, lambda **kw: api.solve(loaded, options, **kw))
+        stop = stop_token()
+        result = run_with_progress(loaded, quiet, lambda **kw: api.solve(loaded, options, stop=stop, **kw))
         saved = save(loaded, result, output, report_dir, quiet)
         if not quiet:
             _print_summary(loaded, result)
-            if result.status == Status.INFEASIBLE:
+            if result.status == Status.INFEASIBLE and not stop.stopped:
                 _print_why_infeasible(loaded, time_limit, threads, seed)
         say_saved(saved)
     sys.exit(result.exit_code)

@@ -25,12 +25,13 @@ import pandas as pd
 
 from allocator.checker import check
 from allocator.cluster import dask_client
+from allocator.cluster_stop import shared_stop, worker_stop
 from allocator.csvtext import csv_text
 from allocator.errors import InputError, Problem
 from allocator.files import write_atomic
 from allocator.instance.load import INSTANCE_FORMATS, load_instance
 from allocator.instance.model import Instance
-from allocator.options import SolveOptions, Status
+from allocator.options import SolveOptions, Status, StopToken
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ REFERENCE = "reference"
 CASE_FILE = re.compile(r"\d{3}-[A-Za-z0-9_-]+\.json", re.A)
 
 
+#: The status of a case the sweep's stop (SIGTERM, a StopToken) came before.
+STOPPED = "stopped"
+STOPPED_TEXT = "the sweep was stopped before this case ran"
 #: The files of a sweep's folder besides its cases' solutions.
 SWEEP_FILES = ("whatif.csv", "whatif.html", "baseline.json")
 
@@ -100,10 +104,32 @@ def cases_of(
 
 
 def run_case(
-    case: Case, instance: Instance, baseline: dict[str, Any], start: int, options: SolveOptions
+    case: Case,
+    instance: Instance,
+    baseline: dict[str, Any],
+    start: int,
+    options: SolveOptions,
+    stop_name: str | None = None,
 ) -> dict[str, Any]:
     """One case on a worker: the changed data, its re-plan, the checker's verdict; a failure is a
-    row with its reason.  Returns ``{"row": ..., "solution": document or None}``."""
+    row with its reason.  Returns ``{"row": ..., "solution": document or None}``.  `stop_name`
+    names the sweep's stop (:func:`allocator.cluster_stop.shared_stop`): once it is set, a
+    running re-plan ends with its best plan and a case not yet started is a row of status
+    :data:`STOPPED`, without work."""
+    with worker_stop(stop_name) as stop:
+        if stop.stopped:
+            return {"row": _stopped_row(case), "solution": None}
+        return _run_case(case, instance, baseline, start, options, stop)
+
+
+def _run_case(
+    case: Case,
+    instance: Instance,
+    baseline: dict[str, Any],
+    start: int,
+    options: SolveOptions,
+    stop: StopToken,
+) -> dict[str, Any]:
     from allocator.replanning.plan import replan
     from allocator.replanning.withdraw import withdraw
 
@@ -125,7 +151,9 @@ def run_case(
         if case.kind not in KINDS:  # (a withdrawal's notes say it already)
             notes += tuple(f"task {task} has no lead in this scenario" for task in lost)
         row["notes"] = "; ".join(notes)
-        result = replan(changed, baseline, start, options)
+        result = replan(changed, baseline, start, options, stop=stop)
+        if result.interrupted:
+            row["notes"] = "; ".join((*notes, "stopped before its time limit: the best plan found"))
         row["status"] = str(result.status)
         row.update(result.objectives)
         # the shortfall proven: a case's shortfall above its bound may be the time limit's doing
@@ -212,15 +240,16 @@ def whatif(
     scheduler: str | None = None,
     cases: Sequence[Case] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    stop: StopToken | None = None,
     **option_values: Any,
 ) -> WhatIf:
     """Re-plan every case (:func:`cases_of`) from period `start` on, in parallel on Dask (a local
     cluster, or the one at `scheduler`), each with `options` (time limit, threads per case,
     backend, seed).  Without `baseline` (a solution file, document or result) the instance is
     solved first with the same options.  `on_done` is called with each case's row; `cases`, when
-    given, are those of :func:`cases_of` already made (scenario files read once)."""
-    from dask.distributed import as_completed
-
+    given, are those of :func:`cases_of` already made (scenario files read once). `stop` ends
+    the sweep early: the baseline's solve and every running case end with their best plan, the
+    cases not yet started are rows of status :data:`STOPPED`."""
     from allocator.api import solve
     from allocator.replanning.history import check_start, history_of, read_baseline
 
@@ -231,16 +260,45 @@ def whatif(
     check_start(instance, start)  # before the baseline's solve: bad input at once
     cases = list(cases) if cases is not None else cases_of(instance, withdraw_each, scenarios)
     if baseline is None:
-        baseline = solve(instance, options)
+        baseline = solve(instance, options, stop=stop)
     document, label = read_baseline(baseline)
     history_of(instance, document, start, label)  # a baseline with no plan, or naming what is gone
+    if stop is not None and stop.stopped:  # stopped during the baseline's solve: no case runs
+        rows = {case.name: _stopped_row(case) for case in cases}
+        solutions: dict[str, dict[str, Any]] = {}
+        for row in rows.values():
+            if on_done is not None:
+                on_done(row)
+    else:
+        rows, solutions = _run_cases(instance, document, start, cases, options, scheduler, on_done, stop)
+    objectives = _objective_order([rows[c.name] for c in cases])
+    frame = ranked([rows[c.name] for c in cases], objectives)
+    stems = _unique_stems(cases)
+    return WhatIf(frame, solutions, document, start, objectives, stems, time.perf_counter() - started)
+
+
+def _run_cases(
+    instance: Instance,
+    baseline: dict[str, Any],
+    start: int,
+    cases: Sequence[Case],
+    options: SolveOptions,
+    scheduler: str | None,
+    on_done: Callable[[dict[str, Any]], None] | None,
+    stop: StopToken | None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Every case on Dask: the rows and the solutions, by case name."""
+    from dask.distributed import as_completed
+
     rows: dict[str, dict[str, Any]] = {}
     solutions: dict[str, dict[str, Any]] = {}
-    with dask_client(scheduler, options.threads or 1) as client:
+    with dask_client(scheduler, options.threads or 1) as client, shared_stop(client, stop) as stop_name:
         shipped_instance = client.scatter(instance, broadcast=True)
-        shipped_baseline = client.scatter(document, broadcast=True)
+        shipped_baseline = client.scatter(baseline, broadcast=True)
         futures = [
-            client.submit(run_case, case, shipped_instance, shipped_baseline, start, options, pure=False)
+            client.submit(
+                run_case, case, shipped_instance, shipped_baseline, start, options, stop_name, pure=False
+            )
             for case in cases
         ]
         names = {f.key: case.name for f, case in zip(futures, cases, strict=True)}
@@ -255,10 +313,11 @@ def whatif(
                 solutions[outcome["row"]["case"]] = outcome["solution"]
             if on_done is not None:
                 on_done(outcome["row"])
-    objectives = _objective_order([rows[c.name] for c in cases])
-    frame = ranked([rows[c.name] for c in cases], objectives)
-    stems = _unique_stems(cases)
-    return WhatIf(frame, solutions, document, start, objectives, stems, time.perf_counter() - started)
+    return rows, solutions
+
+
+def _stopped_row(case: Case) -> dict[str, Any]:
+    return {"case": case.name, "status": STOPPED, "error": STOPPED_TEXT}
 
 
 def _objective_order(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -324,7 +383,7 @@ def chart_png(result: WhatIf) -> bytes:
     frame = (
         result.frame[result.frame["shortfall_diff"].notna()]
         if "shortfall_diff" in result.frame
-        else result.frame
+        else result.frame.iloc[:0]  # no case with a plan
     )
     values = frame.get("shortfall_diff", pd.Series(dtype=float)).astype(float)
     labels = chart_labels(frame)

@@ -479,3 +479,61 @@ def test_the_shared_options_go_before_or_after_the_command(
     assert run("check", basic, str(plan)).exit_code == 1
     with pytest.raises(RuntimeError, match="a bug"):
         run(*placed("--debug", "check", basic, str(plan)))
+
+
+# SIGTERM ----------------------------------------------------------------------------------------------
+def medium_instance(tmp_path: Path) -> Path:
+    """A generated coalition of 30 nations, 12 tasks and 24 months: a search of minutes."""
+    path = tmp_path / "medium.yaml"
+    made = run("generate", "--nations", "30", "--tasks", "12", "--periods", "24", "-o", str(path))
+    assert made.exit_code == 0, made.output
+    return path
+
+
+def terminated(tmp_path: Path, args: list[str], after: bytes = b"first plan") -> tuple[int, str, float]:
+    """Run ``allocator -v ARGS`` in a subprocess and send it SIGTERM (to it alone, as a service
+    manager or `timeout` does) a second after its log says `after` (the search runs then); its
+    exit code, its standard error, and the seconds it took to end after the signal."""
+    with (tmp_path / "stdout.txt").open("wb") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "allocator", "-v", *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert proc.stderr is not None
+        seen = b""
+        while after not in seen and proc.poll() is None:
+            seen += proc.stderr.readline()
+        assert proc.poll() is None, f"ended before {after!r}: {seen.decode()}"
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        _, rest = proc.communicate(timeout=120)
+    return proc.returncode, (seen + rest).decode(), time.monotonic() - signalled
+
+
+def test_sigterm_keeps_the_best_plan(tmp_path: Path) -> None:
+    """SIGTERM during the search stops it as Ctrl-C does: the best plan is written, marked
+    interrupted, checked, and the exit code is the status's (0 with a plan)."""
+    instance = medium_instance(tmp_path)
+    out = tmp_path / "plan.json"
+    args = [
+        "solve",
+        str(instance),
+        "-o",
+        str(out),
+        "--time-limit",
+        "300",
+        "--threads",
+        "1",
+        "--backend",
+        "cpsat",
+    ]
+    code, stderr, seconds = terminated(tmp_path, args)
+    assert code == 0, stderr
+    assert "SIGTERM: stopping the search and keeping the best plan found" in stderr
+    assert seconds < 30, "the search did not stop promptly"
+    plan = json.loads(out.read_text())
+    assert plan["solver"]["interrupted"] is True and plan["status"] == "feasible"
+    assert run("check", str(instance), str(out)).exit_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ import yaml
 
 import allocator
 from allocator.replanning import whatif
-from allocator.replanning.sweep import REFERENCE, WhatIf, cases_of, chart_labels, ranked
-from tests.cli.test_cli import run, write
+from allocator.replanning.sweep import REFERENCE, STOPPED, WhatIf, cases_of, chart_labels, ranked
+from tests.cli.test_cli import medium_instance, run, terminated, write
 from tests.helpers.instances import build
 from tests.replanning.test_replan import baseline, ships
 
@@ -232,3 +233,45 @@ def test_an_earlier_sweeps_case_files_are_replaced_and_nothing_else_is_touched(t
     whatif(instance, 4, baseline=base, withdraw_each="nation", time_limit=SECONDS, threads=1).write(out)
     names = sorted(p.name for p in (out / "cases").iterdir())
     assert "017-withdraw_XX.json" not in names and "mine.json" in names and len(names) == 5
+
+
+def test_a_stop_ends_the_running_cases_with_their_best_plans(tmp_path: Path) -> None:
+    """A stop during a sweep (as SIGTERM gives the command): the running re-plans end with
+    their best plan, verified, a case not yet started does no work, long before the limit."""
+    instance_path = medium_instance(tmp_path)
+    instance = allocator.load_instance(instance_path)
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "a-broken.yaml").write_text("name: broken\nnations: 3\n")  # fails at once
+    (folder / "b-copy.yaml").write_text(instance_path.read_text())
+    base = allocator.solve(instance, time_limit=5, threads=1, backend="cpsat")
+    stop = allocator.StopToken()
+
+    def done(row: dict[str, Any]) -> None:
+        if row["case"] == "scenario a-broken.yaml":  # the reference runs now
+            stop.stop()
+
+    started = time.monotonic()
+    result = whatif(
+        instance, 13, baseline=base, scenarios=folder, time_limit=300, threads=1, backend="cpsat",
+        on_done=done, stop=stop,
+    )  # fmt: skip
+    assert time.monotonic() - started < 120
+    frame = result.frame.set_index("case")
+    assert frame.loc[REFERENCE, "status"] == "feasible" and frame.loc[REFERENCE, "verified"]
+    assert "stopped before its time limit" in frame.loc[REFERENCE, "notes"]
+    copy = frame.loc["scenario b-copy.yaml"]
+    assert copy["status"] == STOPPED or "stopped before its time limit" in copy["notes"]
+    assert set(frame["status"]) <= {"feasible", "optimal", "error", STOPPED}
+
+
+def test_sigterm_during_the_baselines_solve_writes_it_and_runs_no_case(tmp_path: Path) -> None:
+    instance = medium_instance(tmp_path)
+    out = tmp_path / "sweep"
+    args = ["whatif", str(instance), "--from", "13", "--withdraw-each", "nation", "-o", str(out)]
+    code, stderr, seconds = terminated(tmp_path, [*args, "--time-limit", "300", "--backend", "cpsat"])
+    assert code == 4, stderr  # cases not run
+    assert seconds < 30
+    assert json.loads((out / "baseline.json").read_text())["solver"]["interrupted"] is True
+    rows = list(csv.DictReader((out / "whatif.csv").open(newline="")))
+    assert len(rows) == 31 and {r["status"] for r in rows} == {STOPPED}
