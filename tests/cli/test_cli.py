@@ -537,3 +537,41 @@ def test_sigterm_keeps_the_best_plan(tmp_path: Path) -> None:
     plan = json.loads(out.read_text())
     assert plan["solver"]["interrupted"] is True and plan["status"] == "feasible"
     assert run("check", str(instance), str(out)).exit_code == 0
+
+
+def every_command_with_bad_input(tmp_path: Path) -> dict[str, list[str]]:
+    """A bad input for every command: a missing file, a malformed one, or an option out of range."""
+    missing = str(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\nnations: 3\n")
+    basic = str(EXAMPLES / "basic.yaml")
+    out = str(tmp_path / "out")
+    return {
+        "solve": ["solve", str(broken), "-o", f"{out}.json"],
+        "check": ["check", basic, missing],
+        "explain": ["explain", missing],
+        "replan": ["replan", basic, missing, "--from", "2"],
+        "withdraw": ["withdraw", str(broken), "FR", "--from", "2", "-o", f"{out}.yaml"],
+        "whatif": ["whatif", missing, "--from", "2", "--withdraw-each", "nation", "-o", out],
+        "report": ["report", basic, str(broken), "-o", out],
+        "validate": ["validate", str(broken)],
+        "convert": ["convert", missing, f"{out}.json"],
+        "template": ["template", f"{out}.txt"],
+        "generate": ["generate", "--nations", "1", "--tasks", "1", "--periods", "4", "-o", f"{out}.yaml"],
+        "import gap": ["import", "gap", missing, "-o", out],
+        "bench": ["bench", missing],
+        "serve": ["serve", "--port", "-1"],
+    }
+
+
+COMMANDS = [*(c for c in main.commands if c != "import"), "import gap"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_refuses_bad_input_with_exit_2_and_no_traceback(tmp_path: Path, command: str) -> None:
+    args = every_command_with_bad_input(tmp_path)[command]
+    for placed in (args, ["-q", *args]):
+        result = run(*placed)  # (an exception would escape: catch_exceptions=False)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output and "internal error" not in result.output
+    assert not (tmp_path / "out").exists() and not any(tmp_path.glob("out.*"))
