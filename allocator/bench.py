@@ -22,9 +22,10 @@ import pandas as pd
 from allocator.api import solve
 from allocator.checker import check
 from allocator.cluster import dask_client
+from allocator.cluster_stop import shared_stop, worker_stop
 from allocator.errors import InputWarning, NotAnInstance
 from allocator.instance.load import INSTANCE_FORMATS, load_instance
-from allocator.options import SolveOptions, Status
+from allocator.options import SolveOptions, Status, StopToken
 from allocator.sources.gap import read_manifest
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,15 @@ def _published(path: Path, cost: float | None) -> tuple[str | None, float | None
     return None, None
 
 
-def run_one(run: Run) -> dict[str, Any]:
-    """Load, solve, verify one instance on one backend (on a Dask worker); one row of results."""
+def run_one(run: Run, stop_name: str | None = None) -> dict[str, Any]:
+    """Load, solve, verify one instance on one backend (on a Dask worker); one row of results.
+    Once the benchmark's stop `stop_name` is set (:mod:`allocator.cluster_stop`), a running solve
+    ends with its best plan and a run not yet started is a row of status ``stopped``."""
+    with worker_stop(stop_name) as stop:
+        return _run_one(run, stop)
+
+
+def _run_one(run: Run, stop: StopToken) -> dict[str, Any]:
     path = Path(run.path)
     row: dict[str, Any] = {
         "instance": path.stem,
@@ -113,6 +121,9 @@ def run_one(run: Run) -> dict[str, Any]:
         "seed": run.options.seed,
         "repeat": run.repeat,
     }
+    if stop.stopped:
+        row.update(status="stopped", error="the benchmark was stopped before this run")
+        return row
     started = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -123,7 +134,7 @@ def run_one(run: Run) -> dict[str, Any]:
         row["instance"] = instance.name
         load_time = time.perf_counter() - started
         with _PeakMemory() as memory:
-            result = solve(instance, run.options)
+            result = solve(instance, run.options, stop=stop)
         verified = check(instance, result).ok if result.has_plan else None
     except NotAnInstance as exc:  # a solution or a report in the folder: not a benchmark run
         row.update(status="skipped", error=str(exc))
@@ -243,15 +254,20 @@ def performance_profile(frame: pd.DataFrame, target: str | Path) -> None:
 
 
 def run_all(
-    runs: list[Run], scheduler: str | None = None, on_done: Callable[[dict[str, Any]], None] | None = None
+    runs: list[Run],
+    scheduler: str | None = None,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+    stop: StopToken | None = None,
 ) -> pd.DataFrame:
-    """Run every benchmark run on Dask and return one row per run, in submission order."""
+    """Run every benchmark run on Dask and return one row per run, in submission order; `stop`
+    ends the benchmark early (running solves keep their best plan, runs not started are
+    ``stopped``)."""
     from dask.distributed import as_completed
 
     threads = max((r.options.threads or 1 for r in runs), default=1)
     rows: list[dict[str, Any] | None] = [None] * len(runs)
-    with dask_client(scheduler, threads) as client:
-        futures = client.map(run_one, runs, pure=False)
+    with dask_client(scheduler, threads) as client, shared_stop(client, stop) as stop_name:
+        futures = client.map(run_one, runs, stop_name=stop_name, pure=False)
         order = {f.key: i for i, f in enumerate(futures)}
         for future in as_completed(futures):
             row = future.result()

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -127,14 +128,32 @@ def load_document(source: str | Path) -> tuple[Any, str]:
 
 
 def write_atomic(path: str | Path, text: str | bytes) -> None:
-    """Write `text` (or bytes) to `path` through a temporary file in the same folder, then rename."""
+    """Write `text` (or bytes) to `path` through a temporary file in the same folder, then rename.
+
+    Only a regular file is ever replaced: a symbolic link is followed (the file it names is
+    replaced, the link kept); a character device or a named pipe (``/dev/null``, ``/dev/stdout``)
+    is written to directly, never replaced; anything else (a folder, a block device, a socket) is
+    refused with :class:`InputError`."""
     target = Path(path)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        mode = target.stat().st_mode  # follows links
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        with os.fdopen(os.open(target, os.O_WRONLY), "wb") as stream:  # no rename, no temporary
+            stream.write(data)
+        return
+    if mode is not None and not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InputError(str(path), [Problem("", f"is {what}: name a file to write")])
+    if target.is_symlink():  # the file the link names is replaced, the link kept
+        target = Path(os.path.realpath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
     # O_EXCL as mkstemp, but mode 0666 so the umask gives the file its usual mode (mkstemp: 0600)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        data = text.encode("utf-8") if isinstance(text, str) else text
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()

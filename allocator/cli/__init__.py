@@ -6,13 +6,11 @@ Exit codes: 0 a plan (or success), 1 a failure (a rejected plan, an internal err
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import click
 
 from allocator.cli.bench import bench
 from allocator.cli.check import check
+from allocator.cli.common import log_options, stop_on_sigterm
 from allocator.cli.explain import explain
 from allocator.cli.instances import convert, generate, import_group, template, validate
 from allocator.cli.replan import replan, whatif, withdraw
@@ -21,16 +19,17 @@ from allocator.cli.serve import serve
 from allocator.cli.solve import solve
 
 
+@log_options
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="allocator")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.pass_context
-def main(ctx: click.Context, verbose: int, debug: bool) -> None:
-    """allocator: plan multinational force contributions (CP-SAT, HiGHS or CBC)."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = {"debug": debug}
+def main(ctx: click.Context) -> None:
+    """allocator: plan multinational force contributions (CP-SAT, HiGHS or CBC).
+
+    -v, -q and --debug go before or after the command's name. SIGTERM stops a search as Ctrl-C
+    does: the best plan found is written."""
+    if ctx.invoked_subcommand != "serve":  # the service handles its own signals
+        stop_on_sigterm(ctx)
 
 
 for _command in (
@@ -49,4 +48,4 @@ for _command in (
     bench,
     serve,
 ):
-    main.add_command(_command)
+    main.add_command(log_options(_command))

@@ -11,6 +11,7 @@ from rich.table import Table
 from allocator.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
+    EXIT_UNKNOWN,
     err,
     first_plan_option,
     formulation_option,
@@ -18,9 +19,11 @@ from allocator.cli.common import (
     out,
     progress_bar,
     scheduler_option,
+    stop_token,
     time_limit_option,
     warn,
 )
+from allocator.cli.outputs import output_file, output_folder
 from allocator.instance.load import INSTANCE_FORMATS
 from allocator.options import BACKENDS, SolveOptions
 
@@ -88,9 +91,16 @@ def bench(
     """Run every instance in PATHS (files or folders) on every backend, verify every plan."""
 
     from allocator import bench as benchmark
+    from allocator.csvtext import csv_text
     from allocator.files import write_atomic
 
     with guarded(ctx.obj["debug"]):
+        output_file(out_csv, "results table", [(optima, "published values")])
+        if len(set(backends)) > 1:  # the profile compares backends
+            chart = str(Path(out_csv).with_suffix(".png"))
+            output_file(chart, "performance profile", [(optima, "published values")])
+        if solutions:
+            output_folder(solutions, "solutions")
         instances = benchmark.find_instances(paths)
         if not instances:
             raise click.UsageError(
@@ -108,10 +118,12 @@ def bench(
         )
         with progress_bar() as bar:
             task = bar.add_task("benchmark", total=len(runs))
-            frame = benchmark.run_all(runs, scheduler, on_done=lambda _row: bar.advance(task))
+            frame = benchmark.run_all(
+                runs, scheduler, on_done=lambda _row: bar.advance(task), stop=stop_token()
+            )
         if optima:
             frame = benchmark.add_published_gaps(frame, optima)
-        write_atomic(out_csv, frame.to_csv(index=False))
+        write_atomic(out_csv, csv_text(frame))
         table = benchmark.summary(frame)
         if len(table) > 1:
             profile = Path(out_csv).with_suffix(".png")
@@ -133,4 +145,7 @@ def bench(
             f"[red]failed:[/red] {record['instance']} ({record['backend']}): "
             f"{record.get('error') or 'plan rejected by the checker'}"
         )
-    sys.exit(EXIT_FAIL if len(failed) else EXIT_OK)
+    stopped = frame[frame["status"] == "stopped"]
+    if len(stopped):
+        warn(f"{len(stopped)} run(s) not made: the benchmark was stopped (SIGTERM)")
+    sys.exit(EXIT_FAIL if len(failed) else EXIT_UNKNOWN if len(stopped) else EXIT_OK)

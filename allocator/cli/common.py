@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import functools
+import inspect
+import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from allocator.errors import InputError, InputWarning, Problem
 from allocator.instance.load import load_instance
 from allocator.instance.model import Instance
-from allocator.options import FORMULATIONS
+from allocator.options import FORMULATIONS, StopToken
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_UNKNOWN = 0, 1, 2, 3, 4
 #: The reader of standard output closed it early (``allocator solve ... | head``): the code of a
@@ -62,11 +66,114 @@ def fail_input(exc: InputError) -> None:
     sys.exit(EXIT_INPUT)
 
 
+#: The options every command shares, before or after its name (:func:`log_options`).
+LOG_OPTIONS = ("verbose", "quiet", "debug")
+
+
+def _log_params() -> list[click.Parameter]:
+    return [
+        click.Option(["-v", "--verbose"], count=True, help="More log output (-vv for debug)."),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            help="Only errors: no warnings, no log unless -v, and no summary (solve, replan).",
+        ),
+        click.Option(["--debug"], is_flag=True, help="Show tracebacks of internal errors."),
+    ]
+
+
+C = TypeVar("C", bound=click.Command)
+
+
+def log_options(command: C) -> C:
+    """Give `command` (the group, and every command) `-v/-vv`, `-q` and `--debug`, so that each
+    goes before or after the command's name with one meaning: the values given in both places
+    add up (:func:`settings`). A callback that takes `quiet` receives it. A group's commands
+    get them too."""
+    for sub in getattr(command, "commands", {}).values():
+        log_options(sub)
+    original = command.callback or (lambda: None)
+    takes_quiet = "quiet" in inspect.signature(original).parameters
+    command.params = [p for p in command.params if p.name not in LOG_OPTIONS] + _log_params()
+
+    @functools.wraps(original)
+    def callback(*args: Any, verbose: int, quiet: bool, debug: bool, **kwargs: Any) -> Any:
+        merged = settings(verbose, quiet, debug)
+        if takes_quiet:
+            kwargs["quiet"] = merged["quiet"]
+        return original(*args, **kwargs)
+
+    command.callback = callback
+    return command
+
+
+def settings(verbose: int = 0, quiet: bool = False, debug: bool = False) -> dict[str, Any]:
+    """The context's settings (``ctx.obj``) with these values added to those given before the
+    command's name; the log level set from them (``-v`` info, ``-vv`` debug, ``-q`` without
+    ``-v`` errors only) when the command line configured logging (not when a host such as pytest
+    did)."""
+    obj = click.get_current_context().ensure_object(dict)
+    obj["verbose"] = obj.get("verbose", 0) + verbose
+    obj["quiet"] = obj.get("quiet", False) or quiet
+    obj["debug"] = obj.get("debug", False) or debug
+    level = logging.WARNING - 10 * min(obj["verbose"], 2)
+    if obj["quiet"] and not obj["verbose"]:  # -v -q: the log asked for, without the summary
+        level = logging.ERROR
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        obj["logging"] = True
+    if obj.get("logging"):
+        root.setLevel(level)
+    return obj
+
+
+def stop_on_sigterm(ctx: click.Context) -> StopToken:
+    """The command's :class:`StopToken` (``ctx.obj["stop"]``), stopped by SIGTERM as Ctrl-C stops
+    a search: the search ends and the best plan found is written, with the exit code of the
+    status reached. A second SIGTERM ends the process at once (the handler found before is put
+    back). The handler is removed when the command ends; none is installed outside the main
+    thread."""
+    obj = ctx.ensure_object(dict)
+    token: StopToken = obj.setdefault("stop", StopToken())
+    if threading.current_thread() is not threading.main_thread():
+        return token
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is None:  # a handler not set from Python: the default is the closest
+        previous = signal.SIG_DFL
+
+    def stop() -> None:
+        logging.getLogger("allocator.cli").warning(
+            "SIGTERM: stopping the search and keeping the best plan found (a second SIGTERM ends at once)"
+        )
+        token.stop()
+
+    def on_sigterm(_signum: int, _frame: Any) -> None:
+        signal.signal(signal.SIGTERM, previous)
+        # in a thread: the token's lock may be held by this (main) thread, interrupted here
+        threading.Thread(target=stop, name="allocator-sigterm", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+    return token
+
+
+def stop_token() -> StopToken:
+    """The running command's :class:`StopToken` (:func:`stop_on_sigterm`)."""
+    obj = click.get_current_context().ensure_object(dict)
+    token: StopToken = obj.setdefault("stop", StopToken())
+    return token
+
+
 @contextmanager
-def guarded(debug: bool, quiet: bool = False) -> Iterator[None]:
+def guarded(debug: bool, quiet: bool | None = None) -> Iterator[None]:
     """Bad input: exit 2 with the message; anything unexpected: exit 1 without a traceback.
     Warnings raised inside (an ignored sheet, a plan made for other data) are printed as
-    ``warning: ...`` lines, whether the command succeeds or not; none with `quiet`."""
+    ``warning: ...`` lines, whether the command succeeds or not; none when `quiet` (by default
+    the command line's ``-q``)."""
+    if quiet is None:
+        context = click.get_current_context(silent=True)
+        quiet = bool(context and isinstance(context.obj, dict) and context.obj.get("quiet"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         try:
@@ -175,30 +282,6 @@ def signed(value: float) -> str:
     """A difference with its sign, one decimal, never '-0.0'."""
     rounded = round(value, 1) + 0.0
     return "0" if rounded == 0 else f"{rounded:+.1f}"
-
-
-def json_target(output: str, instance: str, what: str) -> None:
-    """A JSON output file (the solution, an explanation) must not replace the instance, nor land
-    in a file named as an instance."""
-    target = Path(output)
-    if instance != "-" and target.exists() and target.resolve() == Path(instance).resolve():
-        raise InputError(
-            output, [Problem("", f"is the instance file itself; name another file for the {what}")]
-        )
-    if target.suffix.lower() in (".xlsx", ".yaml", ".yml"):
-        raise InputError(output, [Problem("", f"the {what} is JSON: name a .json file")])
-    if target.is_file() and holds_an_instance(target):
-        raise InputError(output, [Problem("", f"holds an instance; name another file for the {what}")])
-
-
-def holds_an_instance(path: Path) -> bool:
-    """True for a JSON file whose top level has `nations` (an instance, not a plan)."""
-    try:
-        with path.open(encoding="utf-8") as stream:
-            document = json.loads(stream.read(8 * 2**20))
-    except (OSError, ValueError):
-        return False
-    return isinstance(document, dict) and "nations" in document
 
 
 scheduler_option = click.option(

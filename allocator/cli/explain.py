@@ -4,7 +4,6 @@ objective (``docs/explanations.md``)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -15,12 +14,12 @@ from allocator.cli.common import (
     EXIT_UNKNOWN,
     count,
     guarded,
-    json_target,
     load,
     out,
+    stop_token,
     time_limit_option,
 )
-from allocator.errors import InputError, Problem
+from allocator.cli.outputs import json_target
 from allocator.explanations import Explanation
 from allocator.explanations import explain as explain_instance
 from allocator.instance.model import Instance
@@ -60,13 +59,11 @@ def explain(
     Without SOLUTION the instance is solved first, with half of the time limit."""
     with guarded(ctx.obj["debug"]):
         if output:
-            json_target(output, instance, "explanation")
-            if solution is not None and Path(output).resolve() == Path(solution).resolve():
-                raise InputError(
-                    output, [Problem("", "is the solution file; name another file for the explanation")]
-                )
+            json_target(output, "explanation", [(instance, "instance"), (solution, "solution")])
         loaded = load(instance)
-        result = explain_instance(loaded, solution, time_limit=time_limit, threads=threads, seed=seed)
+        result = explain_instance(
+            loaded, solution, time_limit=time_limit, threads=threads, seed=seed, stop=stop_token()
+        )
         if output:
             result.write(output)
         print_explanation(loaded, result)

@@ -18,20 +18,23 @@ import allocator.replanning.sweep as whatifs
 from allocator.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
+    EXIT_UNKNOWN,
     err,
     first_plan_flag,
     force_option,
     formulation_flag,
     guarded,
-    json_target,
     load,
     out,
     progress_bar,
     refuse_existing,
     scheduler_option,
+    stop_token,
 )
+from allocator.cli.outputs import output_file, output_folder
 from allocator.cli.solve import (
     _print_summary,
+    check_outputs,
     report_option,
     run_with_progress,
     save,
@@ -90,7 +93,6 @@ TOP_CHANGES = 12
     ),
 )
 @report_option
-@click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
 @click.pass_context
 def replan(
     ctx: click.Context,
@@ -118,10 +120,7 @@ def replan(
     moves as little as it can: `changes` comes right after `shortfall`. Check the result with
     allocator check INSTANCE SOLUTION --baseline BASELINE."""
     with guarded(ctx.obj["debug"], quiet):
-        if output:
-            json_target(output, instance, "solution")
-            if Path(output).resolve() == Path(baseline).resolve():
-                raise InputError(output, [Problem("", "is the baseline; name another file for the re-plan")])
+        check_outputs(output, report_dir, [(instance, "instance"), (baseline, "baseline")])
         loaded = load(instance)
         levels = _levels(objectives)
         options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
@@ -129,7 +128,14 @@ def replan(
             loaded,
             quiet,
             lambda **kw: replanning.replan(
-                loaded, baseline, start, options, objectives=levels, max_changes=max_changes, **kw
+                loaded,
+                baseline,
+                start,
+                options,
+                objectives=levels,
+                max_changes=max_changes,
+                stop=stop_token(),
+                **kw,
             ),
         )
         base = read_baseline(baseline)[0] if report_dir else None
@@ -229,8 +235,7 @@ def withdraw(
             raise InputError(
                 output, [Problem("", f"an instance file: name a {', '.join(INSTANCE_FORMATS)} file")]
             )
-        if instance != "-" and Path(output).resolve() == Path(instance).resolve():
-            raise InputError(output, [Problem("", "is the instance itself; name a new file")])
+        output_file(output, "new instance", [(instance, "instance")])
         refuse_existing(output, force)
         loaded = load(instance)
         try:
@@ -312,10 +317,18 @@ def whatif(
 ) -> None:
     """Re-plan INSTANCE under every case from period --from on, in parallel on Dask: each nation (or
     offer) withdrawn in turn, or each instance file of a folder, and "nothing changes" as the
-    reference. Every plan is verified; the cases are ranked by the shortfall they add."""
+    reference. Every plan is verified; the cases are ranked by the leads they lose (a task left
+    without its lead: its only eligible nation withdrawn), then by the shortfall they add."""
     with guarded(ctx.obj["debug"]):
         if (withdraw_each is None) == (scenarios is None):
             raise click.UsageError("give exactly one of --withdraw-each and --scenarios")
+        inputs = [(instance, "instance"), (baseline, "baseline")]
+        output_folder(out_dir, "what-if sweep", inputs, whatifs.writes)
+        if scenarios is not None and Path(scenarios).resolve() == Path(out_dir).resolve():
+            raise InputError(
+                out_dir,
+                [Problem("", "is the --scenarios folder: its files would become cases; name another")],
+            )
         loaded = load(instance)
         options = SolveOptions(backend, time_limit, threads, seed)
         cases = whatifs.cases_of(loaded, withdraw_each, scenarios)
@@ -329,25 +342,33 @@ def whatif(
                 options=options,
                 scheduler=scheduler,
                 on_done=lambda _row: bar.advance(task),
+                stop=stop_token(),
             )
         result.write(out_dir)
     print_whatif(result)
     out.print(f"written to {escape(out_dir)}: whatif.csv, whatif.html, baseline.json, cases/")
     failed = result.frame[(result.frame["status"] == "error") | result.frame["verified"].eq(False)]
-    sys.exit(EXIT_FAIL if len(failed) else EXIT_OK)
+    stopped = result.frame[result.frame["status"] == whatifs.STOPPED]
+    sys.exit(EXIT_FAIL if len(failed) else EXIT_UNKNOWN if len(stopped) else EXIT_OK)
 
 
 def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
     """The ranking, briefly."""
-    table = Table(title=f"{len(result.frame)} cases, ranked by the shortfall they add", title_justify="left")
+    title = f"{len(result.frame)} cases, ranked by the leads they lose, then the shortfall they add"
+    table = Table(title=title, title_justify="left")
     columns = [
         "case",
         "status",
+        "lead_periods_lost",
         *[f"{name}_diff" for name in result.objectives if name != "changes"],
         "changes",
     ]
+    headers = {"lead_periods_lost": "lead periods lost"}
     for column in (*columns, "tasks losing coverage"):
-        table.add_column(column.removesuffix("_diff") + (" +" if column.endswith("_diff") else ""))
+        header = headers.get(
+            column, column.removesuffix("_diff") + (" +" if column.endswith("_diff") else "")
+        )
+        table.add_column(header)
     for record in result.frame.head(top).to_dict("records"):
         cells = [
             "-"
@@ -357,6 +378,8 @@ def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
             else str(record[c])
             for c in columns
         ]
+        if record.get("leads_lost"):
+            cells[columns.index("lead_periods_lost")] += f" ({record['leads_lost']})"
         table.add_row(*(escape(c) for c in cells), escape(str(record.get("tasks_losing_coverage", ""))))
     out.print(table)
     if len(result.frame) > top:
@@ -374,5 +397,7 @@ def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
     for record in result.frame.to_dict("records"):
         if record["status"] == "error":
             err.print(f"[red]case failed:[/red] {escape(record['case'])}: {escape(str(record['error']))}")
+        elif record["status"] == whatifs.STOPPED:
+            err.print(f"[yellow]case not run:[/yellow] {escape(record['case'])}: {whatifs.STOPPED_TEXT}")
         elif record.get("verified") is False:
             err.print(f"[red]case rejected by the checker:[/red] {escape(record['case'])}")

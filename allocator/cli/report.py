@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import click
 from rich.markup import escape
 
 from allocator.cli.common import EXIT_OK, err, guarded, load, out, output_folder_option
-from allocator.errors import InputError, Problem
+from allocator.cli.outputs import output_folder
 from allocator.files import load_document
 from allocator.instance.model import Instance
 
@@ -29,14 +29,23 @@ def write_report(
     checker's violations of the plan (the report lists them too)."""
     from allocator.report import build_report, save_report  # matplotlib and jinja2 load only here
 
-    if Path(folder).exists() and not Path(folder).is_dir():
-        raise InputError(folder, [Problem("", "exists and is not a folder")])
     report = build_report(instance, solution, label, baseline)
     written = save_report(report, folder)
     if not quiet:
         page = escape(str(Path(folder) / "report.html"))
         say(f"report written to {escape(folder)}: {len(written)} files, open {page}")
     return report.violations
+
+
+def report_folder(folder: str, inputs: Iterable[tuple[str | None, str]]) -> None:
+    """Refuse, before any work, a report folder that cannot be written or would replace one of
+    `inputs` (pairs of a path and what it is) by a report file."""
+    from allocator.report.save import MANIFEST, REPORT_FILE
+
+    def writes(name: str) -> bool:
+        return name == MANIFEST or REPORT_FILE.fullmatch(name) is not None
+
+    output_folder(folder, "report", inputs, writes)
 
 
 @click.command()
@@ -59,6 +68,7 @@ def report(ctx: click.Context, instance: str, solution: str, out_dir: str, basel
     The report of a re-plan (with --baseline) also shows what changed: a table, and each changed
     task's rotation chart before and after."""
     with guarded(ctx.obj["debug"]):
+        report_folder(out_dir, [(instance, "instance"), (solution, "solution"), (baseline, "baseline")])
         loaded = load(instance)
         document, label = load_document(solution)
         base = load_document(baseline)[0] if baseline is not None else None

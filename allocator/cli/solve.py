@@ -19,14 +19,15 @@ from allocator.cli.common import (
     first_plan_option,
     formulation_option,
     guarded,
-    json_target,
     load,
     out,
     signed,
+    stop_token,
     time_limit_option,
 )
 from allocator.cli.explain import print_conflict
-from allocator.cli.report import write_report
+from allocator.cli.outputs import json_target
+from allocator.cli.report import report_folder, write_report
 from allocator.explanations import explain_infeasible
 from allocator.instance.catalog import available_models
 from allocator.instance.model import Instance
@@ -226,6 +227,15 @@ def save(
     return [] if quiet else lines
 
 
+def check_outputs(output: str | None, report_dir: str | None, inputs: list[tuple[str | None, str]]) -> None:
+    """Refuse, before any work, a solution file (`output`) or a report folder that cannot be
+    written or would replace one of `inputs` (pairs of a path and what it is), or each other."""
+    if output:
+        json_target(output, "solution", inputs)
+    if report_dir:
+        report_folder(report_dir, [*inputs, (output, "solution")])
+
+
 def say_saved(lines: list[str]) -> None:
     """Print what :func:`save` wrote."""
     for line in lines:
@@ -249,7 +259,6 @@ def say_saved(lines: list[str]) -> None:
     help=f"A named model, overriding the instance's ({', '.join(available_models())}).",
 )
 @report_option
-@click.option("-q", "--quiet", is_flag=True, help="No summary, only errors.")
 @click.pass_context
 def solve(
     ctx: click.Context,
@@ -268,16 +277,16 @@ def solve(
 ) -> None:
     """Solve INSTANCE (YAML, JSON or .xlsx workbook; - for standard input)."""
     with guarded(ctx.obj["debug"], quiet):
-        if output:
-            json_target(output, instance, "solution")
+        check_outputs(output, report_dir, [(instance, "instance")])
         loaded = load(instance, model_name)
         api.refuse_changes(loaded, instance)
         options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
-        result = run_with_progress(loaded, quiet, lambda **kw: api.solve(loaded, options, **kw))
+        stop = stop_token()
+        result = run_with_progress(loaded, quiet, lambda **kw: api.solve(loaded, options, stop=stop, **kw))
         saved = save(loaded, result, output, report_dir, quiet)
         if not quiet:
             _print_summary(loaded, result)
-            if result.status == Status.INFEASIBLE:
+            if result.status == Status.INFEASIBLE and not stop.stopped:
                 _print_why_infeasible(loaded, time_limit, threads, seed)
         say_saved(saved)
     sys.exit(result.exit_code)

@@ -136,7 +136,8 @@ def explain(
 
     A solution without a plan, or none at all, and the instance is solved first (half the time;
     `progress` and `stop` as in :func:`allocator.solve`, for that solve); if that ends infeasible
-    (or without a plan), the explanation looks for a conflict and relaxations in the time left.
+    (or without a plan), the explanation looks for a conflict and relaxations in the time left,
+    unless `stop` was stopped (status `unknown` then).
     :class:`InputError` when the solution belongs to another instance or breaks a rule.
     """
     from allocator.api import solve  # the solver sits above explanations in the layers
@@ -164,7 +165,9 @@ def explain(
         )
         status = Status(result.status)
         plan = list(result.assignments) if result.has_plan else None
-    if plan is None:
+    if plan is None and stop is not None and stop.stopped:  # stopped without a plan: no conflict sought
+        out = Explanation(instance.name, Status.UNKNOWN)
+    elif plan is None:
         left = max(seconds - (time.perf_counter() - started), 0.1 * seconds)
         out = explain_infeasible(instance, left, threads=threads, seed=seed)
         if out.status == Status.FEASIBLE:  # the rules can hold, but no plan came in time

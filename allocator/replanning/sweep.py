@@ -1,5 +1,6 @@
 """What-if sweeps (SPEC v2 section 8, ``docs/replanning.md``): every case a re-plan of one baseline
-under changed data, run in parallel on Dask, each verified, ranked by the shortfall it adds.
+under changed data, run in parallel on Dask, each verified, ranked by the leads it loses (a task
+left without its lead from the first period changed) and then the shortfall it adds.
 
 Cases: "nothing changes" (the reference, always), every nation (or offer) withdrawn in turn, or
 every instance file of a folder (edited copies of the instance).  The base instance and the
@@ -24,11 +25,13 @@ import pandas as pd
 
 from allocator.checker import check
 from allocator.cluster import dask_client
+from allocator.cluster_stop import shared_stop, worker_stop
+from allocator.csvtext import csv_text
 from allocator.errors import InputError, Problem
 from allocator.files import write_atomic
 from allocator.instance.load import INSTANCE_FORMATS, load_instance
 from allocator.instance.model import Instance
-from allocator.options import SolveOptions, Status
+from allocator.options import SolveOptions, Status, StopToken
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,20 @@ KINDS = ("nation", "offer")
 REFERENCE = "reference"
 #: The name of a case's solution file (an earlier sweep's are replaced, nothing else is touched).
 CASE_FILE = re.compile(r"\d{3}-[A-Za-z0-9_-]+\.json", re.A)
+
+
+#: The status of a case the sweep's stop (SIGTERM, a StopToken) came before.
+STOPPED = "stopped"
+STOPPED_TEXT = "the sweep was stopped before this case ran"
+#: The files of a sweep's folder besides its cases' solutions.
+SWEEP_FILES = ("whatif.csv", "whatif.html", "baseline.json")
+
+
+def writes(name: str) -> bool:
+    """Whether :meth:`WhatIf.write` writes (or removes) the file `name` of its folder (a path
+    inside it, with ``/``)."""
+    folder, _, file = name.rpartition("/")
+    return name in SWEEP_FILES or (folder == "cases" and CASE_FILE.fullmatch(file) is not None)
 
 
 @dataclass(frozen=True)
@@ -87,10 +104,32 @@ def cases_of(
 
 
 def run_case(
-    case: Case, instance: Instance, baseline: dict[str, Any], start: int, options: SolveOptions
+    case: Case,
+    instance: Instance,
+    baseline: dict[str, Any],
+    start: int,
+    options: SolveOptions,
+    stop_name: str | None = None,
 ) -> dict[str, Any]:
     """One case on a worker: the changed data, its re-plan, the checker's verdict; a failure is a
-    row with its reason.  Returns ``{"row": ..., "solution": document or None}``."""
+    row with its reason.  Returns ``{"row": ..., "solution": document or None}``.  `stop_name`
+    names the sweep's stop (:func:`allocator.cluster_stop.shared_stop`): once it is set, a
+    running re-plan ends with its best plan and a case not yet started is a row of status
+    :data:`STOPPED`, without work."""
+    with worker_stop(stop_name) as stop:
+        if stop.stopped:
+            return {"row": _stopped_row(case), "solution": None}
+        return _run_case(case, instance, baseline, start, options, stop)
+
+
+def _run_case(
+    case: Case,
+    instance: Instance,
+    baseline: dict[str, Any],
+    start: int,
+    options: SolveOptions,
+    stop: StopToken,
+) -> dict[str, Any]:
     from allocator.replanning.plan import replan
     from allocator.replanning.withdraw import withdraw
 
@@ -106,7 +145,15 @@ def run_case(
             changed, notes = withdrawal.instance, withdrawal.notes
         elif case.scenario is not None:
             changed = case.scenario
-        result = replan(changed, baseline, start, options)
+        lost = leads_lost(instance, changed, start)
+        row["leads_lost"] = " ".join(lost)
+        row["lead_periods_lost"] = sum(lost.values())
+        if case.kind not in KINDS:  # (a withdrawal's notes say it already)
+            notes += tuple(f"task {task} has no lead in this scenario" for task in lost)
+        row["notes"] = "; ".join(notes)
+        result = replan(changed, baseline, start, options, stop=stop)
+        if result.interrupted:
+            row["notes"] = "; ".join((*notes, "stopped before its time limit: the best plan found"))
         row["status"] = str(result.status)
         row.update(result.objectives)
         # the shortfall proven: a case's shortfall above its bound may be the time limit's doing
@@ -115,7 +162,6 @@ def run_case(
             assert result.problem is not None
             row["verified"] = check(result.problem, result, baseline=baseline).ok
             row["short_by_task"] = _short_by_task(result.to_json())
-        row["notes"] = "; ".join(notes)
         solution: dict[str, Any] | None = result.to_json()
     except InputError as exc:
         row["status"], solution = "error", None
@@ -125,6 +171,22 @@ def run_case(
         row["error"] = f"{type(exc).__name__}: {exc}"
     row["wall_time"] = round(time.perf_counter() - started, 3)
     return {"row": row, "solution": solution}
+
+
+def leads_lost(instance: Instance, changed: Instance, start: int) -> dict[str, int]:
+    """The tasks of `instance` with a lead that have none in `changed` (a withdrawn nation was
+    the only one eligible, or a scenario dropped it), each with the periods from `start` on in
+    which it is active and so goes without the lead the data asked for."""
+    now = {task.id: task for task in changed.tasks}
+    lost: dict[str, int] = {}
+    for task in instance.tasks:
+        if task.lead is None or task.id not in now or now[task.id].lead is not None:
+            continue
+        first, last = now[task.id].active or (1, changed.periods)
+        periods = last - max(first, start) + 1
+        if periods > 0:
+            lost[task.id] = periods
+    return lost
 
 
 def _short_by_task(solution: dict[str, Any]) -> dict[str, float]:
@@ -163,7 +225,7 @@ class WhatIf:
         for stale in cases.iterdir():
             if CASE_FILE.fullmatch(stale.name) and stale.name not in written and stale.is_file():
                 stale.unlink()
-        write_atomic(target / "whatif.csv", self.frame.to_csv(index=False))
+        write_atomic(target / "whatif.csv", csv_text(self.frame))
         write_atomic(target / "whatif.html", page(self))
 
 
@@ -178,15 +240,16 @@ def whatif(
     scheduler: str | None = None,
     cases: Sequence[Case] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    stop: StopToken | None = None,
     **option_values: Any,
 ) -> WhatIf:
     """Re-plan every case (:func:`cases_of`) from period `start` on, in parallel on Dask (a local
     cluster, or the one at `scheduler`), each with `options` (time limit, threads per case,
     backend, seed).  Without `baseline` (a solution file, document or result) the instance is
     solved first with the same options.  `on_done` is called with each case's row; `cases`, when
-    given, are those of :func:`cases_of` already made (scenario files read once)."""
-    from dask.distributed import as_completed
-
+    given, are those of :func:`cases_of` already made (scenario files read once). `stop` ends
+    the sweep early: the baseline's solve and every running case end with their best plan, the
+    cases not yet started are rows of status :data:`STOPPED`."""
     from allocator.api import solve
     from allocator.replanning.history import check_start, history_of, read_baseline
 
@@ -197,16 +260,45 @@ def whatif(
     check_start(instance, start)  # before the baseline's solve: bad input at once
     cases = list(cases) if cases is not None else cases_of(instance, withdraw_each, scenarios)
     if baseline is None:
-        baseline = solve(instance, options)
+        baseline = solve(instance, options, stop=stop)
     document, label = read_baseline(baseline)
     history_of(instance, document, start, label)  # a baseline with no plan, or naming what is gone
+    if stop is not None and stop.stopped:  # stopped during the baseline's solve: no case runs
+        rows = {case.name: _stopped_row(case) for case in cases}
+        solutions: dict[str, dict[str, Any]] = {}
+        for row in rows.values():
+            if on_done is not None:
+                on_done(row)
+    else:
+        rows, solutions = _run_cases(instance, document, start, cases, options, scheduler, on_done, stop)
+    objectives = _objective_order([rows[c.name] for c in cases])
+    frame = ranked([rows[c.name] for c in cases], objectives)
+    stems = _unique_stems(cases)
+    return WhatIf(frame, solutions, document, start, objectives, stems, time.perf_counter() - started)
+
+
+def _run_cases(
+    instance: Instance,
+    baseline: dict[str, Any],
+    start: int,
+    cases: Sequence[Case],
+    options: SolveOptions,
+    scheduler: str | None,
+    on_done: Callable[[dict[str, Any]], None] | None,
+    stop: StopToken | None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Every case on Dask: the rows and the solutions, by case name."""
+    from dask.distributed import as_completed
+
     rows: dict[str, dict[str, Any]] = {}
     solutions: dict[str, dict[str, Any]] = {}
-    with dask_client(scheduler, options.threads or 1) as client:
+    with dask_client(scheduler, options.threads or 1) as client, shared_stop(client, stop) as stop_name:
         shipped_instance = client.scatter(instance, broadcast=True)
-        shipped_baseline = client.scatter(document, broadcast=True)
+        shipped_baseline = client.scatter(baseline, broadcast=True)
         futures = [
-            client.submit(run_case, case, shipped_instance, shipped_baseline, start, options, pure=False)
+            client.submit(
+                run_case, case, shipped_instance, shipped_baseline, start, options, stop_name, pure=False
+            )
             for case in cases
         ]
         names = {f.key: case.name for f, case in zip(futures, cases, strict=True)}
@@ -221,10 +313,11 @@ def whatif(
                 solutions[outcome["row"]["case"]] = outcome["solution"]
             if on_done is not None:
                 on_done(outcome["row"])
-    objectives = _objective_order([rows[c.name] for c in cases])
-    frame = ranked([rows[c.name] for c in cases], objectives)
-    stems = _unique_stems(cases)
-    return WhatIf(frame, solutions, document, start, objectives, stems, time.perf_counter() - started)
+    return rows, solutions
+
+
+def _stopped_row(case: Case) -> dict[str, Any]:
+    return {"case": case.name, "status": STOPPED, "error": STOPPED_TEXT}
 
 
 def _objective_order(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -242,16 +335,21 @@ def _unique_stems(cases: Sequence[Case]) -> dict[str, str]:
 
 
 def ranked(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> pd.DataFrame:
-    """One row per case: its status, every objective and its difference to the reference, the
-    shortfall's proven bound (below the shortfall when the time limit stopped the search first),
-    the tasks that lose coverage (more shortfall than in the reference) and whether the checker
-    verified the plan; ranked by the shortfall each case adds, then the other objectives'
-    differences in model order (largest first), cases without a plan last."""
+    """One row per case: its status, the periods in which a task goes without the lead the data
+    asked for and those tasks (:func:`leads_lost`), every objective and its difference to the
+    reference, the shortfall's proven bound (below the shortfall when the time limit stopped the
+    search first), the tasks that lose coverage (more shortfall than in the reference) and
+    whether the checker verified the plan. Ranked by the lead-periods lost (a lead is a hard rule
+    of the data: no shortfall prices its loss, and a case that loses one is never among the
+    harmless ones), then the shortfall each case adds, then the other objectives' differences in
+    model order (largest first); cases without a plan last."""
     reference = next((r for r in rows if r["case"] == REFERENCE), {})
     base_short = reference.get("short_by_task", {})
     records = []
     for row in rows:
         record: dict[str, Any] = {"case": row["case"], "status": row.get("status", "error")}
+        record["lead_periods_lost"] = row.get("lead_periods_lost", 0)
+        record["leads_lost"] = row.get("leads_lost", "")
         for name in objectives:
             value = row.get(name)
             record[name] = value
@@ -268,7 +366,7 @@ def ranked(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> pd.Data
         record["wall_time"] = row.get("wall_time")
         records.append(record)
     frame = pd.DataFrame(records)
-    keys = [f"{name}_diff" for name in objectives]
+    keys = ["lead_periods_lost", *(f"{name}_diff" for name in objectives)]
     has_plan = frame["status"].isin([Status.OPTIMAL, Status.FEASIBLE])
     frame = frame.assign(_plan=~has_plan)
     frame = frame.sort_values(["_plan", *keys], ascending=[True, *[False] * len(keys)], kind="stable")
@@ -285,20 +383,27 @@ def chart_png(result: WhatIf) -> bytes:
     frame = (
         result.frame[result.frame["shortfall_diff"].notna()]
         if "shortfall_diff" in result.frame
-        else result.frame
+        else result.frame.iloc[:0]  # no case with a plan
     )
     values = frame.get("shortfall_diff", pd.Series(dtype=float)).astype(float)
-    labels = frame["case"].astype(str)
+    labels = chart_labels(frame)
     fig, axis = plt.subplots(figsize=(8, max(2.0, 0.28 * len(frame) + 1)))
     axis.barh(labels[::-1], values[::-1], color="#CC6677")
     axis.set_xlabel("shortfall added against the reference (priority-weighted unit- and nation-periods)")
-    axis.set_title(f"What if ... from period {result.start}: cases ranked by the shortfall they add")
+    axis.set_title(f"What if ... from period {result.start}: leads lost, then the shortfall added")
     axis.axvline(0, color="black", linewidth=0.8)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def chart_labels(frame: pd.DataFrame) -> pd.Series:
+    """Each case's name in the chart, with the tasks it leaves without a lead: "withdraw FR (no
+    lead: hq)"."""
+    lost = frame.get("leads_lost", pd.Series("", index=frame.index)).fillna("").astype(str)
+    return frame["case"].astype(str) + lost.map(lambda tasks: f" (no lead: {tasks})" if tasks else "")
 
 
 def page(result: WhatIf) -> str:
@@ -314,8 +419,9 @@ def page(result: WhatIf) -> str:
         "table.data td:first-child{text-align:left}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>"
         f"<p>{len(result.frame)} cases, each a re-plan of the baseline verified by the checker, "
-        f"in {result.wall_time:.1f} s. Ranked by the shortfall each case adds, then the other "
-        "objectives in model order.</p>"
+        f"in {result.wall_time:.1f} s. Ranked by the periods in which a task goes without the lead "
+        "the data ask for (lead_periods_lost, leads_lost), then the shortfall each case adds, then "
+        "the other objectives in model order.</p>"
         f"<img alt='ranking' src='data:image/png;base64,{chart}'>"
         f"{table}</body></html>\n"
     )

@@ -6,8 +6,8 @@
   assignments (one row per tour), leads, coverage (task and capability x period, deployed /
   required, and a task's nations / min_nations), shortfalls, burden against fair share under units,
   personnel and cost, and for a verified plan why (each shortfall's reasons) and why-objectives;
-- ``rotation-<task>.png`` per task, ``leads.png``, ``coverage.png`` (task x period),
-  ``personnel.png`` (nation x period heat map), ``burden.png``;
+- ``rotation-<task>.png`` per task (:func:`chart_name`: every id its own file), ``leads.png``,
+  ``coverage.png`` (task x period), ``personnel.png`` (nation x period heat map), ``burden.png``;
 - ``report.html``: the summary, every chart (embedded) and the tables; opens without a network.
 
 Every file is written atomically; the numbers are recomputed from the solution's assignments. The

@@ -17,9 +17,11 @@ from the instance file: their ``$`` are escaped so that matplotlib never reads t
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Literal
@@ -61,9 +63,27 @@ COVERAGE = {
 }
 
 
+#: A task id used as it is in its chart's name: lowercase ASCII, not ending as a hashed or a
+#: baseline chart's name does, not too long.
+PLAIN_ID = re.compile(r"(?![^\n]*-(?:[0-9a-f]{8}|before)$)[a-z0-9_.-]{1,60}", re.A)
+
+
+def chart_stem(task_id: str) -> str:
+    """The stem of a task's chart files: the id itself when it is lowercase ASCII letters,
+    digits, ``_``, ``.`` and ``-`` (:data:`PLAIN_ID`), otherwise a slug of it (accents dropped,
+    other characters as ``_``, lowercase, at most 60 characters) and 8 hex digits of the id's
+    SHA-256. So every id has its own name (``Київ`` and ``Одес`` too), the same in every report,
+    even on a file system that ignores case."""
+    if PLAIN_ID.fullmatch(task_id):
+        return task_id
+    ascii_text = unicodedata.normalize("NFKD", task_id).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9_.-]+", "_", ascii_text.lower()).strip("_.-")[:60] or "task"
+    return f"{slug}-{hashlib.sha256(task_id.encode('utf-8')).hexdigest()[:8]}"
+
+
 def chart_name(task_id: str) -> str:
-    """The file name of a task's rotation chart."""
-    return "rotation-" + re.sub(r"[^A-Za-z0-9_.-]", "_", task_id) + ".png"
+    """The file name of a task's rotation chart, ``rotation-<stem>.png`` (:func:`chart_stem`)."""
+    return f"rotation-{chart_stem(task_id)}.png"
 
 
 def plain(text: object) -> str:

@@ -18,7 +18,7 @@ from allocator.errors import InputWarning
 from allocator.explanations import Explanation, explain_plan, plan_of_tours
 from allocator.instance.model import Instance
 from allocator.options import Status
-from allocator.report.charts import chart_name
+from allocator.report.charts import chart_name, chart_stem
 from allocator.report.tables import PlanTables, change_table, plan_tables
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def build_report(instance: Instance, solution: Any, label: str | None = None, ba
     """Tables and charts of a solution (a solution document or a SolveResult) of `instance`, named
     `label` (by default the instance's name, as ``allocator solve --report`` names it); a re-plan
     with its `baseline` (a solution document or result), whose report shows what changed: a
-    table, and each changed task's rotation chart before (``rotation-TASK-before.png``) and after.
+    table, and each changed task's rotation chart before (:func:`before_chart_name`) and after.
 
     Raises :class:`~allocator.errors.InputError` if the solution belongs to another instance, or
     is a re-plan without its baseline; the :class:`~allocator.errors.InputWarning` of a plan made
@@ -155,8 +155,9 @@ def build_report(instance: Instance, solution: Any, label: str | None = None, ba
 
 
 def before_chart_name(task_id: str) -> str:
-    """The file name of a task's rotation chart in the baseline of a re-plan."""
-    return chart_name(task_id).removesuffix(".png") + "-before.png"
+    """The file name of a task's rotation chart in the baseline of a re-plan,
+    ``rotation-<stem>-before.png``: no task's own chart ends so."""
+    return f"rotation-{chart_stem(task_id)}-before.png"
 
 
 def _known(instance: Instance, baseline: Solution) -> Solution:

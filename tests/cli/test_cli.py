@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -443,3 +444,134 @@ def test_a_terminal_closed_early_loses_no_plan(tmp_path: Path) -> None:
     child.wait(timeout=120)
     assert json.loads(plan.read_text())["status"] == "optimal"
     assert (report / "report.html").exists()
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_the_shared_options_go_before_or_after_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """-v/-vv, -q and --debug: one definition on the group and every command, the same meaning."""
+    basic = str(EXAMPLES / "basic.yaml")
+
+    def placed(option: str, *command: str) -> list[str]:
+        return [option, *command] if where == "before" else [*command, option]
+
+    # the log level (in a subprocess: there the command line configures logging, not pytest)
+    code = (
+        "import logging, sys\nfrom allocator.cli import main\n"
+        "try:\n    main(sys.argv[1:])\n"
+        "finally:\n    print(logging.getLevelName(logging.getLogger().level))"
+    )
+    for option, level in (("-v", "INFO"), ("-vv", "DEBUG"), ("-q", "ERROR")):
+        args = placed(option, "validate", basic)
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[-1] == level
+    quiet = run(*placed("-q", "solve", basic, "--threads", "1"))
+    assert quiet.exit_code == 0 and quiet.output == ""
+    plan = tmp_path / "plan.json"
+    assert run("solve", basic, "-o", str(plan), "-q", "--threads", "1").exit_code == 0
+
+    def boom(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(importlib.import_module("allocator.cli.check"), "check_file", boom)
+    assert run("check", basic, str(plan)).exit_code == 1
+    with pytest.raises(RuntimeError, match="a bug"):
+        run(*placed("--debug", "check", basic, str(plan)))
+
+
+# SIGTERM ----------------------------------------------------------------------------------------------
+def medium_instance(tmp_path: Path) -> Path:
+    """A generated coalition of 30 nations, 12 tasks and 24 months: a search of minutes."""
+    path = tmp_path / "medium.yaml"
+    made = run("generate", "--nations", "30", "--tasks", "12", "--periods", "24", "-o", str(path))
+    assert made.exit_code == 0, made.output
+    return path
+
+
+def terminated(tmp_path: Path, args: list[str], after: bytes = b"first plan") -> tuple[int, str, float]:
+    """Run ``allocator -v ARGS`` in a subprocess and send it SIGTERM (to it alone, as a service
+    manager or `timeout` does) a second after its log says `after` (the search runs then); its
+    exit code, its standard error, and the seconds it took to end after the signal."""
+    with (tmp_path / "stdout.txt").open("wb") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "allocator", "-v", *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert proc.stderr is not None
+        seen = b""
+        while after not in seen and proc.poll() is None:
+            seen += proc.stderr.readline()
+        assert proc.poll() is None, f"ended before {after!r}: {seen.decode()}"
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        _, rest = proc.communicate(timeout=120)
+    return proc.returncode, (seen + rest).decode(), time.monotonic() - signalled
+
+
+def test_sigterm_keeps_the_best_plan(tmp_path: Path) -> None:
+    """SIGTERM during the search stops it as Ctrl-C does: the best plan is written, marked
+    interrupted, checked, and the exit code is the status's (0 with a plan)."""
+    instance = medium_instance(tmp_path)
+    out = tmp_path / "plan.json"
+    args = [
+        "solve",
+        str(instance),
+        "-o",
+        str(out),
+        "--time-limit",
+        "300",
+        "--threads",
+        "1",
+        "--backend",
+        "cpsat",
+    ]
+    code, stderr, seconds = terminated(tmp_path, args)
+    assert code == 0, stderr
+    assert "SIGTERM: stopping the search and keeping the best plan found" in stderr
+    assert seconds < 30, "the search did not stop promptly"
+    plan = json.loads(out.read_text())
+    assert plan["solver"]["interrupted"] is True and plan["status"] == "feasible"
+    assert run("check", str(instance), str(out)).exit_code == 0
+
+
+def every_command_with_bad_input(tmp_path: Path) -> dict[str, list[str]]:
+    """A bad input for every command: a missing file, a malformed one, or an option out of range."""
+    missing = str(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\nnations: 3\n")
+    basic = str(EXAMPLES / "basic.yaml")
+    out = str(tmp_path / "out")
+    return {
+        "solve": ["solve", str(broken), "-o", f"{out}.json"],
+        "check": ["check", basic, missing],
+        "explain": ["explain", missing],
+        "replan": ["replan", basic, missing, "--from", "2"],
+        "withdraw": ["withdraw", str(broken), "FR", "--from", "2", "-o", f"{out}.yaml"],
+        "whatif": ["whatif", missing, "--from", "2", "--withdraw-each", "nation", "-o", out],
+        "report": ["report", basic, str(broken), "-o", out],
+        "validate": ["validate", str(broken)],
+        "convert": ["convert", missing, f"{out}.json"],
+        "template": ["template", f"{out}.txt"],
+        "generate": ["generate", "--nations", "1", "--tasks", "1", "--periods", "4", "-o", f"{out}.yaml"],
+        "import gap": ["import", "gap", missing, "-o", out],
+        "bench": ["bench", missing],
+        "serve": ["serve", "--port", "-1"],
+    }
+
+
+COMMANDS = [*(c for c in main.commands if c != "import"), "import gap"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_refuses_bad_input_with_exit_2_and_no_traceback(tmp_path: Path, command: str) -> None:
+    args = every_command_with_bad_input(tmp_path)[command]
+    for placed in (args, ["-q", *args]):
+        result = run(*placed)  # (an exception would escape: catch_exceptions=False)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output and "internal error" not in result.output
+    assert not (tmp_path / "out").exists() and not any(tmp_path.glob("out.*"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.test_cli import run, write
+from tests.cli.test_cli import medium_instance, run, terminated, write
 from tests.explanations.test_conflict import CASES
 from tests.helpers.instances import EXAMPLES, base_instance
 
@@ -116,3 +116,15 @@ def test_the_output_must_not_be_the_solution(tmp_path: Path) -> None:
     result = run("explain", instance, str(plan), "-o", str(plan))
     assert result.exit_code == 2 and "solution file" in result.output
     assert plan.read_text() == before
+
+
+def test_sigterm_explains_the_best_plan_found(tmp_path: Path) -> None:
+    """SIGTERM during the solve that comes first: the search stops, its best plan is explained."""
+    instance = medium_instance(tmp_path)
+    out = tmp_path / "why.json"
+    args = ["explain", str(instance), "-o", str(out), "--time-limit", "300", "--threads", "1"]
+    code, stderr, seconds = terminated(tmp_path, args)
+    assert code == 0, stderr
+    assert seconds < 60, "the search did not stop promptly"
+    explanation = json.loads(out.read_text())
+    assert explanation["status"] == "feasible" and explanation["shortfalls"]

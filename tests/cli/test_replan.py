@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.cli.test_cli import run, write
+from tests.cli.test_cli import medium_instance, run, terminated, write
 from tests.replanning.test_replan import baseline, ships
 
 
@@ -106,3 +106,19 @@ def test_an_infeasible_replan_says_what_may_make_it_so(tmp_path: Path) -> None:
     result = run("replan", withdrawn, base, "--from", "3", "--max-changes", "2", "--threads", "1")
     assert result.exit_code == 3, result.output
     assert "with at most 2 changes" in result.output
+
+
+def test_sigterm_keeps_the_best_re_plan(tmp_path: Path) -> None:
+    instance = medium_instance(tmp_path)
+    base = tmp_path / "base.json"
+    solved = run("solve", str(instance), "-o", str(base), "-q", "--time-limit", "5", "--threads", "1")
+    assert solved.exit_code == 0, solved.output
+    out = tmp_path / "replan.json"
+    args = ["replan", str(instance), str(base), "--from", "13", "-o", str(out), "--time-limit", "300"]
+    code, stderr, seconds = terminated(tmp_path, [*args, "--threads", "1", "--backend", "cpsat"])
+    assert code == 0, stderr
+    assert seconds < 30, "the search did not stop promptly"
+    plan = json.loads(out.read_text())
+    assert plan["solver"]["interrupted"] is True and plan["replan"]["from"] == 13
+    checked = run("check", str(instance), str(out), "--baseline", str(base))
+    assert checked.exit_code == 0, checked.output

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 import allocator
 from allocator.replanning import whatif
-from allocator.replanning.sweep import REFERENCE, cases_of, ranked
-from tests.cli.test_cli import run, write
+from allocator.replanning.sweep import REFERENCE, STOPPED, WhatIf, cases_of, chart_labels, ranked
+from tests.cli.test_cli import medium_instance, run, terminated, write
 from tests.helpers.instances import build
 from tests.replanning.test_replan import baseline, ships
 
@@ -93,6 +96,82 @@ def test_ranking_puts_the_worst_first_then_by_the_other_objectives() -> None:
     assert frame.loc[0, "tasks_losing_coverage"] == "t"
 
 
+def headquarters() -> dict[str, Any]:
+    """An HQ only FR may lead (terms of 3 months), and ships where DE's is alone from month 4."""
+    return {
+        "name": "ships",
+        "horizon": {"periods": 6},
+        "nations": [{"id": "FR"}, {"id": "GB"}, {"id": "DE"}],
+        "capabilities": [{"id": "staff", "domain": "command"}, {"id": "ship", "domain": "maritime"}],
+        "offers": [
+            {"id": "FR-staff", "nation": "FR", "capability": "staff", "units": 1},
+            {"id": "GB-staff", "nation": "GB", "capability": "staff", "units": 1},
+            {"id": "DE-ship", "nation": "DE", "capability": "ship", "units": 1},
+            {"id": "GB-ship", "nation": "GB", "capability": "ship", "units": 1, "available": [1, 3]},
+        ],
+        "tasks": [
+            {
+                "id": "hq",
+                "requirements": [{"capability": "staff", "units": 1}],
+                "lead": {"nations": ["FR"], "term": 3},
+            },
+            {"id": "mcm", "requirements": [{"capability": "ship", "units": 1}]},
+        ],
+        "model": {"objectives": ["shortfall", "cost"]},
+    }
+
+
+def test_a_case_that_leaves_a_task_without_its_lead_is_never_ranked_harmless(tmp_path: Path) -> None:
+    """Withdrawing FR leaves the HQ without a lead from month 4 (SPEC section 8: the task loses
+    its lead): GB's staff fills the HQ, so no shortfall shows it; the loss is its own column,
+    said in the notes, and ranked before any shortfall."""
+    instance = build(headquarters())
+    base = baseline(
+        [("FR-staff", 1, "hq", 1, 6), ("DE-ship", 1, "mcm", 1, 6)], [("hq", "FR", 1, 3), ("hq", "FR", 4, 6)]
+    )
+    result = whatif(instance, 4, baseline=base, withdraw_each="nation", time_limit=SECONDS, threads=1)
+    frame = result.frame.set_index("case")
+    assert list(result.frame["case"][:2]) == ["withdraw FR", "withdraw DE"]  # the lost lead first
+    assert frame.loc["withdraw FR", "shortfall_diff"] == 0  # what the shortfall alone showed
+    assert frame.loc["withdraw DE", "shortfall_diff"] == 3  # (no ship from 4: three months short)
+    assert (
+        frame.loc["withdraw FR", "leads_lost"] == "hq" and frame.loc["withdraw FR", "lead_periods_lost"] == 3
+    )
+    assert "task hq has no lead from 4" in frame.loc["withdraw FR", "notes"]
+    assert (frame.drop(index="withdraw FR")["lead_periods_lost"] == 0).all()
+    assert frame["verified"].all()
+    result.write(tmp_path)
+    rows = list(csv.DictReader((tmp_path / "whatif.csv").open(newline="")))
+    assert (rows[0]["case"], rows[0]["leads_lost"], rows[0]["lead_periods_lost"]) == (
+        "withdraw FR",
+        "hq",
+        "3",
+    )
+    assert chart_labels(result.frame)[0] == "withdraw FR (no lead: hq)"
+    lost = {"case": "x", "status": "feasible", "shortfall": 0.0, "leads_lost": "hq", "lead_periods_lost": 1}
+    short = {"case": "y", "status": "feasible", "shortfall": 9.0}
+    ranking = ranked([{"case": REFERENCE, "status": "optimal", "shortfall": 0.0}, short, lost], ["shortfall"])
+    assert list(ranking["case"]) == ["x", "y", REFERENCE]
+
+
+def test_whatif_csv_quotes_what_a_spreadsheet_would_read_as_a_formula(tmp_path: Path) -> None:
+    """Task ids, notes and errors come from the planners' files: a cell starting with = + - @
+    (or a tab, a carriage return) is written with a leading quote, and shows as text."""
+    link = '=HYPERLINK("http://evil.example","open")'
+    rows = [
+        {"case": REFERENCE, "status": "optimal", "shortfall": 0.0, "short_by_task": {}},
+        {"case": "scenario x.yaml", "status": "optimal", "shortfall": 3.0, "short_by_task": {link: 3}},
+        {"case": "scenario y.yaml", "status": "error", "error": "@SUM(1+1)*cmd", "notes": "-1+1"},
+    ]
+    result = WhatIf(ranked(rows, ["shortfall"]), {}, {}, 4, ["shortfall"])
+    result.write(tmp_path)
+    written = {r["case"]: r for r in csv.DictReader((tmp_path / "whatif.csv").open(newline=""))}
+    assert written["scenario x.yaml"]["tasks_losing_coverage"] == "'" + link
+    assert written["scenario y.yaml"]["error"] == "'@SUM(1+1)*cmd"
+    assert written["scenario y.yaml"]["notes"] == "'-1+1"
+    assert written["scenario x.yaml"]["shortfall_diff"] == "3.0"  # numbers stay numbers
+
+
 def test_cases_are_the_reference_and_one_per_nation_or_offer() -> None:
     instance = build(ships())
     names = [c.name for c in cases_of(instance, "nation")]
@@ -111,7 +190,8 @@ def test_the_whatif_command(tmp_path: Path) -> None:
     args = ["whatif", path, "--baseline", str(base), "--from", "4", "--time-limit", "10", "-o", str(out)]
     result = run(*args, "--withdraw-each", "nation")
     assert result.exit_code == 0, result.output
-    assert "ranked by the shortfall they add" in result.output and "withdraw BE" in result.output
+    assert "ranked by the leads they lose, then the shortfall they add" in result.output
+    assert "withdraw BE" in result.output
     assert (out / "whatif.csv").is_file() and (out / "whatif.html").is_file()
     neither = run(*args)
     assert neither.exit_code == 2 and "exactly one of --withdraw-each and --scenarios" in neither.output
@@ -154,3 +234,48 @@ def test_an_earlier_sweeps_case_files_are_replaced_and_nothing_else_is_touched(t
     whatif(instance, 4, baseline=base, withdraw_each="nation", time_limit=SECONDS, threads=1).write(out)
     names = sorted(p.name for p in (out / "cases").iterdir())
     assert "017-withdraw_XX.json" not in names and "mine.json" in names and len(names) == 5
+
+
+def test_a_stop_ends_the_running_cases_with_their_best_plans(tmp_path: Path) -> None:
+    """A stop during a sweep (as SIGTERM gives the command): the running re-plans end with
+    their best plan, verified, a case not yet started does no work, long before the limit."""
+    instance_path = medium_instance(tmp_path)
+    instance = allocator.load_instance(instance_path)
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "a-broken.yaml").write_text("name: broken\nnations: 3\n")  # fails at once
+    (folder / "b-copy.yaml").write_text(instance_path.read_text())
+    base = allocator.solve(instance, time_limit=5, threads=1, backend="cpsat")
+    stop = allocator.StopToken()
+
+    def done(row: dict[str, Any]) -> None:
+        if row["case"] == "scenario a-broken.yaml":  # the reference runs now (on the other worker)
+            stop.stop()
+
+    started = time.monotonic()
+    fallback = threading.Timer(20, stop.stop)  # should Dask put the two cases on one worker
+    fallback.start()
+    result = whatif(
+        instance, 13, baseline=base, scenarios=folder, time_limit=300, threads=1, backend="cpsat",
+        on_done=done, stop=stop,
+    )  # fmt: skip
+    fallback.cancel()
+    assert time.monotonic() - started < 120
+    frame = result.frame.set_index("case")
+    assert frame.loc[REFERENCE, "status"] == "feasible" and frame.loc[REFERENCE, "verified"]
+    assert "stopped before its time limit" in frame.loc[REFERENCE, "notes"]
+    copy = frame.loc["scenario b-copy.yaml"]
+    assert copy["status"] == STOPPED or "stopped before its time limit" in copy["notes"]
+    assert set(frame["status"]) <= {"feasible", "optimal", "error", STOPPED}
+
+
+def test_sigterm_during_the_baselines_solve_writes_it_and_runs_no_case(tmp_path: Path) -> None:
+    instance = medium_instance(tmp_path)
+    out = tmp_path / "sweep"
+    args = ["whatif", str(instance), "--from", "13", "--withdraw-each", "nation", "-o", str(out)]
+    code, stderr, seconds = terminated(tmp_path, [*args, "--time-limit", "300", "--backend", "cpsat"])
+    assert code == 4, stderr  # cases not run
+    assert seconds < 30
+    assert json.loads((out / "baseline.json").read_text())["solver"]["interrupted"] is True
+    rows = list(csv.DictReader((out / "whatif.csv").open(newline="")))
+    assert len(rows) == 31 and {r["status"] for r in rows} == {STOPPED}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,9 @@ from matplotlib.transforms import Bbox
 
 import allocator
 from allocator.checker.solution import parse_solution
-from allocator.report import build_report, charts
+from allocator.report import build_report, charts, write_report
+from allocator.report.document import before_chart_name
+from allocator.report.save import REPORT_FILE
 from allocator.report.tables import PlanTables, plan_tables
 from tests.helpers.instances import base_instance, build
 from tests.helpers.reports import REASSURANCE, SMALL_PLAN, small_tables
@@ -435,3 +439,24 @@ def test_rotation_chart_lead_band_is_on_top() -> None:
     assert len(band) == 2 and len(lanes) == 2
     lowest_band = min(_extent(b).y0 for b in band)
     assert all(_extent(b).y1 <= lowest_band for b in lanes)  # screen y grows upwards
+
+
+def test_every_task_id_has_its_own_stable_chart_file(tmp_path: Path) -> None:
+    """Ids that differ only in letters a file name cannot hold (Cyrillic), in case, or in the
+    characters a slug replaces, and a task named like another's baseline chart: a file each,
+    the same name in every report, and the page's charts named after their files."""
+    ids = ["Київ", "Одес", "hq", "HQ", "a b", "a_b", "air", "air-before", "Genève"]
+    tasks = [{"id": i, "requirements": [{"capability": "fighter", "units": 1}]} for i in ids]
+    instance = build(base_instance(tasks=tasks))
+    names = [charts.chart_name(i) for i in ids] + [before_chart_name(i) for i in ids]
+    assert len({n.casefold() for n in names}) == len(names)  # unique, even where case is ignored
+    assert all(REPORT_FILE.fullmatch(n) for n in names)
+    assert charts.chart_name("air") == "rotation-air.png"  # a plain id is kept as it is
+    assert charts.chart_name("Київ") == "rotation-task-4ec43ff9.png"  # the same in every report
+    result = allocator.solve(instance, threads=1, time_limit=10)
+    written = write_report(instance, result, tmp_path)
+    assert {charts.chart_name(i) for i in ids} <= {p.name for p in written}
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    for task_id in ids:
+        alt = f'alt="rotation chart of {html.escape(task_id)}" data-chart="{charts.chart_name(task_id)}"'
+        assert alt in page
