@@ -32,7 +32,7 @@ from allocator.instance.spec import REPLAN_OBJECTIVE
 from allocator.options import Interrupted, Progress, ProgressCallback, SolveOptions, Status, StopToken, Watch
 from allocator.solution.greedy import Fixed, first_plan
 from allocator.solution.plan import LeadTerm, clean, colour_units, deployed, objective_values, shortfalls
-from allocator.solution.result import LevelResult, SolveResult
+from allocator.solution.result import NO_MODEL, LevelResult, SolveResult
 
 log = logging.getLogger(__name__)
 
@@ -279,10 +279,10 @@ def _without_model(
         counts,
         leads,
         levels,
-        elapsed,
+        0.0,
         elapsed,
         interrupted=stop.stopped,
-        formulation=options.formulation,
+        formulation=NO_MODEL,
         first_plan_time=first_plan_time,
     )
 

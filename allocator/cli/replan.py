@@ -40,6 +40,7 @@ from allocator.cli.solve import (
     save,
     say_saved,
     search_options,
+    solve_options,
 )
 from allocator.errors import InputError, Problem
 from allocator.instance.load import INSTANCE_FORMATS, write_instance
@@ -109,6 +110,7 @@ def replan(
     formulation: str,
     first_plan: bool,
     log_search: bool,
+    reproducible: bool,
     report_dir: str | None,
     quiet: bool,
 ) -> None:
@@ -120,10 +122,12 @@ def replan(
     moves as little as it can: `changes` comes right after `shortfall`. Check the result with
     allocator check INSTANCE SOLUTION --baseline BASELINE."""
     with guarded(ctx.obj["debug"], quiet):
+        options = solve_options(
+            backend, time_limit, threads, seed, formulation, log_search, first_plan, reproducible
+        )
         check_outputs(output, report_dir, [(instance, "instance"), (baseline, "baseline")])
         loaded = load(instance)
         levels = _levels(objectives)
-        options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
         result = run_with_progress(
             loaded,
             quiet,

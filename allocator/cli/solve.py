@@ -32,7 +32,7 @@ from allocator.explanations import explain_infeasible
 from allocator.instance.catalog import available_models
 from allocator.instance.model import Instance
 from allocator.options import BACKENDS, Progress, SolveOptions, Status
-from allocator.solution.result import SolveResult
+from allocator.solution.result import NO_MODEL, SolveResult
 from allocator.solution.summary import burden_table, shortfall_table
 
 #: At most this long is spent on the conflict printed after an infeasible solve (seconds).
@@ -65,7 +65,9 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
     colour = {Status.OPTIMAL: "green", Status.FEASIBLE: "yellow"}.get(result.status, "red")
     out.print(
         f"[bold]{instance.name}[/bold]: [{colour}]{result.status}[/{colour}] "
-        f"({result.backend}, {result.wall_time:.2f}s, model built in {result.build_time:.2f}s)"
+        f"({result.backend}, {result.wall_time:.2f}s, "
+        + ("no model built" if result.formulation == NO_MODEL else f"model built in {result.build_time:.2f}s")
+        + ")"
         + ("  [yellow]interrupted[/yellow]" if result.interrupted else "")
     )
     levels = Table(title="Objectives (lexicographic levels)", title_justify="left")
@@ -162,22 +164,38 @@ def search_options(
             "--threads",
             type=click.IntRange(min=1),
             default=None,
-            help="Search workers (default: all cores); 1 gives the same plan on every run.",
+            help="Search workers (default: all cores); for the same plan on every run, --reproducible.",
         ),
         click.option(
             "--seed",
             type=int,
             default=0,
             show_default=True,
-            help="The solver's random seed (with --threads 1: same plan).",
+            help="The solver's random seed (with --reproducible: the same plan for the same seed).",
         ),
         formulation,
         first_plan,
         click.option("--log-search", is_flag=True, help="Print the solver's own search log."),
+        click.option(
+            "--reproducible",
+            is_flag=True,
+            help="The same plan on every run, on any machine and load: one thread, CP-SAT alone "
+            "(--backend auto or cpsat), --time-limit counted in CP-SAT's deterministic work units "
+            "instead of seconds (a unit takes 2-10 s on two cores).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def solve_options(*values: Any, **named: Any) -> SolveOptions:
+    """:class:`SolveOptions` from the command's options; a combination they refuse (the
+    reproducible mode with two threads) is a usage error (exit 2)."""
+    try:
+        return SolveOptions(*values, **named)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def report_option(command: F) -> F:
@@ -271,16 +289,19 @@ def solve(
     formulation: str,
     first_plan: bool,
     log_search: bool,
+    reproducible: bool,
     model_name: str | None,
     report_dir: str | None,
     quiet: bool,
 ) -> None:
     """Solve INSTANCE (YAML, JSON or .xlsx workbook; - for standard input)."""
     with guarded(ctx.obj["debug"], quiet):
+        options = solve_options(
+            backend, time_limit, threads, seed, formulation, log_search, first_plan, reproducible
+        )
         check_outputs(output, report_dir, [(instance, "instance")])
         loaded = load(instance, model_name)
         api.refuse_changes(loaded, instance)
-        options = SolveOptions(backend, time_limit, threads, seed, formulation, log_search, first_plan)
         stop = stop_token()
         result = run_with_progress(loaded, quiet, lambda **kw: api.solve(loaded, options, stop=stop, **kw))
         saved = save(loaded, result, output, report_dir, quiet)

@@ -56,6 +56,10 @@ class LevelResult:
         }
 
 
+#: The `formulation` of a result whose model was never built (the first plan is the answer).
+NO_MODEL = "none"
+
+
 @dataclass(frozen=True)
 class SolveResult:
     """What :func:`allocator.solve` returns; ``to_json()`` gives the solution format of
@@ -66,7 +70,8 @@ class SolveResult:
     the lead of every term and `shortfalls` every uncovered requirement and missing nation.
     `levels` gives each lexicographic level's status, value and bound; `build_time` and
     `wall_time` are seconds (model building, and the whole solve); `interrupted` says the search
-    was stopped (Ctrl-C or a :class:`StopToken`); `formulation` is "tours" or "flow";
+    was stopped (Ctrl-C or a :class:`StopToken`); `formulation` is "tours" or "flow" ("none" when
+    no model was built: the time limit or a stop came first, or the leads alone were infeasible);
     `first_plan_time` the seconds from the start until the greedy first plan was in hand (None:
     the greedy found none); `settings` the seed, threads and time limit the solve ran with;
     `problem` is the instance solved (not written to the solution file).

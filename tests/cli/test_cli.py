@@ -121,6 +121,38 @@ def test_soft_demand_always_gets_a_plan(tmp_path: Path) -> None:
     assert run("solve", str(REASSURANCE), "-o", str(out), *args).exit_code == 4
 
 
+def test_reproducible_gives_the_same_file_but_for_its_seconds(tmp_path: Path) -> None:
+    files = [tmp_path / "a.json", tmp_path / "b.json"]
+    for out in files:
+        args = (
+            "solve",
+            str(EXAMPLES / "caveats.yaml"),
+            "--reproducible",
+            "--time-limit",
+            "2",
+            "-o",
+            str(out),
+            "-q",
+        )
+        assert run(*args).exit_code == 0
+    docs = [json.loads(out.read_text()) for out in files]
+    for doc in docs:
+        assert doc["solver"]["reproducible"] is True and doc["solver"]["threads"] == 1
+        for key in ("wall_time", "build_time", "first_plan_time"):
+            doc["solver"].pop(key, None)
+        for level in doc["solver"]["levels"]:
+            level.pop("wall_time")
+    assert docs[0] == docs[1]
+
+
+@pytest.mark.parametrize("extra", [("--threads", "2"), ("--backend", "highs")])
+def test_reproducible_refuses_what_it_cannot_keep(tmp_path: Path, extra: tuple[str, str]) -> None:
+    out = tmp_path / "plan.json"
+    result = run("solve", str(EXAMPLES / "basic.yaml"), "--reproducible", *extra, "-o", str(out))
+    assert result.exit_code == 2 and "reproducible mode" in result.output and not out.exists()
+    assert "Traceback" not in result.output
+
+
 def test_model_option_changes_the_model(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     assert (
