@@ -16,7 +16,7 @@ from allocator.instance.load import load_instance
 from allocator.instance.model import IN_CODE, Instance
 from allocator.instance.spec import REPLAN_OBJECTIVE
 from allocator.options import ProgressCallback, SolveOptions, StopToken
-from allocator.solution.result import SolveResult
+from allocator.solution.result import PlanCallback, SolveResult
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +27,23 @@ def solve(
     *,
     progress: ProgressCallback | None = None,
     stop: StopToken | None = None,
+    plans: PlanCallback | None = None,
     **option_values: Any,
 ) -> SolveResult:
     """Solve an instance (or the file it is in) and return a :class:`SolveResult`.
 
     `options` (a :class:`SolveOptions`) says how: backend, time limit, threads, seed, formulation,
     logging; keyword arguments set single options (``solve(path, time_limit=10, threads=1)``).
-    `progress` is called with each :class:`Progress` event.  Ctrl-C (KeyboardInterrupt) or
-    ``stop.stop()`` ends the search and returns the best plan so far.
+    `progress` is called with each :class:`Progress` event, `plans` with the plan in hand (a
+    :class:`SolveResult`) each time there is a new one (the first plan, then after each level but
+    the last, whose plan is the one returned).  Ctrl-C (KeyboardInterrupt) or ``stop.stop()`` ends
+    the search and returns the best plan so far.
     """
     options = (options or SolveOptions()).replace(**option_values)
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     refuse_changes(instance, IN_CODE)
-    return run_solve(instance, options, progress, stop)
+    return run_solve(instance, options, progress, stop, plans=plans)
 
 
 def refuse_changes(instance: Instance, label: str) -> None:
@@ -64,6 +67,7 @@ def run_solve(
     progress: ProgressCallback | None = None,
     stop: StopToken | None = None,
     history: PlanHistory | None = None,
+    plans: PlanCallback | None = None,
 ) -> SolveResult:
     """Solve in a worker thread, so that Ctrl-C stops the search and keeps the best plan."""
     stop = stop or StopToken()
@@ -74,7 +78,7 @@ def run_solve(
 
     def work() -> None:
         try:
-            outcome["result"] = solve_levels(instance, backend, options, progress, stop, history)
+            outcome["result"] = solve_levels(instance, backend, options, progress, stop, history, plans)
         except BaseException as exc:  # handed to the caller's thread below
             failure.append(exc)
         finally:

@@ -32,7 +32,7 @@ from allocator.instance.spec import REPLAN_OBJECTIVE
 from allocator.options import Interrupted, Progress, ProgressCallback, SolveOptions, Status, StopToken, Watch
 from allocator.solution.greedy import Fixed, first_plan
 from allocator.solution.plan import LeadTerm, clean, colour_units, deployed, objective_values, shortfalls
-from allocator.solution.result import NO_MODEL, LevelResult, SolveResult
+from allocator.solution.result import NO_MODEL, LevelResult, PlanCallback, SolveResult
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +188,11 @@ def solve_levels(
     progress: ProgressCallback | None = None,
     stop: StopToken | None = None,
     history: PlanHistory | None = None,
+    plans: PlanCallback | None = None,
 ) -> SolveResult:
     """Solve every lexicographic level of the instance's model with `backend` (a re-plan, with
-    its baseline's `history`).
+    its baseline's `history`); `plans` is given the plan in hand as it improves (its first plan,
+    then at the end of each level).
 
     The first plan comes before the model (the greedy needs only the instance's index), so that
     a plan is in hand while the model is built; building stops at the time limit or a stop, and
@@ -242,9 +244,12 @@ def solve_levels(
         run.values = replan_values(formulation, None if options.reproducible else options.time_limit)
         if run.values is not None:
             run.first_plan_time = time.perf_counter() - started
+    run.hand_over(plans, build_time)
     for number, level in enumerate(instance.spec.levels, start=1):
         if run.stop.stopped or not run.solve(number, level):
             break
+        if number < len(instance.spec.levels):
+            run.hand_over(plans, build_time)
     return run.result(build_time)
 
 
@@ -491,6 +496,15 @@ class _Levels:
         if terms:  # an objective without variables needs no bound
             self.backend.add_bound(terms, round(value * scale))
         return True
+
+    def hand_over(self, plans: PlanCallback | None, build_time: float) -> None:
+        """Give `plans` the plan in hand, if any (a failing callback is logged, never fatal)."""
+        if plans is None or self.values is None:
+            return
+        try:
+            plans(self.result(build_time))
+        except Exception:
+            log.warning("the callback of plans failed; the solve goes on", exc_info=True)
 
     def _keep_the_better(self, values: list[float] | None, level: tuple[tuple[str, float], ...]) -> float:
         """Take the solver's solution unless the plan in hand is as good on this level (a solution

@@ -16,7 +16,7 @@ from allocator.instance.spec import REPLAN_OBJECTIVE, Level
 from allocator.options import ProgressCallback, SolveOptions, StopToken
 from allocator.replanning.history import History, history_of, read_baseline
 from allocator.solution.plan import LeadTerm
-from allocator.solution.result import SolveResult
+from allocator.solution.result import PlanCallback, SolveResult
 
 
 def replan(
@@ -29,6 +29,7 @@ def replan(
     max_changes: int | None = None,
     progress: ProgressCallback | None = None,
     stop: StopToken | None = None,
+    plans: PlanCallback | None = None,
     **option_values: Any,
 ) -> SolveResult:
     """Re-plan `instance` (the data as it stands now, or its file) from period `start` on, keeping
@@ -46,7 +47,7 @@ def replan(
             "--formulation", [Problem("", "flow: a re-plan uses the tours formulation (tours or auto)")]
         )
     planned, plan_history = prepare_replan(instance, baseline, start, objectives, max_changes)
-    return run_solve(planned, options, progress, stop, plan_history)
+    return run_solve(planned, options, progress, stop, plan_history, plans)
 
 
 def prepare_replan(

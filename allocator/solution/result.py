@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,8 @@ class SolveResult:
     def write(self, path: str | Path) -> None:
         """Write the solution JSON atomically (temporary file, then rename)."""
         write_atomic(path, self.dumps())
+
+
+#: Called with the plan in hand (a :class:`SolveResult` of status feasible) each time a solve has a
+#: new one: its first plan, then at the end of each level (a service keeps them as they come).
+PlanCallback = Callable[[SolveResult], None]

@@ -151,6 +151,27 @@ def test_model_building_ends_at_the_time_limit(caplog: pytest.LogCaptureFixture,
     assert result.build_time <= result.wall_time < 5  # (the building alone takes about a second)
 
 
+def test_the_plan_in_hand_is_handed_over_as_it_improves(backend: str) -> None:
+    """`plans` gets the first plan, then the plan after each level but the last (whose plan is
+    the result): each a feasible result with a plan, none worse on its levels than the one before."""
+    seen: list[allocator.SolveResult] = []
+    result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend=backend, threads=1, plans=seen.append)
+    levels = len(result.levels)
+    assert len(seen) == levels  # the first plan, then levels 1 .. n-1
+    assert all(r.status == Status.FEASIBLE and r.assignments and r.leads for r in seen)
+    shortfalls = [r.objectives["shortfall"] for r in [*seen, result]]
+    assert shortfalls == sorted(shortfalls, reverse=True)
+    assert [len(r.levels) for r in seen] == list(range(levels))
+
+
+def test_a_failing_plans_callback_does_not_stop_the_solve(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(result: allocator.SolveResult) -> None:
+        raise RuntimeError("disk full")
+
+    result = allocator.solve(EXAMPLES / "basic.yaml", threads=1, plans=broken)
+    assert result.has_plan and "the callback of plans failed" in caplog.text
+
+
 def test_options_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown backend 'gurobi'"):
         allocator.SolveOptions(backend="gurobi")
