@@ -4,6 +4,9 @@ build time as a Markdown table (for BENCHMARKS.md).  Solve them with ``allocator
 
     python benchmarks/growth.py --out /tmp/growth
     allocator bench /tmp/growth --time-limit 60 --threads 2 --out /tmp/growth.csv
+
+With ``--leads`` the instances have rotating leads on every headquarters and a fifth of the other
+tasks (``allocator generate --leads``).
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for the generated instances")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--leads", action="store_true", help="rotating leads (allocator generate --leads)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print("| nations, tasks, periods | formulation | columns | variables | rows | build (s) |")
     print("|---|---|---|---|---|---|")
     for nations, tasks, periods in SIZES:
-        doc = generate(nations, tasks, periods, args.seed)
+        doc = generate(nations, tasks, periods, args.seed, leads=args.leads)
         path = args.out / f"{doc['name']}.json"
         instance = allocator.build_instance(doc, str(path))
         allocator.write_instance(instance, path)

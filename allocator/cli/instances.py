@@ -122,7 +122,8 @@ def generate(
         if fmt in (".yaml", ".yml"):  # YAML keeps the command that made it, as a comment
             header = (
                 f"# allocator generate --nations {nations} --tasks {tasks} --periods {periods} "
-                f"--seed {seed} --tightness {tightness:g}{' --leads' if leads else ''}\n"
+                f"--seed {seed} --tightness {tightness:g}{' --leads' if leads else ''}"
+                f"{f' --name {name}' if name else ''}\n"
             )
             dumped = yaml.safe_dump(
                 doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import allocator
-from allocator.backends.levels import first_values
+from allocator.backends.levels import first_tours, first_values
 from allocator.backends.skeleton import lead_skeleton
 from allocator.formulation.build import formulate
 from allocator.instance.index import Index
@@ -121,3 +121,24 @@ def test_every_generated_lead_instance_has_a_first_plan(nations: int, tasks: int
             generate(nations, tasks, periods, seed, leads=True), "<generated>"
         )
         assert first_values(formulate(instance), None, options=SolveOptions(threads=1)) is not None, seed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("nations", "tasks", "periods"), [(60, 24, 52), (60, 40, 52), (120, 48, 104)])
+def test_every_large_generated_lead_instance_has_a_first_plan(nations: int, tasks: int, periods: int) -> None:
+    """The large sizes, three seeds each (a seed whose instance has too many tours is refused by
+    validation and skipped; at least two are tried): a first plan, with the leads in it."""
+    tried = 0
+    for seed in range(3):
+        try:
+            instance = allocator.build_instance(
+                generate(nations, tasks, periods, seed, leads=True), "<generated>"
+            )
+        except allocator.InputError:
+            continue
+        tried += 1
+        first = first_tours(Index.of(instance), False, 60.0, SolveOptions(threads=2))
+        assert first is not None and first.leads, seed
+        led = sum(len(Index.of(instance).terms[t]) for t, task in enumerate(instance.tasks) if task.lead)
+        assert len(first.leads) == led
+    assert tried >= 2
