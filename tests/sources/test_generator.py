@@ -52,6 +52,36 @@ def test_cli_generate_matches_shipped_set(tmp_path: Path) -> None:
     assert out.read_text() == shipped.read_text()
 
 
+def test_cli_generate_matches_shipped_lead_set(tmp_path: Path) -> None:
+    """The command in a shipped lead instance's first line makes that very file."""
+    shipped = ROOT / "instances" / "synthetic" / "leads" / "leads-30-12-24.yaml"
+    command = shipped.read_text().splitlines()[0].removeprefix("# allocator ").split()
+    out = tmp_path / "leads.yaml"
+    result = CliRunner().invoke(main, [*command, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == shipped.read_text()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_leads_rotate_among_framework_nations_with_offers_of_their_own(seed: int) -> None:
+    doc = generate(30, 12, 24, seed, leads=True)
+    instance = allocator.build_instance(doc, "<generated>")
+    plain = generate(30, 12, 24, seed)
+    led = [t for t in instance.tasks if t.lead is not None]
+    others = [t for t in instance.tasks if t.domain != "command"]
+    assert {t.id for t in instance.tasks if t.domain == "command"} <= {t.id for t in led}
+    assert len(led) - (len(instance.tasks) - len(others)) == max(1, round(0.2 * len(others)))
+    for task in led:
+        assert task.lead is not None and 2 <= len(task.lead.nations) <= 3
+        assert 4 <= task.lead.term <= 12 and task.lead.rotate and task.lead.first in task.lead.nations
+        for nation in task.lead.nations:
+            own = [o for o in instance.offers if o.nation == nation and o.id.endswith("-framework")]
+            assert any(task.id in (o.tasks or ()) for o in own), (task.id, nation)
+    assert all(0 <= t.min_nations <= 2 for t in instance.tasks)
+    # everything else is the instance without leads: its offers are all there, as they were
+    assert {o["id"] for o in plain["offers"]} <= {o.id for o in instance.offers}
+
+
 @pytest.mark.parametrize(
     "path", sorted((ROOT / "instances" / "synthetic").rglob("*.yaml")), ids=lambda p: p.stem
 )
