@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import cbcbox
+import psutil
 import pulp
 
 from allocator.backends.interface import Level, LevelOutcome, LpSolution, stream_rows, terms_value
@@ -159,6 +161,7 @@ class MilpBackend:
                 opts.log_search,
                 have_plan=warm is not None,
                 started=time.perf_counter(),
+                stop=level.stop,
             )
         if not outcome.status.has_plan:
             return outcome
@@ -339,8 +342,64 @@ def _cbc_options() -> tuple[str, ...]:
 _CBC_BOUND = re.compile(r"(?:Lower bound:|best possible)\s*(-?[\d.]+(?:e[-+]?\d+)?)", re.IGNORECASE)
 
 
+#: Seconds CBC gets past its time limit (or a stop) before it is interrupted, and then before
+#: it is killed: CBC reads its time limit only between nodes, and the root LP of a large model
+#: (hundreds of thousands of rows) can take many minutes (860 s at a 60 s limit, measured).
+CBC_GRACE_SECONDS = 2.0
+
+
+@contextlib.contextmanager
+def _cbc_watchdog(folder: str, deadline: float | None, stop: StopToken) -> Iterator[None]:
+    """While CBC runs, interrupt it (SIGINT: it stops and writes its best solution) at `deadline`
+    plus a grace, or at a stop, and kill it a grace later.  CBC is told apart from any other CBC of
+    this process by its temporary `folder`, which its command line names."""
+    done = threading.Event()
+    stop.register(done.set)
+
+    def ours() -> list[psutil.Process]:
+        found = []
+        for child in psutil.Process().children(recursive=True):
+            try:
+                if any(folder in part for part in child.cmdline()):
+                    found.append(child)
+            except psutil.Error:
+                continue
+        return found
+
+    def watch() -> None:
+        wait = None if deadline is None else max(0.0, deadline + CBC_GRACE_SECONDS - time.perf_counter())
+        if done.wait(wait) and not stop.stopped:
+            return  # CBC ended in time
+        for signal_name in ("SIGINT", "SIGKILL"):
+            for process in ours():
+                with contextlib.suppress(psutil.Error):
+                    process.send_signal(getattr(signal, signal_name))
+                    log.info(
+                        "CBC %s: %s", "past its time limit" if not stop.stopped else "stopped", signal_name
+                    )
+            if finished.wait(CBC_GRACE_SECONDS):
+                return
+
+    finished = threading.Event()
+    watcher = threading.Thread(target=watch, name="cbc-watchdog", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        done.set()
+        stop.unregister(done.set)
+        watcher.join()
+
+
 def _solve_cbc(
-    problem: pulp.LpProblem, budget: float | None, threads: int | None, seed: int, warm: bool, verbose: bool
+    problem: pulp.LpProblem,
+    budget: float | None,
+    threads: int | None,
+    seed: int,
+    warm: bool,
+    verbose: bool,
+    stop: StopToken | None = None,
 ) -> LevelOutcome:
     with tempfile.TemporaryDirectory(prefix="allocator-cbc-") as folder:
         log_path = Path(folder) / "cbc.log"
@@ -356,8 +415,10 @@ def _solve_cbc(
             logPath=str(log_path),
         )
         solver.tmpDir = folder  # PuLP's .mps/.mst/.sol files go here and vanish with it, even on errors
+        deadline = None if budget is None else time.perf_counter() + budget
         try:
-            problem.solve(solver)
+            with _cbc_watchdog(folder, deadline, stop or StopToken()):
+                problem.solve(solver)
         finally:
             text = log_path.read_text(errors="replace") if log_path.exists() else ""
             if sys.exc_info()[0] is not None:
@@ -384,19 +445,20 @@ def _solve_cbc_safely(
     verbose: bool,
     have_plan: bool,
     started: float,
+    stop: StopToken | None = None,
 ) -> LevelOutcome:
     """CBC, retried once without the MIP start if it fails with one (CBC 2.10 can crash in
     setBestSolution on a MIP start); with a plan in hand, a failure keeps that plan."""
     try:
-        return _solve_cbc(problem, budget, threads, seed, warm, verbose)
+        return _solve_cbc(problem, budget, threads, seed, warm, verbose, stop)
     except pulp.PulpSolverError as exc:
         failure: Exception = exc
     if warm:
         log.warning("CBC failed with a MIP start; retrying without it")
         left = None if budget is None else budget - (time.perf_counter() - started)
-        if left is None or left >= MIN_SOLVER_SECONDS:
+        if (left is None or left >= MIN_SOLVER_SECONDS) and not (stop and stop.stopped):
             try:
-                return _solve_cbc(problem, left, threads, seed, False, verbose)
+                return _solve_cbc(problem, left, threads, seed, False, verbose, stop)
             except pulp.PulpSolverError as exc:
                 failure = exc
     if not have_plan:

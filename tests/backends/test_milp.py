@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,10 +30,12 @@ def test_no_temporary_files_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def _failing_cbc(when: Any) -> Any:
     real = milp._solve_cbc
 
-    def fake(problem: pulp.LpProblem, budget: Any, threads: Any, seed: int, warm: bool, verbose: bool) -> Any:
+    def fake(
+        problem: pulp.LpProblem, budget: Any, threads: Any, seed: int, warm: bool, verbose: bool, *rest: Any
+    ) -> Any:
         if when(warm):
             raise pulp.PulpSolverError("simulated CBC crash")
-        return real(problem, budget, threads, seed, warm, verbose)
+        return real(problem, budget, threads, seed, warm, verbose, *rest)
 
     return fake
 
@@ -54,6 +59,39 @@ def test_cbc_failure_after_first_level_keeps_the_plan(monkeypatch: pytest.Monkey
     assert result.status == "feasible" and result.assignments
     assert result.levels[0].status == "optimal"
     assert all(lv.value is not None and lv.bound is not None for lv in result.levels)
+
+
+def _stuck_cbc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CBC replaced by a program that ignores its time limit (as CBC does in a long root LP)."""
+    milp._cbc_options()  # cached with the real binary first
+    stuck = tmp_path / "cbc"
+    stuck.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(120)\n")
+    stuck.chmod(0o755)
+    monkeypatch.setattr(milp.cbcbox, "cbc_bin_path", lambda: str(stuck))
+
+
+def test_cbc_past_its_time_limit_is_interrupted_and_the_plan_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _stuck_cbc(tmp_path, monkeypatch)
+    started = time.perf_counter()
+    with caplog.at_level(logging.INFO):
+        result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend="cbc", threads=1, time_limit=2)
+    assert time.perf_counter() - started < 2 + 3 * milp.CBC_GRACE_SECONDS + 2  # not 120 s
+    assert "CBC past its time limit: SIGINT" in caplog.text
+    assert result.status == "feasible" and result.assignments  # the first plan
+
+
+def test_a_stop_interrupts_cbc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _stuck_cbc(tmp_path, monkeypatch)
+    stop = allocator.StopToken()
+    timer = threading.Timer(1.0, stop.stop)
+    timer.start()
+    started = time.perf_counter()
+    result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend="cbc", threads=1, stop=stop)
+    timer.cancel()
+    assert time.perf_counter() - started < 1 + 2 * milp.CBC_GRACE_SECONDS + 2  # no time limit at all
+    assert result.interrupted and result.has_plan
 
 
 def test_unknown_milp_solver() -> None:
