@@ -370,15 +370,23 @@ def _cbc_watchdog(folder: str, deadline: float | None, stop: StopToken) -> Itera
         wait = None if deadline is None else max(0.0, deadline + CBC_GRACE_SECONDS - time.perf_counter())
         if done.wait(wait) and not stop.stopped:
             return  # CBC ended in time
-        for signal_name in ("SIGINT", "SIGKILL"):
+        # CBC may not have started yet (PuLP writes a large model's file first): look until it ends
+        interrupted: dict[int, float] = {}  # pid -> when it was sent SIGINT
+        killed: set[int] = set()
+        while not finished.wait(0.25):
             for process in ours():
+                sent = interrupted.get(process.pid)
+                if sent is None:
+                    name = "SIGINT"
+                    interrupted[process.pid] = time.perf_counter()
+                elif process.pid not in killed and time.perf_counter() - sent > CBC_GRACE_SECONDS:
+                    name = "SIGKILL"
+                    killed.add(process.pid)
+                else:
+                    continue
                 with contextlib.suppress(psutil.Error):
-                    process.send_signal(getattr(signal, signal_name))
-                    log.info(
-                        "CBC %s: %s", "past its time limit" if not stop.stopped else "stopped", signal_name
-                    )
-            if finished.wait(CBC_GRACE_SECONDS):
-                return
+                    process.send_signal(getattr(signal, name))
+                    log.info("CBC %s: %s", "stopped" if stop.stopped else "past its time limit", name)
 
     finished = threading.Event()
     watcher = threading.Thread(target=watch, name="cbc-watchdog", daemon=True)
