@@ -103,7 +103,10 @@ def dask_client(scheduler: str | None, threads: int) -> Iterator[Client]:
 
 
 #: The HTTP routes of a local cluster's scheduler and workers: none (their servers always start).
-NO_HTTP_ROUTES: dict[str, list[str]] = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+NO_HTTP_ROUTES: dict[str, list[str]] = {
+    "distributed.scheduler.http.routes": [],
+    "distributed.worker.http.routes": [],
+}
 
 
 @contextmanager
