@@ -150,6 +150,13 @@ def check_origin(origin: str) -> str:
     help="Jobs queued or running at once in all (more: 503).",
 )
 @click.option(
+    "--read-seconds",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request's body may take to read and validate (longer: 413).",
+)
+@click.option(
     "--stop-grace",
     default=30.0,
     show_default=True,
@@ -174,6 +181,7 @@ def serve(
     keep_jobs: int,
     client_jobs: int,
     max_jobs: int,
+    read_seconds: float,
     stop_grace: float,
 ) -> None:
     """Serve solves, explanations and re-plans over HTTP (JSON under /v1).
@@ -221,6 +229,7 @@ def serve(
             default_time_limit=time_limit,
             max_time_limit=max_time_limit,
             stop_grace=stop_grace,
+            read_seconds=read_seconds,
             allow_origins=origins,
             keep_days=keep_days,
             keep_jobs=keep_jobs,

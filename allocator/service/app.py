@@ -91,7 +91,7 @@ class ServiceSettings:
     max_jobs: int = 1000
     #: reader processes, and the seconds a request's body may take to read
     readers: int = 2
-    read_seconds: float = 30.0
+    read_seconds: float = 10.0
 
     @property
     def limits(self) -> Limits:

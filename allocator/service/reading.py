@@ -117,7 +117,8 @@ def read(route: str, body: bytes, content_type: str, limits: Limits) -> Outcome:
             return _ROUTES[route](body, content_type, limits)
     except InputError as exc:
         return Refused(problem_list(for_request(exc)))
-    except (MemoryError, RecursionError):
+    except (MemoryError, RecursionError, SystemError):  # (a C library out of memory: SystemError)
+        log.warning("a %s request needed more memory than a reader has", route, exc_info=True)
         return Refused(TOO_BIG_TO_READ, status=413)
 
 
@@ -425,8 +426,8 @@ class Readers:
     replaced)."""
 
     processes: int = 2
-    waiting: int = 8
-    seconds: float = 30.0
+    waiting: int = 4
+    seconds: float = 10.0
     memory: int | None = 2 * 1024**3
     _pool: Any = field(default=None, init=False, repr=False)
     _reads: int = field(default=0, init=False, repr=False)
