@@ -118,7 +118,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        readers.start()
+        await asyncio.to_thread(readers.start)
         await asyncio.to_thread(runner.start)
         try:
             yield

@@ -38,6 +38,8 @@ MULTIPART = "multipart/form-data"
 JSON = "application/json"
 #: Reads one reader process makes before it is replaced (memory given back).
 READS_PER_PROCESS = 100
+#: The largest body read as a small one (never waiting behind large ones).
+SMALL_BODY = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -404,7 +406,13 @@ _ROUTES: dict[str, Callable[[bytes, str, Limits], Outcome]] = {
 
 
 def _reader_setup(memory: int | None) -> None:
-    """A reader process: Ctrl-C is the service's to handle; its data at most `memory` bytes."""
+    """A reader process: Ctrl-C is the service's to handle; what reading needs imported before
+    the first request comes (a second of imports); its data at most `memory` bytes."""
+    import allocator.checker
+    import allocator.explanations
+    import allocator.replanning.plan
+    import allocator.service.inputs
+    import allocator.solution.summary  # noqa: F401
     from allocator.service.work import ignore_interrupt
 
     ignore_interrupt()
@@ -414,6 +422,10 @@ def _reader_setup(memory: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
 
+def _ready() -> bool:
+    return True
+
+
 # in the web process ----------------------------------------------------------------------------
 class Busy(Exception):
     """Every reader is busy and as many reads wait as the service allows."""
@@ -421,19 +433,26 @@ class Busy(Exception):
 
 @dataclass
 class Readers:
-    """The service's reader processes: `processes` reads at once, `waiting` more queued (beyond:
-    :class:`Busy`), each given `seconds` and `memory` bytes (beyond: 413, and the process is
-    replaced)."""
+    """The service's reader processes: `processes` reads at once, each given `seconds` and
+    `memory` bytes (beyond: 413, and the process is replaced).
+
+    A large body (more than `small` bytes) may take all readers but one: small bodies, which are
+    quick to read, always have a reader and never wait behind large ones.  At most `waiting` large
+    and `small_waiting` small bodies wait for a reader; beyond, :class:`Busy`."""
 
     processes: int = 2
     waiting: int = 4
     seconds: float = 10.0
     memory: int | None = 2 * 1024**3
+    small: int = SMALL_BODY
+    small_waiting: int = 64
     _pool: Any = field(default=None, init=False, repr=False)
-    _reads: int = field(default=0, init=False, repr=False)
+    _reads: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0}, init=False, repr=False)
+    _large: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def start(self) -> None:
+        """Start the reader processes (every one at the first task: one is run and waited for)."""
         import pebble
 
         self._pool = pebble.ProcessPool(
@@ -443,30 +462,46 @@ class Readers:
             initargs=(self.memory,),
             context=multiprocessing.get_context("spawn"),
         )
+        self._pool.schedule(_ready).result(timeout=120)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.stop()
             self._pool.join(timeout=10)
 
+    @property
+    def large_readers(self) -> int:
+        """Readers that large bodies may take at once."""
+        return max(1, self.processes - 1)
+
     async def read(self, route: str, body: bytes, content_type: str, limits: Limits) -> Outcome:
         """Read a request's body in a reader process (:func:`read`)."""
-        import pebble
-
+        large = len(body) > self.small
+        room = self.large_readers + self.waiting if large else self.processes + self.small_waiting
         with self._lock:
-            if self._reads >= self.processes + self.waiting:
+            if self._reads[large] >= room:
                 raise Busy
-            self._reads += 1
+            self._reads[large] += 1
         try:
-            future = self._pool.schedule(read, (route, body, content_type, limits), timeout=self.seconds)
-            try:
-                return await asyncio.wrap_future(future)
-            except concurrent.futures.TimeoutError:
-                log.warning("a %s request took more than %g s to read: refused", route, self.seconds)
-                return Refused(TOO_LONG_TO_READ.format(seconds=self.seconds), 413)
-            except pebble.ProcessExpired as exc:
-                log.warning("a %s request ended its reader process (%s): refused", route, exc)
-                return Refused(TOO_BIG_TO_READ, 413)
+            if not large:
+                return await self._read(route, body, content_type, limits)
+            if self._large is None:
+                self._large = asyncio.Semaphore(self.large_readers)
+            async with self._large:
+                return await self._read(route, body, content_type, limits)
         finally:
             with self._lock:
-                self._reads -= 1
+                self._reads[large] -= 1
+
+    async def _read(self, route: str, body: bytes, content_type: str, limits: Limits) -> Outcome:
+        import pebble
+
+        future = self._pool.schedule(read, (route, body, content_type, limits), timeout=self.seconds)
+        try:
+            return await asyncio.wrap_future(future)
+        except concurrent.futures.TimeoutError:
+            log.warning("a %s request took more than %g s to read: refused", route, self.seconds)
+            return Refused(TOO_LONG_TO_READ.format(seconds=self.seconds), 413)
+        except pebble.ProcessExpired as exc:
+            log.warning("a %s request ended its reader process (%s): refused", route, exc)
+            return Refused(TOO_BIG_TO_READ, 413)

@@ -308,3 +308,48 @@ def test_old_jobs_go_at_start_up_and_as_jobs_end(tmp_path: Path, basic: dict[str
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
     assert set(modes.values()) == {0o600}, modes
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def _job_that_finds_a_plan(instance: dict[str, Any], job_id: str, topic: str, channel: str) -> dict[str, Any]:
+    """A job's side as the engine's plans callback drives it: a plan found, handed over, and the
+    job still running a moment (on a Dask worker)."""
+    from allocator.service.work import PLAN_SECONDS, SIGNAL_SECONDS, Signals
+
+    signals = Signals(job_id, topic, channel)
+    try:
+        result = allocator.solve(allocator.build_instance(instance, "basic"), time_limit=10, threads=1)
+        signals.plan(result)
+        time.sleep(PLAN_SECONDS + 4 * SIGNAL_SECONDS)
+        return dict(result.to_json())
+    finally:
+        signals.close()
+
+
+def test_a_running_jobs_plans_reach_the_store_and_outlive_it(tmp_path: Path, basic: dict[str, Any]) -> None:
+    """A plan handed over by a running job is kept in the store as it comes; a job that never
+    reports its end (here: the service closes) ends with it, checked."""
+    from allocator.service.jobs import SHUTDOWN_KEPT, JobRunner
+
+    store = JobStore(tmp_path)
+    runner = JobRunner(store, grace=1)
+    runner.start()
+    job_id = "a" * 16
+    options = {"backend": "auto", "time_limit": 60, "threads": 1, "seed": 0, "model": None}
+    store.add(
+        job_id, "solve", "basic", {"kind": "solve", "instance": basic, "options": options}, time_limit=60
+    )
+    try:
+        task = runner.client.submit(
+            _job_that_finds_a_plan, basic, job_id, runner.topic, runner.channel(job_id), pure=False
+        )
+        plan = task.result(timeout=120)
+        deadline = time.monotonic() + 30
+        while store.result(job_id, "incumbent") is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        kept = store.result(job_id, "incumbent")
+    finally:
+        runner.close()
+    assert kept is not None and json.loads(kept) == plan
+    job = store.get(job_id)
+    assert job is not None and job.status == "stopped" and job.reason == SHUTDOWN_KEPT and job.verified
+    assert json.loads(store.result(job_id, "solution") or "{}") == plan
