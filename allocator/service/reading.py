@@ -201,18 +201,8 @@ def _solve(body: bytes, content_type: str, limits: Limits) -> Outcome:
     import allocator.api
 
     problems = _Problems()
-    if media_type(content_type) == MULTIPART:
-        read_instance, options = _upload(body, content_type, problems)
-    else:
-        data = _json(body)
-        with problems.gather():
-            _parsed(schemas.SolveRequest, data)
-        options = _options_of(_part(data, "options"))
-        read_instance = _instance(_part(data, "instance"), options, problems)
-    spec_options = None
-    if options is not None:
-        with problems.gather():
-            spec_options = job_options(options, limits)
+    _, read_instance, options = _read(body, content_type, schemas.SolveRequest, problems)
+    spec_options = _limited(options, limits, problems)
     if read_instance is not None:
         with problems.gather():
             allocator.api.refuse_changes(read_instance.instance, "instance")
@@ -221,6 +211,27 @@ def _solve(body: bytes, content_type: str, limits: Limits) -> Outcome:
     assert read_instance is not None and spec_options is not None
     spec = {"instance": read_instance.document, "options": spec_options}
     return _queued("solve", read_instance.instance.name, spec)
+
+
+def _read(
+    body: bytes, content_type: str, model: type[BaseModel], problems: _Problems
+) -> tuple[Any, Any, schemas.JobOptions | None]:
+    """A request's parts: the request as `model` (None when its shape is wrong), its instance read
+    (a ReadInstance; None when missing or bad) and its options (None when bad), from a JSON body
+    or a multipart upload; every problem gathered in `problems`."""
+    if media_type(content_type) == MULTIPART:
+        read_instance, options = _upload(body, content_type, problems)
+        return None, read_instance, options
+    data = _json(body)
+    request = None
+    with problems.gather():
+        request = _parsed(model, data)
+    if "options" in model.model_fields:
+        options = _options_of(_part(data, "options"))
+    else:  # validate: the model alone
+        named = _part(data, "model")
+        options = _options_of({"model": named}) if isinstance(named, str) else None
+    return request, _instance(_part(data, "instance"), options, problems), options
 
 
 def _instance(document: Any, options: schemas.JobOptions | None, problems: _Problems) -> Any:
@@ -286,15 +297,7 @@ def _validate(body: bytes, content_type: str, limits: Limits) -> Outcome:
     from allocator.solution.summary import supply_table, supply_warnings
 
     problems = _Problems()
-    if media_type(content_type) == MULTIPART:
-        read_instance, _ = _upload(body, content_type, problems)
-    else:
-        data = _json(body)
-        with problems.gather():
-            _parsed(schemas.ValidateRequest, data)
-        model = _part(data, "model")
-        options = _options_of({"model": model}) if isinstance(model, str) else None
-        read_instance = _instance(_part(data, "instance"), options, problems)
+    _, read_instance, _ = _read(body, content_type, schemas.ValidateRequest, problems)
     if (refused := problems.refused()) is not None:
         return refused
     instance = read_instance.instance
@@ -334,14 +337,10 @@ def _check(body: bytes, content_type: str, limits: Limits) -> Outcome:
 def _explain(body: bytes, content_type: str, limits: Limits) -> Outcome:
     from allocator.explanations import plan_of_solution
 
-    data = _json(body)
     problems = _Problems()
-    with problems.gather():
-        _parsed(schemas.ExplainRequest, data)
-    options = _options_of(_part(data, "options"))
-    read_instance = _instance(_part(data, "instance"), options, problems)
+    request, read_instance, options = _read(body, content_type, schemas.ExplainRequest, problems)
     spec_options = _limited(options, limits, problems)
-    solution = _part(data, "solution")
+    solution = request.solution if request is not None else None
     if read_instance is not None and isinstance(solution, dict):
         with problems.gather():
             plan_of_solution(read_instance.instance, solution, "solution")
@@ -364,13 +363,8 @@ def _limited(
 def _replan(body: bytes, content_type: str, limits: Limits) -> Outcome:
     from allocator.replanning.plan import checked_replan
 
-    data = _json(body)
     problems = _Problems()
-    request = None
-    with problems.gather():
-        request = _parsed(schemas.ReplanRequest, data)
-    options = _options_of(_part(data, "options"))
-    read_instance = _instance(_part(data, "instance"), options, problems)
+    request, read_instance, options = _read(body, content_type, schemas.ReplanRequest, problems)
     spec_options = _limited(options, limits, problems)
     if read_instance is not None and request is not None:
         with problems.gather():
