@@ -82,8 +82,9 @@ def check_origin(origin: str) -> str:
     "--scheduler",
     default=None,
     metavar="ADDRESS",
-    help="Run jobs on the Dask cluster of this scheduler (tcp://HOST:PORT); default: a local "
-    "cluster of a worker per --job-threads cores.",
+    help="Run jobs on the Dask cluster of this scheduler (tcp://HOST:PORT, or tls:// with Dask's TLS "
+    "settings in its configuration), which its operator protects; default: a local cluster of a "
+    "worker per --job-threads cores, reachable by this service only.",
 )
 @click.option(
     "--job-threads",
