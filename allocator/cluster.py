@@ -2,12 +2,20 @@
 
 A local cluster has a worker process per core divided by the threads each solve uses, so solves
 never compete for cores; an existing cluster is used as it is (its workers' threads are its own).
+
+A local cluster is this process's only: its scheduler, nannies and workers speak TLS with a
+certificate authority made in memory for it (:meth:`distributed.security.Security.temporary`),
+so that another user of the machine can neither submit code to its workers nor read what they
+hold; their HTTP routes (dashboard, info pages) serve nothing, and their scratch folder is a
+private temporary one.  An existing cluster named by its scheduler is its operator's to protect.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +24,7 @@ from typing import TYPE_CHECKING
 from allocator.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from dask.distributed import Client
+    from dask.distributed import Client, LocalCluster
 
 log = logging.getLogger(__name__)
 
@@ -72,28 +80,61 @@ def connect(scheduler: str) -> Client:
 @contextmanager
 def dask_client(scheduler: str | None, threads: int) -> Iterator[Client]:
     """A client of the cluster at `scheduler` (``tcp://HOST:PORT``), or of a local cluster sized
-    for solves of `threads` threads each; closed (and the local cluster stopped) on exit."""
-    from dask.distributed import Client, LocalCluster
+    for solves of `threads` threads each (:func:`local_cluster`); closed (and the local cluster
+    stopped) on exit."""
+    from dask.distributed import Client
 
     if not log.isEnabledFor(logging.INFO):  # Dask's own INFO chatter only with -v
         for name in DASK_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
-    cluster = None
     if scheduler:
         client = connect(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=local_workers(threads),
-            threads_per_worker=1,
-            processes=True,
-            # the scheduler's HTTP routes always start: on a free loopback port, not on :8787
-            dashboard_address="127.0.0.1:0",
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with local_cluster(local_workers(threads)) as cluster:
+        client = Client(cluster, security=cluster.security)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+#: The HTTP routes of a local cluster's scheduler and workers: none (their servers always start).
+NO_HTTP_ROUTES: dict[str, list[str]] = {
+    "distributed.scheduler.http.routes": [],
+    "distributed.worker.http.routes": [],
+}
+
+
+@contextmanager
+def local_cluster(workers: int) -> Iterator[LocalCluster]:
+    """A local cluster of `workers` processes of one thread, on the loopback interface, that only
+    this process can reach: TLS with a certificate authority made in memory for it, no HTTP
+    routes, a private scratch folder (0700) removed with it."""
+    import dask
+    from dask.distributed import LocalCluster
+    from distributed.security import Security
+
+    scratch = tempfile.mkdtemp(prefix="allocator-dask-")  # 0700
     try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
+        with dask.config.set(NO_HTTP_ROUTES):  # the nannies pass the config on to their workers
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                protocol="tls",
+                security=Security.temporary(),
+                dashboard_address="127.0.0.1:0",  # not :8787 (it serves nothing: NO_HTTP_ROUTES)
+                local_directory=scratch,
+                silence_logs=logging.ERROR,
+            )
+        try:
+            yield cluster
+        finally:
             cluster.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

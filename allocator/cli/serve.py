@@ -42,6 +42,25 @@ def check_port(host: str, port: int) -> None:
             ) from None
 
 
+def check_origin(origin: str) -> str:
+    """An origin given to ``--allow-origin`` (``scheme://host[:port]``, nothing after);
+    :class:`InputError` otherwise."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(origin)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+    ):
+        raise InputError(
+            "--allow-origin",
+            [Problem("", f"{origin}: an origin is scheme://host[:port], as https://planning.example:8443")],
+        )
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="The interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The port.")
@@ -63,8 +82,9 @@ def check_port(host: str, port: int) -> None:
     "--scheduler",
     default=None,
     metavar="ADDRESS",
-    help="Run jobs on the Dask cluster of this scheduler (tcp://HOST:PORT); default: a local "
-    "cluster of a worker per --job-threads cores.",
+    help="Run jobs on the Dask cluster of this scheduler (tcp://HOST:PORT, or tls:// with Dask's TLS "
+    "settings in its configuration), which its operator protects; default: a local cluster of a "
+    "worker per --job-threads cores, reachable by this service only.",
 )
 @click.option(
     "--job-threads",
@@ -94,6 +114,57 @@ def check_port(host: str, port: int) -> None:
     type=click.IntRange(1, 1024),
     help="The largest request body in MiB (larger: 413).",
 )
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="An origin (https://host:port) whose web pages may send requests that change something "
+    "(POST, DELETE) and read the answers; by default only the service's own pages may. Repeatable.",
+)
+@click.option(
+    "--keep-days",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Days a finished job (its request, plan and report) is kept after it ended.",
+)
+@click.option(
+    "--keep-jobs",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Finished jobs kept at most; the oldest go first.",
+)
+@click.option(
+    "--client-jobs",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Jobs one client (an address) may have queued or running at once (more: 429).",
+)
+@click.option(
+    "--max-jobs",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Jobs queued or running at once in all (more: 503).",
+)
+@click.option(
+    "--read-seconds",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request's body may take to read and validate (longer: 413).",
+)
+@click.option(
+    "--stop-grace",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a job has to end after DELETE or past its time limit; then it is stopped with "
+    "the best plan kept so far and its worker restarted.",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -106,12 +177,22 @@ def serve(
     time_limit: float,
     max_time_limit: float,
     max_body: int,
+    allow_origins: tuple[str, ...],
+    keep_days: float,
+    keep_jobs: int,
+    client_jobs: int,
+    max_jobs: int,
+    read_seconds: float,
+    stop_grace: float,
 ) -> None:
     """Serve solves, explanations and re-plans over HTTP (JSON under /v1).
 
-    Jobs run on Dask and are kept under --data: they survive a restart. The API's description is
-    served at /docs and /openapi.json; docs/service.md has an example of every endpoint.
-    Stop with Ctrl-C: running jobs stop and keep their best plans."""
+    Jobs run on Dask (a local cluster that only this service can reach, or --scheduler) and are
+    kept under --data, readable by their owner only: they survive a restart, even a crash (a job
+    that ran is stopped with the best plan kept so far), until --keep-days or --keep-jobs remove
+    them. The API's description is served at /docs and /openapi.json; docs/service.md has an
+    example of every endpoint and the security model. Stop with Ctrl-C: running jobs stop and
+    keep their best plans."""
     import uvicorn  # the service's libraries load only when it is served
 
     from allocator.cluster import connect
@@ -131,6 +212,7 @@ def serve(
                     )
                 ],
             )
+        origins = tuple(check_origin(o) for o in allow_origins)
         if time_limit > max_time_limit:
             raise InputError(
                 "--time-limit",
@@ -147,6 +229,13 @@ def serve(
             max_body=max_body * MIB,
             default_time_limit=time_limit,
             max_time_limit=max_time_limit,
+            stop_grace=stop_grace,
+            read_seconds=read_seconds,
+            allow_origins=origins,
+            keep_days=keep_days,
+            keep_jobs=keep_jobs,
+            client_jobs=client_jobs,
+            max_jobs=max_jobs,
         )
         app = create_app(settings)
     level = logging.getLogger().getEffectiveLevel()

@@ -3,15 +3,17 @@ store and the Dask job runner.
 
 Requests are small and quick: validation and checking answer at once, solves, explanations and
 re-plans become jobs that run on Dask workers.  Every request passes the guard first (token,
-loopback, body size).
+loopback, origin, body size); a body is read in a reader process (:mod:`.reading`), never in the
+web process, which answers other requests meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import math
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,37 +25,43 @@ from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ValidationError
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
+from starlette.middleware.cors import CORSMiddleware
 
 import allocator
-from allocator.errors import InputError, Problem
-from allocator.explanations import plan_of_solution
-from allocator.files import TOO_DEEP, check_depth
+from allocator.errors import InputError
 from allocator.instance.catalog import DEFAULT_MODEL, available_models
 from allocator.instance.model import Instance
-from allocator.replanning.plan import checked_replan
 from allocator.service import schemas
 from allocator.service.guard import Guard
-from allocator.service.inputs import (
-    ReadInstance,
-    for_request,
-    instance_of_document,
-    instance_of_upload,
-    request_problems,
-)
+from allocator.service.inputs import for_request, request_problems
 from allocator.service.jobs import JobRunner
-from allocator.service.store import Job, JobStore
-from allocator.solution.summary import supply_table, supply_warnings
+from allocator.service.reading import (
+    JSON,
+    MULTIPART,
+    Busy,
+    Limits,
+    Queued,
+    Readers,
+    Refused,
+    media_type,
+    problem_list,
+)
+from allocator.service.store import FINAL, Job, JobStore, QueueFull
 
 log = logging.getLogger(__name__)
 #: The JSON Schema dialect pydantic writes.
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 JOB_ID = PathParam(..., pattern=r"^[0-9a-f]{16}$", description="a job's id")
-FINAL = ("done", "failed", "stopped")
 #: Seconds between two looks at a job for its event stream.
 EVENT_SECONDS = 0.5
-MULTIPART = "multipart/form-data"
+#: The largest `offset` of a job list (more jobs than retention ever keeps).
+MAX_OFFSET = 10**9
+#: Seconds a client is asked to wait when every reader is busy.
+BUSY_SECONDS = 5
+DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -67,25 +75,58 @@ class ServiceSettings:
     max_body: int = 16 * 1024 * 1024
     default_time_limit: float = 60.0
     max_time_limit: float = 3600.0
+    #: seconds running jobs have to stop on shutdown
     grace: float = 20.0
+    #: seconds a job has to end after a DELETE or past its time limit before its worker is restarted
+    stop_grace: float = 30.0
     #: the names a request's Host may give when the service has no token (against DNS rebinding)
     allowed_hosts: tuple[str, ...] = field(default=("127.0.0.1", "localhost", "::1", "[::1]"))
+    #: origins (``https://host:port``) besides the service's own whose pages may send requests
+    allow_origins: tuple[str, ...] = ()
+    #: finished jobs are removed this many days after they ended, and beyond the newest keep_jobs
+    keep_days: float | None = 30.0
+    keep_jobs: int | None = 1000
+    #: queued and running jobs at most, of one client (its address) and in all
+    client_jobs: int = 100
+    max_jobs: int = 1000
+    #: reader processes, and the seconds a request's body may take to read
+    readers: int = 2
+    read_seconds: float = 10.0
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.default_time_limit, self.max_time_limit, self.job_threads)
+
+    @property
+    def retention(self) -> tuple[float | None, int | None]:
+        """(seconds, jobs): how long and how many finished jobs are kept."""
+        return (None if self.keep_days is None else self.keep_days * DAY), self.keep_jobs
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The service's application; its jobs run from startup to shutdown."""
     store = JobStore(settings.data)
-    runner = JobRunner(store, settings.scheduler, settings.job_threads, settings.grace)
+    runner = JobRunner(
+        store,
+        settings.scheduler,
+        settings.job_threads,
+        settings.grace,
+        stop_grace=settings.stop_grace,
+        retention=settings.retention,
+    )
+    readers = Readers(processes=settings.readers, seconds=settings.read_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(readers.start)
         await asyncio.to_thread(runner.start)
         try:
             yield
         finally:
             await asyncio.to_thread(runner.close)
+            await asyncio.to_thread(readers.close)
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their scripts served from the package, no CDN
         title="allocator",
         version=allocator.__version__,
         summary="Multinational force allocation as a service: solves, explanations and re-plans as jobs.",
@@ -94,22 +135,35 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             401: {"model": schemas.ErrorOut, "description": "a token is required and was missing or wrong"},
             403: {
                 "model": schemas.ErrorOut,
-                "description": "without a token: a request from another machine",
+                "description": "without a token: a request from another machine; a request that "
+                "changes something, sent by a page of another origin",
             },
             422: {"model": schemas.ErrorOut, "description": "bad input: every problem with its place"},
         },
     )
     app.add_middleware(
-        Guard, token=settings.token, max_body=settings.max_body, local_names=settings.allowed_hosts
+        Guard,
+        token=settings.token,
+        max_body=settings.max_body,
+        local_names=settings.allowed_hosts,
+        allow_origins=settings.allow_origins,
     )
-    api = _Api(settings, store, runner)
+    if settings.allow_origins:  # their pages may ask (preflight) and read the answers
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allow_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["authorization", "content-type"],
+            expose_headers=["location", "retry-after"],
+        )
+    api = _Api(settings, store, runner, readers)
     api.routes(app)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, exc: InputError) -> JSONResponse:
-        return _problems(for_request(exc))
+        return _refused(Refused(problem_list(for_request(exc))))
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
@@ -119,50 +173,37 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _problems(request_problems(exc))
+        return _refused(Refused(problem_list(request_problems(exc))))
 
     return app
 
 
-def _problems(error: InputError) -> JSONResponse:
-    detail = [
-        schemas.ProblemOut(source=error.source, place=p.path, message=p.message, text=p.render(error.source))
-        for p in error.problems
-    ]
-    return JSONResponse({"detail": [d.model_dump() for d in detail]}, status_code=422)
+def _refused(refused: Refused) -> JSONResponse:
+    return JSONResponse({"detail": refused.detail}, status_code=refused.status)
+
+
+def _busy(detail: str, seconds: float, status: int) -> JSONResponse:
+    retry = str(max(1, math.ceil(seconds)))
+    return JSONResponse({"detail": detail}, status_code=status, headers={"Retry-After": retry})
 
 
 def _time(value: float | None) -> str | None:
     return None if value is None else datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
 
 
-def _parsed(model: type[BaseModel], data: Any, strict: bool = True) -> Any:
-    """A request part as `model`: JSON strictly typed (no "5" or true for a number), form
-    fields (text) converted."""
-    try:
-        return model.model_validate(data, strict=strict)
-    except ValidationError as exc:
-        raise request_problems(exc) from None
-
-
-async def _json_body(request: Request) -> Any:
-    """The request's JSON body, parsed with the limits of a file (depth too)."""
-    body = await request.body()
-    try:
-        return check_depth(json.loads(body), "request")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError("request", [Problem("", f"the body is not JSON: {exc}")]) from None
-    except RecursionError:
-        raise InputError("request", [Problem("", TOO_DEEP)]) from None
+def _client(request: Request) -> str:
+    """Who sent a request, for the bounds on queued work: its address (the socket's)."""
+    return request.client.host if request.client else "unknown"
 
 
 class _Api:
-    """The routes, over one store and runner."""
+    """The routes, over one store, runner and set of readers."""
 
-    def __init__(self, settings: ServiceSettings, store: JobStore, runner: JobRunner):
+    def __init__(self, settings: ServiceSettings, store: JobStore, runner: JobRunner, readers: Readers):
         self.settings = settings
         self.store = store
         self.runner = runner
+        self.readers = readers
 
     # jobs ------------------------------------------------------------------------------------------
     def job_out(self, job: Job) -> schemas.JobOut:
@@ -189,38 +230,67 @@ class _Api:
             links=links,
         )
 
-    def options(self, options: schemas.JobOptions) -> dict[str, Any]:
-        """A job's options with the service's defaults and limits."""
-        limit = options.time_limit or self.settings.default_time_limit
-        threads = options.threads or self.settings.job_threads
-        problems = []
-        if limit > self.settings.max_time_limit:
-            problems.append(
-                Problem(
-                    "options.time_limit",
-                    f"{limit:g} s: this service allows at most {self.settings.max_time_limit:g} s",
-                )
-            )
-        if threads > self.settings.job_threads:
-            problems.append(
-                Problem(
-                    "options.threads",
-                    f"{threads}: this service's jobs have {self.settings.job_threads} thread(s)",
-                )
-            )
-        if problems:
-            raise InputError("request", problems)
-        return {
-            "backend": options.backend,
-            "time_limit": limit,
-            "threads": threads,
-            "seed": options.seed,
-            "model": options.model,
-        }
+    async def read(self, request: Request, route: str, uploads: bool) -> Response | Any:
+        """A request's body read in a reader process: a Queued job, an Answered request or a
+        response (refused: 415 for a body of another type, 413, 422, or 503 when every reader
+        is busy)."""
+        content_type = request.headers.get("content-type", "")
+        accepted = (JSON, MULTIPART) if uploads else (JSON,)
+        if media_type(content_type) not in accepted:
+            what = " or ".join(accepted)
+            detail = f"the body must be {what}" + (" (the file in field 'file')" if uploads else "")
+            return JSONResponse({"detail": f"{detail}, not '{content_type or 'none'}'"}, status_code=415)
+        try:
+            outcome = await self.readers.read(route, await request.body(), content_type, self.settings.limits)
+        except Busy:
+            return _busy("every reader of this service is busy; retry in a moment", BUSY_SECONDS, 503)
+        return _refused(outcome) if isinstance(outcome, Refused) else outcome
 
-    def queue(self, kind: str, instance: Instance, spec: dict[str, Any]) -> JSONResponse:
+    async def submit(self, request: Request, route: str, uploads: bool) -> Response:
+        """Queue the job of a request: refused at once when its client (or the service) has as
+        many jobs queued or running as allowed, else read, then queued."""
+        client = _client(request)
+        full = await asyncio.to_thread(self.full, client)
+        if full is not None:
+            return full
+        outcome = await self.read(request, route, uploads)
+        if isinstance(outcome, Response):
+            return outcome
+        return await asyncio.to_thread(self.queue, outcome, client)
+
+    def full(self, client: str) -> Response | None:
+        """429 (the client's) or 503 (the service's) when no more jobs may be queued."""
+        mine = self.store.active(client)
+        if len(mine) >= self.settings.client_jobs:
+            return self.queue_full(QueueFull("client", self.settings.client_jobs), client)
+        if len(self.store.active()) >= self.settings.max_jobs:
+            return self.queue_full(QueueFull("service", self.settings.max_jobs), client)
+        return None
+
+    def queue_full(self, full: QueueFull, client: str) -> Response:
+        """The answer to a job refused by a bound on queued work, with the seconds until the
+        first of its client's (or the service's) running jobs reaches its time limit."""
+        jobs = self.store.active(client if full.scope == "client" else None)
+        now, default = time.time(), self.settings.default_time_limit
+        ends = [j.started + (j.time_limit or default) for j in jobs if j.started is not None]
+        wait = min(ends) - now if ends else default
+        return _busy(str(full), wait, 429 if full.scope == "client" else 503)
+
+    def queue(self, queued: Queued, client: str) -> Response:
         job_id = secrets.token_hex(8)
-        self.store.add(job_id, kind, instance.name, {"kind": kind, **spec})
+        try:
+            self.store.add(
+                job_id,
+                queued.kind,
+                queued.name,
+                queued.request,
+                client=client,
+                time_limit=queued.time_limit,
+                per_client=self.settings.client_jobs,
+                total=self.settings.max_jobs,
+            )
+        except QueueFull as full:
+            return self.queue_full(full, client)
         self.runner.submit(job_id)
         job = self.store.get(job_id)
         assert job is not None
@@ -246,10 +316,28 @@ class _Api:
             }
         }
         too_big: dict[int | str, dict[str, Any]] = {
-            413: {"model": schemas.ErrorOut, "description": "the body is larger than the service's limit"}
+            413: {
+                "model": schemas.ErrorOut,
+                "description": "the body is larger than the service's limit, or takes more time or "
+                "memory to read than the service allows",
+            },
+            415: {
+                "model": schemas.ErrorOut,
+                "description": "the body is not of a type this route reads (JSON, or a multipart upload)",
+            },
+            503: {
+                "model": schemas.ErrorOut,
+                "description": "the service is busy (every reader, or as many jobs as it queues): "
+                "retry after Retry-After seconds",
+            },
         }
         accepted: dict[int | str, dict[str, Any]] = {
             202: {"model": schemas.JobOut, "description": "the job, queued"},
+            429: {
+                "model": schemas.ErrorOut,
+                "description": "this client has as many jobs queued or running as the service allows: "
+                "retry after Retry-After seconds",
+            },
             **too_big,
         }
 
@@ -264,22 +352,13 @@ class _Api:
         async def submit_solve(request: Request) -> Response:
             """Solve an instance: a JSON body, or a multipart upload (field `file`: YAML, JSON or
             XLSX; options as form fields).  Answers at once with the queued job."""
-            if request.headers.get("content-type", "").startswith(MULTIPART):
-                read, options = await self.upload(request)
-            else:
-                body = _parsed(schemas.SolveRequest, await _json_body(request))
-                read = await asyncio.to_thread(instance_of_document, body.instance, body.options.model)
-                options = body.options
-            allocator.api.refuse_changes(read.instance, "instance")
-            return self.queue(
-                "solve", read.instance, {"instance": read.document, "options": self.options(options)}
-            )
+            return await self.submit(request, "solve", uploads=True)
 
         @app.get("/v1/solves", response_model=schemas.JobList, tags=["jobs"])
         def list_jobs(
             status: schemas.JobStatus | None = None,
             limit: int = Query(100, ge=1, le=1000),
-            offset: int = Query(0, ge=0),
+            offset: int = Query(0, ge=0, le=MAX_OFFSET),
         ) -> schemas.JobList:
             """Jobs of every kind, newest first."""
             return schemas.JobList(jobs=[self.job_out(j) for j in self.store.jobs(status, limit, offset)])
@@ -341,15 +420,32 @@ class _Api:
             responses={
                 **unknown,
                 200: {"model": schemas.JobOut, "description": "the job had ended"},
-                409: {"model": schemas.ErrorOut, "description": "a running explanation: it ends by itself"},
+                204: {"description": "with `remove=true`: the finished job and all it made are removed"},
+                409: {
+                    "model": schemas.ErrorOut,
+                    "description": "a running explanation: it ends by itself; with `remove=true`, a "
+                    "job that has not ended: stop it first",
+                },
             },
             tags=["jobs"],
         )
-        def stop_job(job_id: str = JOB_ID) -> JSONResponse:
+        def stop_job(
+            job_id: str = JOB_ID,
+            remove: bool = Query(
+                False, description="remove a finished job and everything it made, instead of stopping it"
+            ),
+        ) -> Response:
             """Stop a job: a running search ends and keeps its best plan; a queued job never runs.
             202 while it stops, 200 for a job that had ended already, 409 for a running
-            explanation (it ends within its time limit)."""
+            explanation (it ends within its time limit).  With `remove=true`, remove a finished
+            job, its plan, report and request (204; 409 for a job that has not ended)."""
             job = self.job(job_id)
+            if remove:
+                if job.status not in FINAL:
+                    detail = f"job '{job_id}' is {job.status}: stop it first (DELETE without remove)"
+                    return JSONResponse({"detail": detail}, status_code=409)
+                self.store.remove(job_id)
+                return Response(status_code=204)
             if job.status in FINAL:
                 return JSONResponse(self.job_out(job).model_dump(mode="json"), status_code=200)
             if job.kind == "explain" and job.status == "running":
@@ -369,10 +465,9 @@ class _Api:
             openapi_extra=_body_doc(schemas.ExplainRequest, upload=False),
             tags=["jobs"],
         )
-        async def submit_explain(request: Request) -> JSONResponse:
+        async def submit_explain(request: Request) -> Response:
             """Explain an instance and a plan (or why there is none), as `allocator explain`."""
-            body = _parsed(schemas.ExplainRequest, await _json_body(request))
-            return await asyncio.to_thread(self.explain_job, body)
+            return await self.submit(request, "explain", uploads=False)
 
         @app.post(
             "/v1/replan",
@@ -382,10 +477,9 @@ class _Api:
             openapi_extra=_body_doc(schemas.ReplanRequest, upload=False),
             tags=["jobs"],
         )
-        async def submit_replan(request: Request) -> JSONResponse:
+        async def submit_replan(request: Request) -> Response:
             """Re-plan from period `from` on, keeping the baseline's history, as `allocator replan`."""
-            body = _parsed(schemas.ReplanRequest, await _json_body(request))
-            return await asyncio.to_thread(self.replan_job, body)
+            return await self.submit(request, "replan", uploads=False)
 
         @app.post(
             "/v1/validate",
@@ -394,14 +488,9 @@ class _Api:
             openapi_extra=_body_doc(schemas.ValidateRequest, upload=True),
             tags=["inputs"],
         )
-        async def validate(request: Request) -> schemas.ValidateOut:
+        async def validate(request: Request) -> Response:
             """Validate an instance (JSON body or multipart upload) as `allocator validate`."""
-            if request.headers.get("content-type", "").startswith(MULTIPART):
-                read, _ = await self.upload(request)
-            else:
-                body = _parsed(schemas.ValidateRequest, await _json_body(request))
-                read = await asyncio.to_thread(instance_of_document, body.instance, body.model)
-            return await asyncio.to_thread(_validated, read)
+            return await self.answer(request, "validate", uploads=True)
 
         @app.post(
             "/v1/check",
@@ -410,11 +499,10 @@ class _Api:
             openapi_extra=_body_doc(schemas.CheckRequest, upload=False),
             tags=["inputs"],
         )
-        async def check(request: Request) -> schemas.CheckOut:
+        async def check(request: Request) -> Response:
             """Check a solution against every rule, as `allocator check` (a re-plan with its
             baseline); a broken rule is `ok: false`, not an error."""
-            body = _parsed(schemas.CheckRequest, await _json_body(request))
-            return await asyncio.to_thread(self.check, body)
+            return await self.answer(request, "check", uploads=False)
 
         @app.get("/v1/schema/instance", tags=["formats"])
         def instance_schema() -> dict[str, Any]:
@@ -431,53 +519,10 @@ class _Api:
             """The named models an instance or a job's `options.model` may name."""
             return schemas.ModelList(models=list(available_models()))
 
-    def explain_job(self, body: schemas.ExplainRequest) -> JSONResponse:
-        read = instance_of_document(body.instance, body.options.model)
-        if body.solution is not None:
-            plan_of_solution(read.instance, body.solution, "solution")
-        spec = {"instance": read.document, "solution": body.solution, "options": self.options(body.options)}
-        return self.queue("explain", read.instance, spec)
-
-    def replan_job(self, body: schemas.ReplanRequest) -> JSONResponse:
-        read = instance_of_document(body.instance, body.options.model)
-        checked_replan(
-            read.instance, body.baseline, body.from_, body.objectives, body.max_changes, "baseline"
-        )
-        spec = {
-            "instance": read.document,
-            "baseline": body.baseline,
-            "from": body.from_,
-            "objectives": body.objectives,
-            "max_changes": body.max_changes,
-            "options": self.options(body.options),
-        }
-        return self.queue("replan", read.instance, spec)
-
-    def check(self, body: schemas.CheckRequest) -> schemas.CheckOut:
-        read = instance_of_document(body.instance)
-        report = allocator.check(read.instance, body.solution, "solution", baseline=body.baseline)
-        return schemas.CheckOut(
-            ok=report.ok,
-            status=report.status,
-            objectives=report.objectives,
-            violations=[
-                schemas.ViolationOut(rule=v.rule, name=v.name, message=v.message) for v in report.violations
-            ],
-        )
-
-    async def upload(self, request: Request) -> tuple[ReadInstance, schemas.JobOptions]:
-        """The instance file of a multipart request and the options in its other fields."""
-        form = await request.form(max_files=1, max_fields=20)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise InputError(
-                "request", [Problem("file", "a multipart request needs the instance file in field 'file'")]
-            )
-        fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-        options = _parsed(schemas.JobOptions, fields, strict=False)
-        data = await upload.read()
-        read = await asyncio.to_thread(instance_of_upload, data, upload.filename, options.model)
-        return read, options
+    async def answer(self, request: Request, route: str, uploads: bool) -> Response:
+        """The answer of a quick request, read in a reader process."""
+        outcome = await self.read(request, route, uploads)
+        return outcome if isinstance(outcome, Response) else JSONResponse(outcome.body)
 
     def result(self, job_id: str, column: str, media_type: str) -> Response:
         job = self.job(job_id)
@@ -499,20 +544,6 @@ class _Api:
             if job.status in FINAL:
                 return
             await asyncio.sleep(EVENT_SECONDS)
-
-
-def _validated(read: ReadInstance) -> schemas.ValidateOut:
-    instance = read.instance
-    supply = supply_table(instance)
-    return schemas.ValidateOut(
-        instance=instance.name,
-        nations=len(instance.nations),
-        tasks=len(instance.tasks),
-        offers=len(instance.offers),
-        periods=instance.periods,
-        supply=[schemas.SupplyRow(**row) for row in supply.to_dict("records")],
-        warnings=[*read.warnings, *supply_warnings(supply, read.label)],
-    )
 
 
 class _NotFound(Exception):

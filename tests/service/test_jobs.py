@@ -4,6 +4,10 @@ explanations and re-plans; stop, events, uploads, the job list and the documents
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,7 @@ import pytest
 
 import allocator
 from allocator.service.schemas import SolutionDocument
+from allocator.service.store import JobStore
 from tests.helpers.instances import ROOT
 from tests.helpers.service import Server, wait_job, wait_progress
 
@@ -228,3 +233,123 @@ def test_the_schemas_served_are_the_committed_ones(server: Server, name: str) ->
         openapi = client.get("/openapi.json").json()
     assert served == json.loads((ROOT / "docs" / "schema" / f"{name}.json").read_text())
     assert openapi == json.loads((ROOT / "docs" / "openapi.json").read_text())
+
+
+def test_a_finished_job_is_removed_on_request(server: Server, basic: dict[str, Any]) -> None:
+    done = finished(server, submit(server, "/v1/solves", {"instance": basic}))
+    with server.client() as client:
+        removed = client.delete(f"/v1/solves/{done['id']}", params={"remove": "true"})
+        gone = client.get(f"/v1/solves/{done['id']}")
+        solution = client.get(f"/v1/solves/{done['id']}/solution")
+        again = client.delete(f"/v1/solves/{done['id']}", params={"remove": "true"})
+    assert removed.status_code == 204 and gone.status_code == 404 and solution.status_code == 404
+    assert again.status_code == 404
+
+
+def test_a_job_that_has_not_ended_is_not_removed(server: Server, reassurance: dict[str, Any]) -> None:
+    job = submit(server, "/v1/solves", {"instance": reassurance, "options": {"time_limit": 600}})
+    with server.client() as client:
+        refused = client.delete(f"/v1/solves/{job['id']}", params={"remove": "true"})
+        still = client.get(f"/v1/solves/{job['id']}").json()
+        client.delete(f"/v1/solves/{job['id']}")
+        wait_job(client, job["id"], timeout=60)
+    assert refused.status_code == 409 and "stop it first" in refused.json()["detail"]
+    assert still["status"] in ("queued", "running")
+
+
+def test_queued_work_is_bounded_per_client(tmp_path: Path, basic: dict[str, Any], reassurance: Any) -> None:
+    server = Server(tmp_path / "data", "--client-jobs", "2", "--time-limit", "30").start()
+    try:
+        with server.client() as client:
+            jobs = [client.post("/v1/solves", json={"instance": reassurance}).json()["id"] for _ in range(2)]
+            wait_progress(client, jobs[0])
+            refused = client.post("/v1/solves", json={"instance": basic})
+            listed = client.get("/v1/solves").json()["jobs"]
+            client.delete(f"/v1/solves/{jobs[1]}")
+            wait_job(client, jobs[1], timeout=60)
+            accepted = client.post("/v1/solves", json={"instance": basic})
+            for job in (jobs[0], accepted.json()["id"]):
+                client.delete(f"/v1/solves/{job}")
+                wait_job(client, job, timeout=60)
+    finally:
+        server.stop()
+    assert refused.status_code == 429, refused.text
+    assert "2 jobs from this client are queued or running" in refused.json()["detail"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 30  # the first running job's time left
+    assert len(listed) == 2
+    assert accepted.status_code == 202
+
+
+def test_old_jobs_go_at_start_up_and_as_jobs_end(tmp_path: Path, basic: dict[str, Any]) -> None:
+    """Retention: jobs that ended more than --keep-days ago, and beyond the newest --keep-jobs,
+    are removed at start-up and when a job ends; the store is its owner's only."""
+    data = tmp_path / "data"
+    store = JobStore(data)
+    for k in range(4):
+        store.add(f"{k:016x}", "solve", "old", {"kind": "solve"})
+        store.finish(f"{k:016x}", "done", solution="x" * 100_000)
+    with sqlite3.connect(data / "jobs.sqlite") as db:
+        db.execute("UPDATE jobs SET finished = finished - 3 * 86400 WHERE id = ?", (f"{0:016x}",))
+    mask = os.umask(0)
+    try:
+        server = Server(data, "--keep-days", "2", "--keep-jobs", "2").start()
+    finally:
+        os.umask(mask)
+    try:
+        with server.client() as client:
+            at_start = [j["id"] for j in client.get("/v1/solves").json()["jobs"]]
+            new = finished(server, submit(server, "/v1/solves", {"instance": basic}))
+            time.sleep(0.5)
+            after = [j["id"] for j in client.get("/v1/solves").json()["jobs"]]
+    finally:
+        server.stop()
+    assert at_start == [f"{3:016x}", f"{2:016x}"]
+    assert after == [new["id"], f"{3:016x}"]
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
+    assert set(modes.values()) == {0o600}, modes
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def _job_that_finds_a_plan(instance: dict[str, Any], job_id: str, topic: str, channel: str) -> dict[str, Any]:
+    """A job's side as the engine's plans callback drives it: a plan found, handed over, and the
+    job still running a moment (on a Dask worker)."""
+    from allocator.service.work import PLAN_SECONDS, SIGNAL_SECONDS, Signals
+
+    signals = Signals(job_id, topic, channel)
+    try:
+        result = allocator.solve(allocator.build_instance(instance, "basic"), time_limit=10, threads=1)
+        signals.plan(result)
+        time.sleep(PLAN_SECONDS + 4 * SIGNAL_SECONDS)
+        return dict(result.to_json())
+    finally:
+        signals.close()
+
+
+def test_a_running_jobs_plans_reach_the_store_and_outlive_it(tmp_path: Path, basic: dict[str, Any]) -> None:
+    """A plan handed over by a running job is kept in the store as it comes; a job that never
+    reports its end (here: the service closes) ends with it, checked."""
+    from allocator.service.jobs import SHUTDOWN_KEPT, JobRunner
+
+    store = JobStore(tmp_path)
+    runner = JobRunner(store, grace=1)
+    runner.start()
+    job_id = "a" * 16
+    options = {"backend": "auto", "time_limit": 60, "threads": 1, "seed": 0, "model": None}
+    store.add(
+        job_id, "solve", "basic", {"kind": "solve", "instance": basic, "options": options}, time_limit=60
+    )
+    try:
+        task = runner.client.submit(
+            _job_that_finds_a_plan, basic, job_id, runner.topic, runner.channel(job_id), pure=False
+        )
+        plan = task.result(timeout=120)
+        deadline = time.monotonic() + 30
+        while store.result(job_id, "incumbent") is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        kept = store.result(job_id, "incumbent")
+    finally:
+        runner.close()
+    assert kept is not None and json.loads(kept) == plan
+    job = store.get(job_id)
+    assert job is not None and job.status == "stopped" and job.reason == SHUTDOWN_KEPT and job.verified
+    assert json.loads(store.result(job_id, "solution") or "{}") == plan
