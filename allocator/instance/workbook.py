@@ -31,7 +31,7 @@ from allocator.instance.formats import build_instance
 from allocator.instance.model import Instance
 from allocator.instance.spec import ModelSpec
 from allocator.instance.validation import unknown
-from allocator.xlsx import append_rows, inspect_workbook
+from allocator.xlsx import append_rows, inspect_workbook, workbook_data
 
 #: sheet -> its columns, in order
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -146,18 +146,19 @@ def _column_letter(sheet: str, column: str) -> str:
 
 
 def read_workbook(
-    source: str | Path, label: str | None = None
+    source: str | Path | bytes, label: str | None = None
 ) -> tuple[dict[str, Any], Locator, list[Problem]]:
-    """The instance document of a workbook, where each item came from, and the problems of rows
-    that could not be placed (a requirement of an unknown task, say).  Raises for a file that is
-    not a workbook of these sheets and columns, or that :func:`allocator.xlsx.inspect_workbook`
-    refuses (unsafe or oversized parts, too many rows)."""
+    """The instance document of a workbook (a file, or its bytes), where each item came from, and
+    the problems of rows that could not be placed (a requirement of an unknown task, say).  Raises
+    for a file that is not a workbook of these sheets and columns, or that
+    :func:`allocator.xlsx.inspect_workbook` refuses (unsafe or oversized parts, too many rows)."""
     from openpyxl import load_workbook
 
-    label = label or str(source)
-    inspect_workbook(source, label)  # limits and safe XML before openpyxl reads a byte
+    label = label or (str(source) if not isinstance(source, bytes) else "<workbook>")
+    data = workbook_data(source, label)  # read once: what openpyxl reads is what was inspected
+    inspect_workbook(data, label)  # limits and safe XML before openpyxl reads a byte
     try:
-        book = load_workbook(source, read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise InputError(label, [Problem("", f"not an Excel workbook (.xlsx): {exc}")]) from None
     problems: list[Problem] = []  # problems of columns: reported with those of the document
@@ -456,11 +457,11 @@ def _number(value: float) -> str:
 
 
 def load_workbook_instance(
-    source: str | Path, model: str | None = None, label: str | None = None
+    source: str | Path | bytes, model: str | None = None, label: str | None = None
 ) -> Instance:
-    """Load and validate an instance workbook; problems are reported at their cells (and under
-    `label`, the file's name by default)."""
-    label = label or str(source)
+    """Load and validate an instance workbook (a file, or its bytes); problems are reported at
+    their cells (and under `label`, the file's name by default)."""
+    label = label or (str(source) if not isinstance(source, bytes) else "<workbook>")
     doc, locator, problems = read_workbook(source, label)
     try:
         instance = build_instance(doc, label, model=model)
