@@ -22,6 +22,24 @@ from pydantic import (
 MAX_PERIODS = 1000
 #: Largest number of identical units in one offer.
 MAX_UNITS = 100_000
+#: Most items of each section: far above a real coalition (30 nations today, every member state
+#: of the United Nations would be 193), and refused before any model is built.
+MAX_NATIONS = 1_000
+MAX_CAPABILITIES = 5_000
+MAX_OFFERS = 20_000
+MAX_TASKS = 5_000
+#: Most requirement entries of one task (a profile of 5 capabilities over 1,000 periods).
+MAX_REQUIREMENTS = 5_000
+#: Largest amount (cost, budget, personnel): the solvers work on whole numbers, a value with d
+#: decimal places counting 10**d times (d at most :data:`DECIMALS`), and hold them exactly up
+#: to 2**53; the sums a plan can reach are checked as a whole too (``check_magnitudes``).
+MAX_AMOUNT = 1e12
+#: Most decimal places a number keeps (the solvers round the rest).
+DECIMALS = 6
+#: Smallest and largest weight (a share, a priority, an objective's weight in a level): the
+#: smallest is the finest a number keeps.
+MIN_WEIGHT = 10.0**-DECIMALS
+MAX_WEIGHT = 1e6
 
 MONTH = re.compile(r"(\d{4})-(0?[1-9]|1[0-2])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -7,11 +7,15 @@ the checks here need several parts of the instance at once.  Every check appends
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 
 from allocator.errors import Problem, did_you_mean
+from allocator.instance.fields import DECIMALS, MAX_WEIGHT, MIN_WEIGHT
 from allocator.instance.parts import Capability, Horizon, Nation, Offer, Task
+from allocator.instance.problems import figure
 from allocator.instance.spec import OBJECTIVE_NAMES, REPLAN_OBJECTIVE, ModelSpec
 
 #: Refuse instances whose aggregated model would exceed this many tour variables.
@@ -200,8 +204,14 @@ def check_model_spec(spec: ModelSpec, path: str) -> list[Problem]:
                         f"{', '.join(OBJECTIVE_NAMES)} (and {REPLAN_OBJECTIVE} when re-planning)",
                     )
                 )
-            if weight <= 0:
-                problems.append(Problem(f"{path}.objectives[{k}].{name}", f"weight {weight} must be > 0"))
+            if not MIN_WEIGHT <= weight <= MAX_WEIGHT:  # nan too
+                problems.append(
+                    Problem(
+                        f"{path}.objectives[{k}].{name}",
+                        f"weight {figure(weight)} must be between "
+                        f"{figure(MIN_WEIGHT)} and {figure(MAX_WEIGHT)}",
+                    )
+                )
             if name in seen:
                 problems.append(Problem(f"{path}.objectives[{k}]", f"objective '{name}' appears twice"))
             seen.add(name)
@@ -233,6 +243,123 @@ def check_size(offers: Sequence[Offer], tasks: Sequence[Task], horizon: Horizon)
             )
         ]
     return []
+
+
+#: The largest whole number the solvers hold exactly (HiGHS works in doubles; CP-SAT in 64 bits).
+EXACT = 2**53
+
+
+def decimals(values: Iterable[float]) -> int:
+    """The most decimal places among `values` that the solvers keep (at most DECIMALS)."""
+    most = 0
+    for value in values:
+        text = repr(float(value))
+        if "e-" in text:
+            most = DECIMALS
+            break
+        if "." in text:
+            most = max(most, len(text.split(".")[1].rstrip("0")))
+    return min(most, DECIMALS)
+
+
+def check_magnitudes(
+    offers: Sequence[Offer],
+    tasks: Sequence[Task],
+    nations: Sequence[Nation],
+    horizon: Horizon,
+    spec: ModelSpec,
+) -> list[Problem]:
+    """The sums a plan can reach, in the solvers' whole numbers (a value with d decimal places
+    counts 10**d times), stay below :data:`EXACT`: the cost of every unit-period offered, the
+    shortfall of every unit-period required, each objective's weighted level and the fairness
+    measure times the shares; otherwise a problem at the largest contributor, naming the limit."""
+    span = [(o.available or (1, horizon.periods)) for o in offers]
+    unit_periods = [o.units * (b - a + 1) for o, (a, b) in zip(offers, span, strict=True)]
+    scale = {
+        "cost": 10
+        ** decimals([o.cost for o in offers] + [n.budget for n in nations if n.budget is not None]),
+        "personnel": 10
+        ** decimals(
+            [o.personnel for o in offers] + [n.max_personnel for n in nations if n.max_personnel is not None]
+        ),
+        "units": 1,
+    }
+    cost = [o.cost * n * scale["cost"] for o, n in zip(offers, unit_periods, strict=True)]
+    missing = []
+    for task in tasks:
+        lo, hi = task.active or (1, horizon.periods)
+        need = sum(
+            r.units * ((r.periods or (lo, hi))[1] - (r.periods or (lo, hi))[0] + 1) for r in task.requirements
+        )
+        missing.append(task.priority * (need + task.min_nations * (hi - lo + 1)))
+    shortfall_scale = 10 ** decimals(t.priority for t in tasks)
+    share_total = sum(n.share for n in nations) * 10 ** decimals(n.share for n in nations)
+    burden = [
+        n * (1.0 if spec.fairness == "units" else getattr(o, spec.fairness)) * scale[spec.fairness]
+        for o, n in zip(offers, unit_periods, strict=True)
+    ]
+    largest = {  # each objective's largest value, in its whole numbers
+        "shortfall": sum(missing) * shortfall_scale,
+        "surplus": float(sum(unit_periods)),
+        "fairness": share_total * sum(burden),
+        "deployments": float(sum(unit_periods)),
+        "cost": sum(cost),
+        REPLAN_OBJECTIVE: float(sum(unit_periods) + horizon.periods * len(tasks)),
+    }
+    problems = []
+    if largest["cost"] > EXACT:
+        i = max(range(len(cost)), key=cost.__getitem__)
+        problems.append(
+            _too_large(
+                f"offers[{i}].cost",
+                "the cost of every unit-period offered",
+                largest["cost"],
+                "write costs in larger units (thousands)",
+            )
+        )
+    if largest["shortfall"] > EXACT:
+        i = max(range(len(missing)), key=missing.__getitem__)
+        problems.append(
+            _too_large(
+                f"tasks[{i}].priority",
+                "the shortfall of every unit-period required, weighted by priority",
+                largest["shortfall"],
+                "use smaller priorities",
+            )
+        )
+    if "fairness" in spec.objective_names and largest["fairness"] > EXACT:
+        problems.append(
+            _too_large(
+                "nations",
+                f"the burden in {spec.fairness} times the sum of the shares",
+                largest["fairness"],
+                "use smaller shares (only their ratios count)",
+            )
+        )
+    for k, level in enumerate(spec.levels):
+        if len(level) > 1 and (value := _level_largest(level, largest)) > EXACT:
+            problems.append(
+                _too_large(
+                    f"model.objectives[{k}]", "this weighted level", value, "use weights closer to each other"
+                )
+            )
+    return problems
+
+
+def _level_largest(level: tuple[tuple[str, float], ...], largest: Mapping[str, float]) -> float:
+    """A weighted level's largest value in the solvers' whole numbers: each weight as a fraction
+    (up to DECIMALS places), all over their least common denominator."""
+    weights = {name: Fraction(weight).limit_denominator(10**DECIMALS) for name, weight in level}
+    denominator = math.lcm(*(w.denominator for w in weights.values()))
+    return float(sum(w * denominator * largest[name] for name, w in weights.items()))
+
+
+def _too_large(path: str, what: str, value: float, advice: str) -> Problem:
+    return Problem(
+        path,
+        f"numbers too large to plan exactly: {what} could reach {value:.3g} in the solvers' whole "
+        f"numbers (a value with d decimal places counts 10^d times), above {figure(EXACT)}; {advice}",
+    )
 
 
 def cross_check(
@@ -270,6 +397,10 @@ def cross_check(
     if complete and not problems and horizon is not None:
         problems += check_leads_can_serve(tasks.items(), list(offers.values()), horizon)
         problems += check_size(list(offers.values()), list(tasks.values()), horizon)
+        if spec is not None and not problems:
+            problems += check_magnitudes(
+                list(offers.values()), list(tasks.values()), list(nations.values()), horizon, spec[0]
+            )
     return problems
 
 

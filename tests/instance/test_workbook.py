@@ -130,7 +130,7 @@ def _problems(path: Path) -> list[str]:
         ("requirements", "C2", "many", "requirements!C2: must be a whole number (got 'many')"),
         ("requirements", "A2", "nope", "requirements!A2: unknown task 'nope'"),
         ("leads", "D2", "ZZ", "leads!D2:"),
-        ("tasks", "F2", -1, "tasks!F2: must be more than 0 (got -1)"),
+        ("tasks", "F2", -1, "tasks!F2: must be at least 0.000001 (got -1)"),
         ("model", "B3", 0, "model!B3: must be at least 1 (got 0)"),
         ("offers", "G2", 3, "offers!H2: give both 'available_from' and 'available_to', or neither"),
         ("nations", "F1", "colour", "nations!F1: unknown column 'colour'"),
