@@ -21,6 +21,7 @@ from allocator.instance.fields import (
     MONTH,
     Frozen,
     Id,
+    OptionalText,
     Text,
     Window,
 )
@@ -29,7 +30,7 @@ from allocator.instance.fields import (
 class Horizon(Frozen):
     periods: int = Field(ge=1, le=MAX_PERIODS)
     unit: Text = "month"
-    start: Text | None = None
+    start: OptionalText = None
 
     @property
     def first_month(self) -> tuple[int, int] | None:
@@ -49,7 +50,7 @@ class Horizon(Frozen):
 
 class Nation(Frozen):
     id: Id
-    name: Text | None = None
+    name: OptionalText = None
     share: float = Field(default=1.0, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False)
     max_personnel: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
     budget: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
@@ -94,8 +95,8 @@ class Lead(Frozen):
 
 class Task(Frozen):
     id: Id
-    name: Text | None = None
-    domain: Text | None = None
+    name: OptionalText = None
+    domain: OptionalText = None
     active: Window | None = None
     priority: float = Field(default=1.0, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False)
     requirements: tuple[Requirement, ...] = Field(min_length=1, max_length=MAX_REQUIREMENTS)

@@ -92,6 +92,7 @@ _WORDS = {
     "too_short": "must have at least {min_length} item(s)",
     "too_long": "must have at most {max_length} item(s)",
     "string_pattern_mismatch": "may hold only letters, digits and _ . -",
+    "string_unicode": "lone surrogates (a JSON escape such as \\ud800) are not allowed",
 }
 
 

@@ -271,87 +271,76 @@ def check_magnitudes(
 ) -> list[Problem]:
     """The sums a plan can reach, in the solvers' whole numbers (a value with d decimal places
     counts 10**d times), stay below :data:`EXACT`: the cost of every unit-period offered, the
-    shortfall of every unit-period required, each objective's weighted level and the fairness
-    measure times the shares; otherwise a problem at the largest contributor, naming the limit."""
-    span = [(o.available or (1, horizon.periods)) for o in offers]
-    unit_periods = [o.units * (b - a + 1) for o, (a, b) in zip(offers, span, strict=True)]
-    scale = {
-        "cost": 10
-        ** decimals([o.cost for o in offers] + [n.budget for n in nations if n.budget is not None]),
-        "personnel": 10
-        ** decimals(
-            [o.personnel for o in offers] + [n.max_personnel for n in nations if n.max_personnel is not None]
-        ),
-        "units": 1,
-    }
-    cost = [o.cost * n * scale["cost"] for o, n in zip(offers, unit_periods, strict=True)]
-    missing = []
-    for task in tasks:
-        lo, hi = task.active or (1, horizon.periods)
-        need = sum(
-            r.units * ((r.periods or (lo, hi))[1] - (r.periods or (lo, hi))[0] + 1) for r in task.requirements
-        )
-        missing.append(task.priority * (need + task.min_nations * (hi - lo + 1)))
-    shortfall_scale = 10 ** decimals(t.priority for t in tasks)
-    share_total = sum(n.share for n in nations) * 10 ** decimals(n.share for n in nations)
-    burden = [
-        n * (1.0 if spec.fairness == "units" else getattr(o, spec.fairness)) * scale[spec.fairness]
+    shortfall of every unit-period required, the fairness measure times the shares and each
+    weighted level; otherwise a problem at the largest contributor, naming the limit."""
+    unit_periods = [o.units * (b - a + 1) for o in offers for a, b in [o.available or (1, horizon.periods)]]
+    cost_scale = 10 ** decimals(
+        [o.cost for o in offers] + [n.budget for n in nations if n.budget is not None]
+    )
+    personnel_scale = 10 ** decimals(
+        [o.personnel for o in offers] + [n.max_personnel for n in nations if n.max_personnel is not None]
+    )
+    cost = [o.cost * n * cost_scale for o, n in zip(offers, unit_periods, strict=True)]
+    missing = [_missing(task, horizon) for task in tasks]
+    priority_scale = 10 ** decimals(t.priority for t in tasks)
+    share_scale = 10 ** decimals(n.share for n in nations)
+    total_share = sum(round(n.share * share_scale) for n in nations)
+    measure_scale = {"units": 1, "personnel": personnel_scale, "cost": cost_scale}[spec.fairness]
+    burden = sum(
+        n * (1.0 if spec.fairness == "units" else getattr(o, spec.fairness)) * measure_scale
         for o, n in zip(offers, unit_periods, strict=True)
-    ]
-    largest = {  # each objective's largest value, in its whole numbers
-        "shortfall": sum(missing) * shortfall_scale,
-        "surplus": float(sum(unit_periods)),
-        "fairness": share_total * sum(burden),
-        "deployments": float(sum(unit_periods)),
-        "cost": sum(cost),
-        REPLAN_OBJECTIVE: float(sum(unit_periods) + horizon.periods * len(tasks)),
+    )
+    # each objective: its largest value in whole numbers, and how many of them make one
+    largest = {
+        "shortfall": (sum(missing) * priority_scale, priority_scale),
+        "surplus": (float(sum(unit_periods)), 1),
+        "fairness": (total_share * burden, total_share * measure_scale),
+        "deployments": (float(sum(unit_periods)), 1),
+        "cost": (sum(cost), cost_scale),
+        REPLAN_OBJECTIVE: (float(sum(unit_periods) + horizon.periods * len(tasks)), 1),
     }
     problems = []
-    if largest["cost"] > EXACT:
+    if largest["cost"][0] > EXACT:
         i = max(range(len(cost)), key=cost.__getitem__)
-        problems.append(
-            _too_large(
-                f"offers[{i}].cost",
-                "the cost of every unit-period offered",
-                largest["cost"],
-                "write costs in larger units (thousands)",
-            )
-        )
-    if largest["shortfall"] > EXACT:
+        what, advice = "the cost of every unit-period offered", "write costs in larger units (thousands)"
+        problems.append(_too_large(f"offers[{i}].cost", what, largest["cost"][0], advice))
+    if largest["shortfall"][0] > EXACT:
         i = max(range(len(missing)), key=missing.__getitem__)
+        what = "the shortfall of every unit-period required, weighted by priority"
         problems.append(
-            _too_large(
-                f"tasks[{i}].priority",
-                "the shortfall of every unit-period required, weighted by priority",
-                largest["shortfall"],
-                "use smaller priorities",
-            )
+            _too_large(f"tasks[{i}].priority", what, largest["shortfall"][0], "use smaller priorities")
         )
-    if "fairness" in spec.objective_names and largest["fairness"] > EXACT:
+    if "fairness" in spec.objective_names and largest["fairness"][0] > EXACT:
+        what, advice = f"the burden in {spec.fairness} times the sum of the shares", "use smaller shares"
         problems.append(
-            _too_large(
-                "nations",
-                f"the burden in {spec.fairness} times the sum of the shares",
-                largest["fairness"],
-                "use smaller shares (only their ratios count)",
-            )
+            _too_large("nations", f"{what} (only their ratios count)", largest["fairness"][0], advice)
         )
     for k, level in enumerate(spec.levels):
         if len(level) > 1 and (value := _level_largest(level, largest)) > EXACT:
-            problems.append(
-                _too_large(
-                    f"model.objectives[{k}]", "this weighted level", value, "use weights closer to each other"
-                )
-            )
+            what, advice = "this weighted level", "use weights with fewer decimal places"
+            problems.append(_too_large(f"model.objectives[{k}]", what, value, advice))
     return problems
 
 
-def _level_largest(level: tuple[tuple[str, float], ...], largest: Mapping[str, float]) -> float:
-    """A weighted level's largest value in the solvers' whole numbers: each weight as a fraction
-    (up to DECIMALS places), all over their least common denominator."""
-    weights = {name: Fraction(weight).limit_denominator(10**DECIMALS) for name, weight in level}
-    denominator = math.lcm(*(w.denominator for w in weights.values()))
-    return float(sum(w * denominator * largest[name] for name, w in weights.items()))
+def _missing(task: Task, horizon: Horizon) -> float:
+    """The priority-weighted shortfall of a task that gets nothing."""
+    lo, hi = task.active or (1, horizon.periods)
+    need = 0
+    for requirement in task.requirements:
+        first, last = requirement.periods or (lo, hi)
+        need += requirement.units * (last - first + 1)
+    return task.priority * (need + task.min_nations * (hi - lo + 1))
+
+
+def _level_largest(level: tuple[tuple[str, float], ...], largest: Mapping[str, tuple[float, int]]) -> float:
+    """A weighted level's largest value in the solvers' whole numbers: the sum of w_i / s_i z_i
+    over the least common denominator of the w_i / s_i (each weight kept to DECIMALS places),
+    z_i an objective's whole-number value and s_i how many of them make one."""
+    fractions = {
+        name: Fraction(weight).limit_denominator(10**DECIMALS) / largest[name][1] for name, weight in level
+    }
+    denominator = math.lcm(*(f.denominator for f in fractions.values()))
+    return float(sum(f * denominator * Fraction(largest[name][0]) for name, f in fractions.items()))
 
 
 def _too_large(path: str, what: str, value: float, advice: str) -> Problem:

@@ -553,3 +553,57 @@ def test_a_50_mb_yaml_is_refused_within_the_ceilings(tmp_path: Path) -> None:
     result = run_bounded("validate", str(path))
     assert result.returncode == 2, result.output
     assert "file larger than 16 MiB" in result.output
+
+
+# text that every format holds -----------------------------------------------------------------------
+BAD_TEXT: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "an id ending with a space",
+        _offer(nation="FR "),
+        "offers[0].nation",
+        "may not begin or end with a space",
+    ),
+    ("a C1 control character", _offer(id="FR\x85a"), "offers[0].id", "control characters"),
+    ("a lone surrogate", _offer(id="FR\ud800"), "offers[0].id", "lone surrogates"),
+    ("U+FFFF", _task(name="air\uffff"), "tasks[0].name", "control characters"),
+    ("a carriage return", _task(name="air\r\nwest"), "tasks[0].name", "control characters"),
+    (
+        "a blank domain",
+        base_instance(capabilities=[{"id": "fighter", "domain": "  "}]),
+        "capabilities[0].domain",
+        "must not be empty",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "doc", "path", "fragment"), BAD_TEXT, ids=[b[0] for b in BAD_TEXT])
+def test_text_no_format_can_hold_is_refused(what: str, doc: dict[str, Any], path: str, fragment: str) -> None:
+    problems = all_problems_of(doc)
+    assert [place for place, _ in problems] == [path], f"{what}: {problems}"
+    assert fragment in problems[0][1]
+
+
+def test_spaces_at_the_ends_of_text_are_dropped_and_blank_text_is_none() -> None:
+    """As a workbook reads a cell: the same instance from every format."""
+    doc = _task(name="  Air policing\n", domain="")
+    doc["nations"][0]["name"] = " "
+    instance = build(doc)
+    assert (instance.tasks[0].name, instance.tasks[0].domain, instance.nations[0].name) == (
+        "Air policing",
+        None,
+        None,
+    )
+
+
+def test_a_duplicate_key_is_bad_input_for_validate(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    path = tmp_path / "plan.yaml"
+    text = yaml.safe_dump(base_instance(), sort_keys=False)
+    path.write_text(text + "offers: []\n")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "offers: the key 'offers' is given twice in one mapping: at line" in output
