@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +139,8 @@ class _YamlReader:
         self.nodes = 0
         self.stack: list[_Open] = []
         self.problems: list[Problem] = []
+        #: plain scalars already read, by their text (immutable values only)
+        self.plain: dict[str, Any] = {}
 
     def fail(self, mark: Any, message: str, path: tuple[str | int, ...] = ()) -> InputError:
         """A document beyond a limit, at `path`."""
@@ -154,78 +155,90 @@ class _YamlReader:
     def read(self) -> Any:
         """The document (None when empty); InputError for one beyond the limits or with
         duplicate keys, yaml.YAMLError for a syntax error."""
+        parser = self.parser
         root: list[Any] = []
         documents = 0
         try:
-            for event in self._events():
-                if isinstance(event, DocumentStartEvent):
+            while parser.check_event():
+                event = parser.get_event()
+                kind = type(event)
+                if kind is ScalarEvent:
+                    value = self._scalar(event)
+                    if event.anchor is not None:
+                        self.anchors[event.anchor] = _Anchored(value, 1, 0)
+                    self.nodes += 1
+                    if self.nodes > self.max_nodes:
+                        self._count(0, event)
+                    done = self._attach(value, 1, 0, event)
+                elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                    self._open(event, kind is MappingStartEvent)
+                    continue
+                elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                    done = self._close(event)
+                elif kind is AliasEvent:
+                    done = self._alias(event)
+                elif kind is DocumentStartEvent:
                     documents += 1
                     if documents > 1:
                         raise self.invalid(event.start_mark, "more than one document in the file")
                     continue
-                done = self._event(event)
+                else:  # the stream's and the document's start and end
+                    continue
                 if done is not None:
                     root.append(done[0])
         finally:
-            self.parser.dispose()
+            parser.dispose()
         if self.problems:
             raise InputError(self.label, self.problems)
         return root[0] if root else None
 
-    def _events(self) -> Iterator[Any]:
-        while self.parser.check_event():
-            yield self.parser.get_event()
+    def _alias(self, event: Any) -> tuple[Any] | None:
+        anchored = self.anchors.get(event.anchor or "")
+        if anchored is None:
+            why = "refers to a value that contains it" if event.anchor in self.open_anchors else "is unknown"
+            raise self.invalid(event.start_mark, f"the alias *{event.anchor} {why}", self._path())
+        if len(self.stack) + anchored.height > MAX_DEPTH:
+            raise self.fail(event.start_mark, TOO_DEEP)
+        self._count(anchored.size, event)
+        return self._attach(anchored.value, anchored.size, anchored.height, event)
 
-    def _event(self, event: Any) -> tuple[Any] | None:
-        """Handle one event; the root value, once it is complete."""
-        if isinstance(event, ScalarEvent):
-            value = self._scalar(event)
-            if event.anchor is not None:
-                self.anchors[event.anchor] = _Anchored(value, 1, 0)
-            return self._add(value, 1, 0, event)
-        if isinstance(event, AliasEvent):
-            anchored = self.anchors.get(event.anchor or "")
-            if anchored is None:
-                why = (
-                    "refers to a value that contains it"
-                    if event.anchor in self.open_anchors
-                    else "is unknown"
-                )
-                raise self.invalid(event.start_mark, f"the alias *{event.anchor} {why}", self._path())
-            return self._add(anchored.value, anchored.size, anchored.height, event)
-        if isinstance(event, MappingStartEvent | SequenceStartEvent):
-            mapping = isinstance(event, MappingStartEvent)
-            if event.tag not in (_MAP_TAGS if mapping else _SEQ_TAGS):
-                raise self.invalid(
-                    event.start_mark, f"the tag '{event.tag}' is not allowed (plain data only)", self._path()
-                )
-            path = self._path()
-            if len(self.stack) + 1 > MAX_DEPTH:
-                raise self.fail(event.start_mark, TOO_DEEP)
-            self._count(1, event)
-            if event.anchor is not None:
-                self.open_anchors.add(event.anchor)
-            self.stack.append(_Open(path, {} if mapping else [], event.anchor))
-            return None
-        if isinstance(event, MappingEndEvent | SequenceEndEvent):
-            frame = self.stack.pop()
-            value = frame.value
-            if frame.merges:  # explicit keys first, then the merged mappings in order
-                merged: dict[Any, Any] = {}
-                for source in reversed(frame.merges):
-                    merged.update(source)
-                merged.update(value)
-                value = merged
-            if frame.anchor is not None:
-                self.open_anchors.discard(frame.anchor)
-                self.anchors[frame.anchor] = _Anchored(value, frame.size, frame.height)
-            return self._attach(value, frame.size, frame.height, event)
-        return None  # stream and document ends
+    def _open(self, event: Any, mapping: bool) -> None:
+        """A list or a mapping begins."""
+        if event.tag not in (_MAP_TAGS if mapping else _SEQ_TAGS):
+            raise self.invalid(
+                event.start_mark, f"the tag '{event.tag}' is not allowed (plain data only)", self._path()
+            )
+        path = self._path()
+        if len(self.stack) + 1 > MAX_DEPTH:
+            raise self.fail(event.start_mark, TOO_DEEP)
+        self._count(1, event)
+        if event.anchor is not None:
+            self.open_anchors.add(event.anchor)
+        self.stack.append(_Open(path, {} if mapping else [], event.anchor))
+
+    def _close(self, event: Any) -> tuple[Any] | None:
+        """A list or a mapping ends: into its parent (or as the root)."""
+        frame = self.stack.pop()
+        value = frame.value
+        if frame.merges:  # explicit keys first, then the merged mappings in order
+            merged: dict[Any, Any] = {}
+            for source in reversed(frame.merges):
+                merged.update(source)
+            merged.update(value)
+            value = merged
+        if frame.anchor is not None:
+            self.open_anchors.discard(frame.anchor)
+            self.anchors[frame.anchor] = _Anchored(value, frame.size, frame.height)
+        return self._attach(value, frame.size, frame.height, event)
 
     def _scalar(self, event: Any) -> Any:
         tag = event.tag
+        value = event.value
+        plain = tag is None and event.implicit[0]
+        if plain and value in self.plain:  # the same plain text reads the same (keys, 1, true, ...)
+            return self.plain[value]
         if tag is None or tag == "!":
-            tag = self.resolver.resolve(ScalarNode, event.value, event.implicit)
+            tag = self.resolver.resolve(ScalarNode, value, event.implicit)
         if (
             tag == _MERGE
             and self.stack
@@ -238,35 +251,33 @@ class _YamlReader:
                 event.start_mark, f"the tag '{tag}' is not allowed (plain data only)", self._path()
             )
         if tag == _STR:
-            return event.value
-        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-        try:
-            return self.constructor.yaml_constructors[tag](self.constructor, node)
-        except (ValueError, yaml.YAMLError) as exc:
-            reason = str(exc).split(";")[0]
-            raise self.invalid(
-                event.start_mark, f"cannot read '{event.value[:60]}': {reason}", self._path()
-            ) from None
+            result = value
+        else:
+            node = ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+            try:
+                result = self.constructor.yaml_constructors[tag](self.constructor, node)
+            except (ValueError, yaml.YAMLError) as exc:
+                reason = str(exc).split(";")[0]
+                raise self.invalid(
+                    event.start_mark, f"cannot read '{value[:60]}': {reason}", self._path()
+                ) from None
+        if plain and len(value) <= 64 and len(self.plain) < 100_000:
+            self.plain[value] = result
+        return result
 
     def _count(self, size: int, event: Any) -> None:
         self.nodes += size
         if self.nodes > self.max_nodes:
             raise self.fail(event.start_mark, too_many(self.max_nodes), self._path())
 
-    def _add(self, value: Any, size: int, height: int, event: Any) -> tuple[Any] | None:
-        """A scalar (height 0) or an alias's value (the levels of lists and mappings it holds)
-        into its parent, or as the root."""
-        if len(self.stack) + height > MAX_DEPTH:
-            raise self.fail(event.start_mark, TOO_DEEP)
-        self._count(size, event)
-        return self._attach(value, size, height, event)
-
     def _attach(self, value: Any, size: int, height: int, event: Any) -> tuple[Any] | None:
+        """A value of `size` keys and values and `height` levels into its parent (or as the root)."""
         if not self.stack:
             return (value,)
         parent = self.stack[-1]
         parent.size += size
-        parent.height = max(parent.height, height + 1)
+        if height >= parent.height:
+            parent.height = height + 1
         if isinstance(parent.value, list):
             parent.value.append(value)
             return None
