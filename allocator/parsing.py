@@ -160,7 +160,7 @@ class _YamlReader:
         documents = 0
         try:
             while parser.check_event():
-                event = parser.get_event()
+                event: Any = parser.get_event()
                 kind = type(event)
                 if kind is ScalarEvent:
                     value = self._scalar(event)
