@@ -48,9 +48,11 @@ MAX_NODES = 1_000_000
 TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
 
 
-def too_many(limit: int) -> str:
-    """The message of a document beyond `limit` values."""
-    return f"more than {limit:,} keys and values (an alias counts as all it stands for)"
+def too_many(limit: int, aliases: bool = True) -> str:
+    """The message of a document beyond `limit` keys and values (`aliases`: YAML's)."""
+    return f"more than {limit:,} keys and values" + (
+        " (an alias counts as all it stands for)" if aliases else ""
+    )
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -435,7 +437,7 @@ def check_depth(document: Any, label: str, max_nodes: int = MAX_NODES) -> Any:
         value, depth = todo.pop()
         nodes += 1
         if nodes > max_nodes:
-            raise InputError(label, [Problem("", too_many(max_nodes))])
+            raise InputError(label, [Problem("", too_many(max_nodes, aliases=False))])
         if isinstance(value, dict | list):
             if depth > MAX_DEPTH:
                 raise InputError(label, [Problem("", TOO_DEEP)])
