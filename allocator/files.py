@@ -1,65 +1,116 @@
-"""Files as untrusted input and output written atomically: size-limited reading (or standard
-input), safe YAML and JSON parsing, and writing through a temporary file and a rename."""
+"""Files as untrusted input and output written atomically: reading regular files (or standard
+input) with a size limit, YAML and JSON parsed within limits (:mod:`allocator.parsing`), and
+writing through a temporary file and a rename."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import secrets
 import stat
 import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from allocator.errors import InputError, Problem
+from allocator.parsing import MAX_DEPTH, MAX_NODES, TOO_DEEP, check_depth, parse_json, parse_yaml
+
+__all__ = [
+    "MAX_DEPTH",
+    "TOO_DEEP",
+    "check_depth",
+    "decoded",
+    "load_document",
+    "parse_document",
+    "read_bytes",
+    "read_text",
+    "stdin_bytes",
+    "write_atomic",
+]
 
 
-class SafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 booleans: only true/false, so that country codes such
-    as NO (Norway), ON or Y stay strings."""
+#: Largest YAML or JSON instance (a file or standard input): an instance of a thousand nations and
+#: twenty thousand offers takes a few MiB.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+#: Largest solution file read (allocator writes them; a plan of a large instance over a long
+#: horizon holds many tours).
+MAX_SOLUTION_BYTES = 64 * 1024 * 1024
+#: Most values in a solution file (see :data:`allocator.parsing.MAX_NODES` for instances).
+MAX_SOLUTION_NODES = 5 * MAX_NODES
+_CHUNK = 1 << 20
 
 
-SafeLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-SafeLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-#: Files larger than this are refused before parsing.
-MAX_FILE_BYTES = 64 * 1024 * 1024
+def _larger(limit: int, what: str = "file") -> Problem:
+    size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
+    return Problem("", f"{what} larger than {size}")
 
 
-def read_text(source: str | Path) -> tuple[str, str]:
-    """(text, label) of a file, or of standard input for '-'."""
+def read_bytes(source: str | Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes, str]:
+    """(content, label) of a regular file, or of standard input for '-': at most `limit` bytes,
+    whatever the file says its size is.  A device, a pipe (FIFO), a socket or a folder is
+    refused (InputError), without being read."""
     if str(source) == "-":
-        return decoded(stdin_bytes(), "<stdin>"), "<stdin>"
-    path = Path(source)
+        return stdin_bytes(limit), "<stdin>"
     label = str(source)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(label, [Problem("", f"file larger than {MAX_FILE_BYTES >> 20} MiB")])
-        return path.read_text(encoding="utf-8"), label
+    try:  # not blocking on a FIFO, and checked once opened: what is read is what was checked
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputError(label, [Problem("", "no such file")]) from None
     except IsADirectoryError:
         raise InputError(label, [Problem("", "is a directory, not a file")]) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(label, [Problem("", f"not UTF-8 text ({exc.reason})")]) from None
     except OSError as exc:
         raise InputError(label, [Problem("", exc.strerror or str(exc))]) from None
+    kind = os.fstat(fd).st_mode
+    if not stat.S_ISREG(kind):
+        os.close(fd)
+        if stat.S_ISDIR(kind):
+            raise InputError(label, [Problem("", "is a directory, not a file")])
+        raise InputError(label, [Problem("", f"is {_kind(kind)}, not a regular file")])
+    with os.fdopen(fd, "rb") as stream:
+        data = _read_at_most(stream, limit)
+    if data is None:
+        raise InputError(label, [_larger(limit)])
+    return data, label
 
 
-def stdin_bytes() -> bytes:
-    """Standard input, at most MAX_FILE_BYTES of it (a text-only stream is read as UTF-8)."""
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def _read_at_most(stream: Any, limit: int) -> bytes | None:
+    """At most `limit` bytes of a binary stream, None when it holds more."""
+    chunks = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > limit else b"".join(chunks)
+
+
+def read_text(source: str | Path, limit: int = MAX_FILE_BYTES) -> tuple[str, str]:
+    """(text, label) of a UTF-8 file, or of standard input for '-' (see :func:`read_bytes`)."""
+    data, label = read_bytes(source, limit)
+    return decoded(data, label), label
+
+
+def stdin_bytes(limit: int = MAX_FILE_BYTES) -> bytes:
+    """Standard input, at most `limit` bytes of it (a text-only stream is read as UTF-8)."""
     binary = getattr(sys.stdin, "buffer", None)
-    data = binary.read(MAX_FILE_BYTES + 1) if binary else sys.stdin.read(MAX_FILE_BYTES + 1).encode("utf-8")
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError("<stdin>", [Problem("", f"input larger than {MAX_FILE_BYTES >> 20} MiB")])
+    if binary is not None:
+        data = _read_at_most(binary, limit)
+    else:
+        text = sys.stdin.read(limit + 1).encode("utf-8")
+        data = text if len(text) <= limit else None
+    if data is None:
+        raise InputError("<stdin>", [_larger(limit, "input")])
     return data
 
 
@@ -70,61 +121,24 @@ def decoded(data: bytes, label: str) -> str:
         raise InputError(label, [Problem("", f"not UTF-8 text ({exc.reason})")]) from None
 
 
-#: How deep a document may nest (an instance needs 5 levels): deeper is refused before any use.
-MAX_DEPTH = 32
-TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
-
-
-def check_depth(document: Any, label: str) -> Any:
-    """The document, or :class:`InputError` when it nests deeper than :data:`MAX_DEPTH`."""
-    todo = [(document, 1)]
-    while todo:
-        value, depth = todo.pop()
-        if isinstance(value, dict | list):
-            if depth > MAX_DEPTH:
-                raise InputError(label, [Problem("", TOO_DEEP)])
-            todo.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
-    return document
-
-
-def parse_document(text: str, label: str) -> Any:
-    """Parse YAML or JSON (by extension; YAML otherwise, which also reads JSON), safely: at most
-    MAX_FILE_BYTES, nested at most MAX_DEPTH levels."""
-    try:
-        return check_depth(_parse(text, label), label)
-    except RecursionError:
-        raise InputError(label, [Problem("", TOO_DEEP)]) from None
-
-
-def _parse(text: str, label: str) -> Any:
-    if len(text) > MAX_FILE_BYTES:
-        raise InputError(label, [Problem("", f"input larger than {MAX_FILE_BYTES >> 20} MiB")])
+def parse_document(text: str, label: str, max_nodes: int = MAX_NODES) -> Any:
+    """Parse YAML or JSON (by extension; YAML otherwise, which also reads JSON), safely and within
+    the limits of :mod:`allocator.parsing`: at most `max_nodes` values, nested at most
+    MAX_DEPTH levels, no key twice in a mapping."""
     if label.lower().endswith(".json"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                label,
-                [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")],
-            ) from None
-    try:
-        return yaml.load(text, Loader=SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise InputError(label, [Problem("", f"invalid YAML{where}: {reason}")]) from None
+        return parse_json(text, label, max_nodes)
+    return parse_yaml(text, label, max_nodes)
 
 
 def load_document(source: str | Path) -> tuple[Any, str]:
-    """A parsed JSON or YAML document and its label (for solutions)."""
+    """A parsed JSON or YAML document and its label (for solutions: larger limits than instances)."""
     if str(source).lower().endswith(".xlsx"):
         raise InputError(
             str(source),
             [Problem("", "a workbook holds an instance, not a solution (solve -o writes a JSON one)")],
         )
-    text, label = read_text(source)
-    return parse_document(text, label), label
+    text, label = read_text(source, MAX_SOLUTION_BYTES)
+    return parse_document(text, label, MAX_SOLUTION_NODES), label
 
 
 def write_atomic(path: str | Path, text: str | bytes) -> None:

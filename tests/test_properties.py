@@ -1,18 +1,21 @@
-"""Property-based tests: on random small instances every plan passes the checker, and seeded
-violations of a valid plan are caught."""
+"""Property-based tests: on random small instances every plan passes the checker, seeded
+violations of a valid plan are caught, and every field of an instance survives every file format."""
 
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any
 
-from hypothesis import assume, given
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import allocator
 from allocator.errors import InputError
+from allocator.files import parse_document
 from tests.helpers.profiles import examples, property_settings
-from tests.helpers.strategies import choice_instances, instances
+from tests.helpers.strategies import choice_instances, full_instances, instances
 
 SETTINGS = property_settings(examples().properties)
 
@@ -72,3 +75,36 @@ def test_seeded_violations_are_caught(backend: str, doc: dict[str, Any], how: st
     plan = copy.deepcopy(result.to_json())
     rule = _break(plan, how, instance)
     assert rule in {v.rule for v in allocator.check(instance, plan).violations}
+
+
+# round trips through every file format ------------------------------------------------------------
+def _through(instance: allocator.Instance, fmt: str) -> allocator.Instance:
+    """The instance written in `fmt` and read back (as a file of that format would be)."""
+    from allocator.instance.load import dump_instance, instance_of_bytes
+
+    data = dump_instance(instance, fmt)
+    return instance_of_bytes(data if isinstance(data, bytes) else data.encode("utf-8"), f"copy{fmt}")
+
+
+@settings(
+    max_examples=examples().round_trips,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(doc=full_instances())
+def test_every_field_round_trips_through_every_format(doc: dict[str, Any]) -> None:
+    """YAML -> XLSX -> JSON -> YAML gives back the same instance, whatever its fields hold."""
+    text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", allocator.InputWarning)  # a start that is not a month
+        try:
+            original = allocator.build_instance(parse_document(text, "random.yaml"), "random.yaml")
+        except InputError as exc:
+            # sums too large to plan exactly span several fields (a share of 682,774 with a
+            # personnel of 73.765625): rare, and left to the test of that check
+            assume(not all(p.message.startswith("numbers too large") for p in exc.problems))
+            raise AssertionError(f"the strategy drew an invalid instance: {exc}") from None
+        current = original
+        for fmt in (".xlsx", ".json", ".yaml"):
+            current = _through(current, fmt)
+            assert current == original, f"{fmt} changed the instance"

@@ -19,10 +19,13 @@ from allocator.cli import main
 from allocator.errors import InputError
 from allocator.instance.load import load_instance, write_instance
 from allocator.instance.workbook import COLUMNS, instance_rows, workbook_bytes
+from tests.helpers.bounded import run_bounded
 from tests.helpers.instances import EXAMPLES, base_instance, build
 from tests.helpers.workbooks import (
     ENTITY_BOMB,
+    MAIN,
     formula_cells,
+    parts_of,
     replace_parts,
     sheet_part,
     sheet_xml,
@@ -255,3 +258,177 @@ def test_not_a_zip_and_a_damaged_zip(tmp_path: Path) -> None:
     result = _run("validate", str(damaged))
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "internal error" not in result.output
+
+
+# 5. every part counted, whatever its name -------------------------------------------------------
+def _rows_xml(count: int, column: str = "A", first: int = 1) -> bytes:
+    rows = "".join(f'<row r="{r}"><c r="{column}{r}"><v>1</v></c></row>' for r in range(first, first + count))
+    return f'<worksheet xmlns="{MAIN}"><sheetData>{rows}</sheetData></worksheet>'.encode()
+
+
+def _renamed(path: Path, sheet: str, data: bytes, name: str = "xl/worksheets/sheet2.dat") -> str:
+    """Move `sheet`'s part to `name` (the relationship follows), holding `data`."""
+    part = sheet_part(path, sheet)
+    parts = parts_of(path)
+    del parts[part]
+    parts[name] = data
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace(part[len("xl/") :], name[len("xl/") :]).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key, value in parts.items():
+            archive.writestr(key, value)
+    return name
+
+
+@pytest.fixture
+def basic_workbook(tmp_path: Path) -> Path:
+    path = tmp_path / "plan.xlsx"
+    path.write_bytes(workbook_bytes(load_instance(EXAMPLES / "basic.yaml")))
+    return path
+
+
+def test_a_renamed_sheet_part_is_read_and_counted(basic_workbook: Path) -> None:
+    """A sheet in `sheet2.dat` is a sheet: read like any other, its rows counted."""
+    instance = load_instance(basic_workbook)
+    rows = [list(COLUMNS["capabilities"]), *instance_rows(instance)["capabilities"]]
+    _renamed(basic_workbook, "capabilities", sheet_xml(rows))
+    assert load_instance(basic_workbook) == instance
+    _renamed(basic_workbook, "capabilities", _rows_xml(1, first=30_000))
+    with pytest.raises(InputError) as caught:
+        load_instance(basic_workbook)
+    (problem,) = caught.value.problems
+    assert problem.path == "xl/worksheets/sheet2.dat (sheet 'capabilities')"
+    assert "more than 20,000 rows (row 30,000)" in problem.message
+
+
+def test_a_renamed_sheet_of_wide_rows_is_refused_within_the_ceilings(basic_workbook: Path) -> None:
+    """Before: 60,000 rows reaching column XFD in `sheet2.dat` (300 KB) took over a minute and
+    7.8 GB, the part skipped by every limit for its name."""
+    _renamed(basic_workbook, "capabilities", _rows_xml(60_000, column="XFD"))
+    assert basic_workbook.stat().st_size < 1 << 20
+    result = run_bounded("validate", str(basic_workbook))
+    assert result.returncode == 2, result.output
+    assert "xl/worksheets/sheet2.dat (sheet 'capabilities'): more than 1,000,000 cells" in result.output
+
+
+def test_wide_rows_under_the_row_limit_are_refused_within_the_ceilings(basic_workbook: Path) -> None:
+    """Before: 19,999 rows each with one cell in column XFD took 34 s and 2.7 GB (openpyxl
+    gives every row 16,384 values)."""
+    replace_parts(basic_workbook, {sheet_part(basic_workbook, "capabilities"): _rows_xml(19_999, "XFD")})
+    result = run_bounded("validate", str(basic_workbook))
+    assert result.returncode == 2, result.output
+    assert "more than 1,000,000 cells (row 62 reaches column XFD)" in result.output
+
+
+def test_a_sheet_declared_as_a_picture_is_still_parsed(basic_workbook: Path) -> None:
+    """A part openpyxl reads as XML is scanned whatever [Content_Types].xml says it is."""
+    name = _renamed(basic_workbook, "capabilities", ENTITY_BOMB, "xl/media/image1.png")
+    types = parts_of(basic_workbook)["[Content_Types].xml"].decode()
+    types = types.replace("</Types>", '<Default Extension="png" ContentType="image/png"/></Types>')
+    replace_parts(basic_workbook, {"[Content_Types].xml": types.encode()})
+    with pytest.raises(InputError) as caught:
+        load_instance(basic_workbook)
+    (problem,) = caught.value.problems
+    assert problem.path == f"{name} (sheet 'capabilities')" and "unsafe XML" in problem.message
+
+
+def test_a_picture_nobody_reads_is_left_alone(basic_workbook: Path) -> None:
+    types = parts_of(basic_workbook)["[Content_Types].xml"].decode()
+    types = types.replace("</Types>", '<Default Extension="png" ContentType="image/png"/></Types>')
+    replace_parts(basic_workbook, {"[Content_Types].xml": types.encode(), "xl/media/logo.png": b"\x89PNG..."})
+    assert load_instance(basic_workbook) == load_instance(EXAMPLES / "basic.yaml")
+
+
+def test_an_unknown_part_is_parsed_as_xml(basic_workbook: Path) -> None:
+    replace_parts(basic_workbook, {"xl/notes.dat": ENTITY_BOMB})
+    with pytest.raises(InputError, match="unsafe XML"):
+        load_instance(basic_workbook)
+
+
+def test_the_workbook_part_is_found_as_openpyxl_finds_it(basic_workbook: Path) -> None:
+    """[Content_Types].xml, not the package relationships, names the workbook openpyxl reads:
+    its sheets are the ones counted."""
+    parts = parts_of(basic_workbook)
+    book, rels = parts["xl/workbook.xml"], parts["xl/_rels/workbook.xml.rels"]
+    types = parts["[Content_Types].xml"].decode().replace("/xl/workbook.xml", "/xl/other.xml")
+    far = _rows_xml(1, first=30_000)
+    replace_parts(
+        basic_workbook,
+        {
+            "[Content_Types].xml": types.encode(),
+            "xl/other.xml": book,
+            "xl/_rels/other.xml.rels": rels.replace(b"worksheets/sheet3.xml", b"worksheets/far.bin"),
+            "xl/worksheets/far.bin": far,
+        },
+    )
+    with pytest.raises(InputError, match=r"far.bin \(sheet '[a-z]+'\): more than 20,000 rows"):
+        load_instance(basic_workbook)
+
+
+def test_too_many_shared_strings_or_elements_are_refused(
+    basic_workbook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strings = "".join(f"<si><t>s{i}</t></si>" for i in range(20))
+    table = f'<sst xmlns="{MAIN}" count="20" uniqueCount="20">{strings}</sst>'.encode()
+    types = parts_of(basic_workbook)["[Content_Types].xml"].decode()
+    override = (
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+    )
+    replace_parts(
+        basic_workbook,
+        {"xl/sharedStrings.xml": table, "[Content_Types].xml": types.replace("</Types>", override).encode()},
+    )
+    monkeypatch.setattr(xlsx, "MAX_CELLS", 10)
+    with pytest.raises(InputError, match=r"xl/sharedStrings\.xml: more than 10 shared strings"):
+        load_instance(basic_workbook)
+    monkeypatch.setattr(xlsx, "MAX_CELLS", 1000)
+    monkeypatch.setattr(xlsx, "MAX_PART_ELEMENTS", 20)
+    with pytest.raises(InputError, match=r"xl/styles\.xml: more than 20 XML elements in this part"):
+        load_instance(basic_workbook)
+
+
+def test_a_part_that_lies_about_its_size_is_refused(basic_workbook: Path) -> None:
+    """A part claiming 100 bytes that holds more is refused: never more than its claim is
+    unpacked, and its checksum then fails."""
+    part = sheet_part(basic_workbook, "offers")
+    data = bytearray(basic_workbook.read_bytes())
+    with zipfile.ZipFile(basic_workbook) as archive:
+        info = archive.getinfo(part)
+        real = info.file_size
+    claimed = 100
+    for header, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local and central sizes
+        start = 0
+        while (start := data.find(header, start)) >= 0:
+            name_length = int.from_bytes(
+                data[start + (26 if header == b"PK\x03\x04" else 28) :][:2], "little"
+            )
+            name_start = start + (30 if header == b"PK\x03\x04" else 46)
+            if bytes(data[name_start : name_start + name_length]) == part.encode():
+                assert int.from_bytes(data[start + offset : start + offset + 4], "little") == real
+                data[start + offset : start + offset + 4] = claimed.to_bytes(4, "little")
+            start += 4
+    basic_workbook.write_bytes(bytes(data))
+    with pytest.raises(InputError) as caught:
+        load_instance(basic_workbook)
+    assert caught.value.problems[0].path.startswith(part), caught.value
+
+
+def test_a_workbook_from_bytes_is_read_without_a_temporary_file(basic_workbook: Path) -> None:
+    from allocator.instance.load import instance_of_bytes
+
+    assert instance_of_bytes(basic_workbook.read_bytes(), "upload.xlsx") == load_instance(basic_workbook)
+
+
+def test_the_bytes_unpacked_are_counted_not_only_the_sizes_declared(
+    basic_workbook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the declared sizes left unchecked, the count of the bytes unpacked still refuses."""
+    monkeypatch.setattr(xlsx, "_check_sizes", lambda archive, label: None)
+    monkeypatch.setattr(xlsx, "MAX_PART_BYTES", 2000)
+    with pytest.raises(InputError, match="part unpacks to more than"):
+        load_instance(basic_workbook)
+    monkeypatch.setattr(xlsx, "MAX_PART_BYTES", 1 << 30)
+    monkeypatch.setattr(xlsx, "MAX_UNPACKED_BYTES", 5000)
+    with pytest.raises(InputError, match="the workbook unpacks to more than"):
+        load_instance(basic_workbook)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from allocator.errors import Problem
 from allocator.instance.catalog import known_model
-from allocator.instance.fields import Name
+from allocator.instance.fields import MAX_CAPABILITIES, MAX_NATIONS, MAX_OFFERS, MAX_TASKS, Name
 from allocator.instance.parts import Capability, Horizon, Nation, Offer, Task
 from allocator.instance.problems import pydantic_problems, suggest_key
 from allocator.instance.spec import ModelSpec
@@ -36,6 +36,15 @@ def _validate(
         return None
 
 
+#: The most items of each section, checked before any item is read.
+SECTION_LIMITS = {
+    "nations": MAX_NATIONS,
+    "capabilities": MAX_CAPABILITIES,
+    "offers": MAX_OFFERS,
+    "tasks": MAX_TASKS,
+}
+
+
 def _validate_list(
     cls: type[M], data: Mapping[str, Any], key: str, out: list[Problem], required: bool, root: type[BaseModel]
 ) -> dict[int, M]:
@@ -46,6 +55,9 @@ def _validate_list(
         return {}
     if not isinstance(raw, list | tuple):
         out.append(Problem(key, f"must be a list, got {type(raw).__name__}"))
+        return {}
+    if len(raw) > SECTION_LIMITS[key]:
+        out.append(Problem(key, f"at most {SECTION_LIMITS[key]:,} {key} (got {len(raw):,})"))
         return {}
     if required and not raw:
         out.append(Problem(key, "must not be empty"))
@@ -79,10 +91,11 @@ def _document_order(problem: Problem, root: type[BaseModel]) -> tuple[Any, ...]:
     return (section, *((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts[1:]))
 
 
-def _declared_ids(raw: Any) -> set[str]:
+def _declared_ids(section: str, raw: Any) -> set[str]:
     """Every id a section of the document gives, valid item or not; for a section that is not a
-    list (already reported), any id: references into it are not reported a second time."""
-    if not isinstance(raw, list | tuple):
+    list or is too long (already reported), any id: references into it are not reported a second
+    time."""
+    if not isinstance(raw, list | tuple) or len(raw) > SECTION_LIMITS.get(section, len(raw)):
         return AnyId()
     return {_id for item in raw if isinstance(_id := _item_id(item), str)}
 
@@ -124,7 +137,7 @@ def read_document(
     spec = _model_spec(data.get("model"), problems, root)
     if problems:  # the checks across parts, on the parts that could be read
         capability_ids = {i: c.id for i, c in capabilities.items()}
-        declared = {key: _declared_ids(data.get(key)) for key in ("nations", "capabilities", "tasks")}
+        declared = {key: _declared_ids(key, data.get(key)) for key in ("nations", "capabilities", "tasks")}
         problems += cross_check(
             horizon, nations, capability_ids, offers, tasks, spec, declared=declared, complete=False
         )

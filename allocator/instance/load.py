@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import allocator.instance.workbook as workbook
@@ -30,12 +29,9 @@ def load_instance(source: str | Path, model: str | None = None) -> Instance:
 
 def instance_of_bytes(data: bytes, label: str, model: str | None = None) -> Instance:
     """Load and validate an instance sent as bytes (standard input, an upload), named `label`: a
-    workbook by its content (read from a private temporary folder), else YAML or JSON."""
+    workbook by its content, else YAML or JSON."""
     if data.startswith(WORKBOOK_MAGIC):
-        with tempfile.TemporaryDirectory(prefix="allocator-") as folder:
-            path = Path(folder) / "instance.xlsx"
-            path.write_bytes(data)
-            return workbook.load_workbook_instance(path, model=model, label=label)
+        return workbook.load_workbook_instance(data, model=model, label=label)
     return build_instance(parse_document(decoded(data, label), label), label, model=model)
 
 

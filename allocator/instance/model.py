@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from allocator.errors import InputError, Problem
-from allocator.instance.catalog import known_model
+from allocator.instance.catalog import available_models, known_model
 from allocator.instance.document import read_document
-from allocator.instance.fields import Frozen, Name
+from allocator.instance.fields import MAX_CAPABILITIES, MAX_NATIONS, MAX_OFFERS, MAX_TASKS, Frozen, Name
 from allocator.instance.parts import Capability, Horizon, Nation, Offer, Task
 from allocator.instance.problems import pydantic_problems
 from allocator.instance.spec import ModelSpec
@@ -32,10 +32,10 @@ class Instance(Frozen):
 
     name: Name
     horizon: Horizon
-    nations: tuple[Nation, ...] = Field(min_length=1)
-    capabilities: tuple[Capability, ...] = Field(min_length=1)
-    offers: tuple[Offer, ...] = ()
-    tasks: tuple[Task, ...] = Field(min_length=1)
+    nations: tuple[Nation, ...] = Field(min_length=1, max_length=MAX_NATIONS)
+    capabilities: tuple[Capability, ...] = Field(min_length=1, max_length=MAX_CAPABILITIES)
+    offers: tuple[Offer, ...] = Field(default=(), max_length=MAX_OFFERS)
+    tasks: tuple[Task, ...] = Field(min_length=1, max_length=MAX_TASKS)
     model: ModelSpec = Field(default_factory=lambda: known_model(None))
     #: derived indices, built on first use by :meth:`allocator.instance.index.Index.of`
     _index: Any = PrivateAttr(default=None)
@@ -47,6 +47,16 @@ class Instance(Frozen):
         if value is None or isinstance(value, str):
             return known_model(value)
         return value
+
+    @field_validator("model")
+    @classmethod
+    def _honest_name(cls, spec: ModelSpec) -> ModelSpec:
+        """A model that takes the name of a named model but differs from it (edited objectives,
+        say) does not claim to be it: it is called 'NAME (edited)'."""
+        named = available_models().get(spec.name or "")
+        if named is not None and spec != named:
+            return spec.model_copy(update={"name": f"{spec.name} (edited)"})
+        return spec
 
     @model_validator(mode="wrap")
     @classmethod

@@ -9,13 +9,28 @@ import datetime as _dt
 
 from pydantic import Field, field_validator
 
-from allocator.instance.fields import MAX_PERIODS, MAX_UNITS, MONTH, Frozen, Id, Text, Window
+from allocator.instance.fields import (
+    MAX_AMOUNT,
+    MAX_NATIONS,
+    MAX_PERIODS,
+    MAX_REQUIREMENTS,
+    MAX_TASKS,
+    MAX_UNITS,
+    MAX_WEIGHT,
+    MIN_WEIGHT,
+    MONTH,
+    Frozen,
+    Id,
+    OptionalText,
+    Text,
+    Window,
+)
 
 
 class Horizon(Frozen):
     periods: int = Field(ge=1, le=MAX_PERIODS)
     unit: Text = "month"
-    start: Text | None = None
+    start: OptionalText = None
 
     @property
     def first_month(self) -> tuple[int, int] | None:
@@ -35,10 +50,10 @@ class Horizon(Frozen):
 
 class Nation(Frozen):
     id: Id
-    name: Text | None = None
-    share: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    max_personnel: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    budget: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    name: OptionalText = None
+    share: float = Field(default=1.0, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False)
+    max_personnel: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    budget: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
 
     @property
     def label(self) -> str:
@@ -55,13 +70,13 @@ class Offer(Frozen):
     nation: Id
     capability: Id
     units: int = Field(ge=1, le=MAX_UNITS)
-    personnel: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    cost: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    personnel: float = Field(default=0.0, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    cost: float = Field(default=0.0, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
     available: Window | None = None
-    min_tour: int = Field(default=1, ge=1)
-    max_tour: int | None = Field(default=None, ge=1)
-    min_rest: int = Field(default=0, ge=0)
-    tasks: tuple[Id, ...] | None = None
+    min_tour: int = Field(default=1, ge=1, le=MAX_PERIODS)
+    max_tour: int | None = Field(default=None, ge=1, le=MAX_PERIODS)
+    min_rest: int = Field(default=0, ge=0, le=MAX_PERIODS)
+    tasks: tuple[Id, ...] | None = Field(default=None, max_length=MAX_TASKS)
 
 
 class Requirement(Frozen):
@@ -71,20 +86,20 @@ class Requirement(Frozen):
 
 
 class Lead(Frozen):
-    nations: tuple[Id, ...] = Field(min_length=1)
-    term: int = Field(ge=1)
+    nations: tuple[Id, ...] = Field(min_length=1, max_length=MAX_NATIONS)
+    term: int = Field(ge=1, le=MAX_PERIODS)
     first: Id | None = None
     rotate: bool = True
-    contribution: int = Field(default=1, ge=0)
+    contribution: int = Field(default=1, ge=0, le=MAX_UNITS)
 
 
 class Task(Frozen):
     id: Id
-    name: Text | None = None
-    domain: Text | None = None
+    name: OptionalText = None
+    domain: OptionalText = None
     active: Window | None = None
-    priority: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    requirements: tuple[Requirement, ...] = Field(min_length=1)
-    min_nations: int = Field(default=0, ge=0)
-    max_nations: int | None = Field(default=None, ge=1)
+    priority: float = Field(default=1.0, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False)
+    requirements: tuple[Requirement, ...] = Field(min_length=1, max_length=MAX_REQUIREMENTS)
+    min_nations: int = Field(default=0, ge=0, le=MAX_NATIONS)
+    max_nations: int | None = Field(default=None, ge=1, le=MAX_NATIONS)
     lead: Lead | None = None

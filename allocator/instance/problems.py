@@ -83,15 +83,16 @@ _WORDS = {
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
     "string_type": "must be text",
-    "greater_than_equal": "must be at least {ge:g}",
-    "greater_than": "must be more than {gt:g}",
-    "less_than_equal": "must be at most {le:g}",
-    "less_than": "must be less than {lt:g}",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
     "string_too_short": "must not be empty",
     "string_too_long": "must be at most {max_length} characters",
     "too_short": "must have at least {min_length} item(s)",
     "too_long": "must have at most {max_length} item(s)",
     "string_pattern_mismatch": "may hold only letters, digits and _ . -",
+    "string_unicode": "lone surrogates (a JSON escape such as \\ud800) are not allowed",
 }
 
 
@@ -121,4 +122,14 @@ def _in_words(kind: str, item: Any) -> str:
     template = _WORDS.get(kind)
     if template is None:
         return f"{item['msg']}{shown}"
-    return template.format(**context) + shown
+    figures = {k: figure(v) if isinstance(v, int | float) else v for k, v in context.items()}
+    return template.format(**figures) + shown
+
+
+def figure(value: float) -> str:
+    """A limit as a planner reads it: 1000, 1,000,000,000,000, 0.000001, 2.5."""
+    if float(value).is_integer():
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+    if abs(value) < 1e-4:
+        return f"{value:.12f}".rstrip("0")
+    return f"{value:g}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from allocator.instance.fields import Frozen, Text
+from allocator.instance.fields import Frozen, OptionalText
 
 #: Every objective a model may name, in the default order.
 OBJECTIVE_NAMES = ("shortfall", "surplus", "fairness", "deployments", "cost")
@@ -18,8 +18,8 @@ Level = str | dict[str, float]
 class ModelSpec(Frozen):
     """What is hard, what is soft, what is optimised (``docs/objectives.md``)."""
 
-    name: Text | None = None
-    description: Text | None = None
+    name: OptionalText = None
+    description: OptionalText = None
     shortfall: Literal["soft", "hard"] = "soft"
     fairness: Literal["units", "personnel", "cost"] = "units"
     objectives: tuple[Level, ...] = OBJECTIVE_NAMES

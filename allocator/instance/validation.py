@@ -7,11 +7,15 @@ the checks here need several parts of the instance at once.  Every check appends
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 
 from allocator.errors import Problem, did_you_mean
+from allocator.instance.fields import DECIMALS, MAX_WEIGHT, MIN_WEIGHT
 from allocator.instance.parts import Capability, Horizon, Nation, Offer, Task
+from allocator.instance.problems import figure
 from allocator.instance.spec import OBJECTIVE_NAMES, REPLAN_OBJECTIVE, ModelSpec
 
 #: Refuse instances whose aggregated model would exceed this many tour variables.
@@ -200,8 +204,14 @@ def check_model_spec(spec: ModelSpec, path: str) -> list[Problem]:
                         f"{', '.join(OBJECTIVE_NAMES)} (and {REPLAN_OBJECTIVE} when re-planning)",
                     )
                 )
-            if weight <= 0:
-                problems.append(Problem(f"{path}.objectives[{k}].{name}", f"weight {weight} must be > 0"))
+            if not MIN_WEIGHT <= weight <= MAX_WEIGHT:  # nan too
+                problems.append(
+                    Problem(
+                        f"{path}.objectives[{k}].{name}",
+                        f"weight {figure(weight)} must be between "
+                        f"{figure(MIN_WEIGHT)} and {figure(MAX_WEIGHT)}",
+                    )
+                )
             if name in seen:
                 problems.append(Problem(f"{path}.objectives[{k}]", f"objective '{name}' appears twice"))
             seen.add(name)
@@ -233,6 +243,112 @@ def check_size(offers: Sequence[Offer], tasks: Sequence[Task], horizon: Horizon)
             )
         ]
     return []
+
+
+#: The largest whole number the solvers hold exactly (HiGHS works in doubles; CP-SAT in 64 bits).
+EXACT = 2**53
+
+
+def decimals(values: Iterable[float]) -> int:
+    """The most decimal places among `values` that the solvers keep (at most DECIMALS)."""
+    most = 0
+    for value in values:
+        text = repr(float(value))
+        if "e-" in text:
+            most = DECIMALS
+            break
+        if "." in text:
+            most = max(most, len(text.split(".")[1].rstrip("0")))
+    return min(most, DECIMALS)
+
+
+def check_magnitudes(
+    offers: Sequence[Offer],
+    tasks: Sequence[Task],
+    nations: Sequence[Nation],
+    horizon: Horizon,
+    spec: ModelSpec,
+) -> list[Problem]:
+    """The sums a plan can reach, in the solvers' whole numbers (a value with d decimal places
+    counts 10**d times), stay below :data:`EXACT`: the cost of every unit-period offered, the
+    shortfall of every unit-period required, the fairness measure times the shares and each
+    weighted level; otherwise a problem at the largest contributor, naming the limit."""
+    unit_periods = [o.units * (b - a + 1) for o in offers for a, b in [o.available or (1, horizon.periods)]]
+    cost_scale = 10 ** decimals(
+        [o.cost for o in offers] + [n.budget for n in nations if n.budget is not None]
+    )
+    personnel_scale = 10 ** decimals(
+        [o.personnel for o in offers] + [n.max_personnel for n in nations if n.max_personnel is not None]
+    )
+    cost = [o.cost * n * cost_scale for o, n in zip(offers, unit_periods, strict=True)]
+    missing = [_missing(task, horizon) for task in tasks]
+    priority_scale = 10 ** decimals(t.priority for t in tasks)
+    share_scale = 10 ** decimals(n.share for n in nations)
+    total_share = sum(round(n.share * share_scale) for n in nations)
+    measure_scale = {"units": 1, "personnel": personnel_scale, "cost": cost_scale}[spec.fairness]
+    burden = sum(
+        n * (1.0 if spec.fairness == "units" else getattr(o, spec.fairness)) * measure_scale
+        for o, n in zip(offers, unit_periods, strict=True)
+    )
+    # each objective: its largest value in whole numbers, and how many of them make one
+    largest = {
+        "shortfall": (sum(missing) * priority_scale, priority_scale),
+        "surplus": (float(sum(unit_periods)), 1),
+        "fairness": (total_share * burden, total_share * measure_scale),
+        "deployments": (float(sum(unit_periods)), 1),
+        "cost": (sum(cost), cost_scale),
+        REPLAN_OBJECTIVE: (float(sum(unit_periods) + horizon.periods * len(tasks)), 1),
+    }
+    problems = []
+    if largest["cost"][0] > EXACT:
+        i = max(range(len(cost)), key=cost.__getitem__)
+        what, advice = "the cost of every unit-period offered", "write costs in larger units (thousands)"
+        problems.append(_too_large(f"offers[{i}].cost", what, largest["cost"][0], advice))
+    if largest["shortfall"][0] > EXACT:
+        i = max(range(len(missing)), key=missing.__getitem__)
+        what = "the shortfall of every unit-period required, weighted by priority"
+        problems.append(
+            _too_large(f"tasks[{i}].priority", what, largest["shortfall"][0], "use smaller priorities")
+        )
+    if "fairness" in spec.objective_names and largest["fairness"][0] > EXACT:
+        what, advice = f"the burden in {spec.fairness} times the sum of the shares", "use smaller shares"
+        problems.append(
+            _too_large("nations", f"{what} (only their ratios count)", largest["fairness"][0], advice)
+        )
+    for k, level in enumerate(spec.levels):
+        if len(level) > 1 and (value := _level_largest(level, largest)) > EXACT:
+            what, advice = "this weighted level", "use weights with fewer decimal places"
+            problems.append(_too_large(f"model.objectives[{k}]", what, value, advice))
+    return problems
+
+
+def _missing(task: Task, horizon: Horizon) -> float:
+    """The priority-weighted shortfall of a task that gets nothing."""
+    lo, hi = task.active or (1, horizon.periods)
+    need = 0
+    for requirement in task.requirements:
+        first, last = requirement.periods or (lo, hi)
+        need += requirement.units * (last - first + 1)
+    return task.priority * (need + task.min_nations * (hi - lo + 1))
+
+
+def _level_largest(level: tuple[tuple[str, float], ...], largest: Mapping[str, tuple[float, int]]) -> float:
+    """A weighted level's largest value in the solvers' whole numbers: the sum of w_i / s_i z_i
+    over the least common denominator of the w_i / s_i (each weight kept to DECIMALS places),
+    z_i an objective's whole-number value and s_i how many of them make one."""
+    fractions = {
+        name: Fraction(weight).limit_denominator(10**DECIMALS) / largest[name][1] for name, weight in level
+    }
+    denominator = math.lcm(*(f.denominator for f in fractions.values()))
+    return float(sum(f * denominator * Fraction(largest[name][0]) for name, f in fractions.items()))
+
+
+def _too_large(path: str, what: str, value: float, advice: str) -> Problem:
+    return Problem(
+        path,
+        f"numbers too large to plan exactly: {what} could reach {value:.3g} in the solvers' whole "
+        f"numbers (a value with d decimal places counts 10^d times), above {figure(EXACT)}; {advice}",
+    )
 
 
 def cross_check(
@@ -270,6 +386,10 @@ def cross_check(
     if complete and not problems and horizon is not None:
         problems += check_leads_can_serve(tasks.items(), list(offers.values()), horizon)
         problems += check_size(list(offers.values()), list(tasks.values()), horizon)
+        if spec is not None and not problems:
+            problems += check_magnitudes(
+                list(offers.values()), list(tasks.values()), list(nations.values()), horizon, spec[0]
+            )
     return problems
 
 

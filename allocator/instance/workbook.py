@@ -17,6 +17,7 @@ every problem is then reported at its cell (``offers!C7``).
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import difflib
 import io
@@ -27,11 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from allocator.errors import InputError, NotAnInstance, Problem, did_you_mean, warn_input
+from allocator.instance.catalog import available_models
+from allocator.instance.fields import MONTH
 from allocator.instance.formats import build_instance
 from allocator.instance.model import Instance
+from allocator.instance.parts import Horizon
 from allocator.instance.spec import ModelSpec
 from allocator.instance.validation import unknown
-from allocator.xlsx import append_rows, inspect_workbook
+from allocator.xlsx import append_rows, inspect_workbook, workbook_data
 
 #: sheet -> its columns, in order
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -146,18 +150,19 @@ def _column_letter(sheet: str, column: str) -> str:
 
 
 def read_workbook(
-    source: str | Path, label: str | None = None
+    source: str | Path | bytes, label: str | None = None
 ) -> tuple[dict[str, Any], Locator, list[Problem]]:
-    """The instance document of a workbook, where each item came from, and the problems of rows
-    that could not be placed (a requirement of an unknown task, say).  Raises for a file that is
-    not a workbook of these sheets and columns, or that :func:`allocator.xlsx.inspect_workbook`
-    refuses (unsafe or oversized parts, too many rows)."""
+    """The instance document of a workbook (a file, or its bytes), where each item came from, and
+    the problems of rows that could not be placed (a requirement of an unknown task, say).  Raises
+    for a file that is not a workbook of these sheets and columns, or that
+    :func:`allocator.xlsx.inspect_workbook` refuses (unsafe or oversized parts, too many rows)."""
     from openpyxl import load_workbook
 
-    label = label or str(source)
-    inspect_workbook(source, label)  # limits and safe XML before openpyxl reads a byte
+    label = label or (str(source) if not isinstance(source, bytes) else "<workbook>")
+    data = workbook_data(source, label)  # read once: what openpyxl reads is what was inspected
+    inspect_workbook(data, label)  # limits and safe XML before openpyxl reads a byte
     try:
-        book = load_workbook(source, read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise InputError(label, [Problem("", f"not an Excel workbook (.xlsx): {exc}")]) from None
     problems: list[Problem] = []  # problems of columns: reported with those of the document
@@ -266,11 +271,12 @@ def _document(
     locator = Locator()
     doc: dict[str, Any] = {}
     _settings(tables["model"], doc, locator, problems)
+    months = Months.of(doc["horizon"])
     for sheet in ("nations", "capabilities", "offers", "tasks"):
         items: list[dict[str, Any]] = []
         for number, record in tables[sheet]:
             locator.rows[sheet, len(items)] = (sheet, number)
-            items.append(_item(sheet, number, record, problems))
+            items.append(_item(sheet, number, record, months, problems))
         doc[sheet] = items
     task_pos = {task.get("id"): i for i, task in enumerate(doc["tasks"])}
     for number, record in tables["requirements"]:
@@ -280,7 +286,7 @@ def _document(
         requirements = doc["tasks"][t].setdefault("requirements", [])
         locator.rows["requirements", t, len(requirements)] = ("requirements", number)
         requirement = {k: v for k, v in record.items() if k in ("capability", "units")}
-        _window(record, ("from", "to"), "periods", requirement, ("requirements", number), problems)
+        _window(record, ("from", "to"), "periods", requirement, ("requirements", number), months, problems)
         requirements.append(requirement)
     for number, record in tables["leads"]:
         t = _task_of("leads", number, record, task_pos, problems)
@@ -292,7 +298,7 @@ def _document(
         locator.rows["leads", t] = ("leads", number)
         lead = {k: v for k, v in record.items() if k != "task"}
         if "nations" in lead:
-            lead["nations"] = _split(lead["nations"])
+            lead["nations"] = read_list(lead["nations"])
         if "rotate" in lead:
             rotate = _boolean(lead.pop("rotate"), f"leads!E{number}", problems)
             if rotate is not None:
@@ -348,19 +354,24 @@ def _settings(
             )
         else:
             model["objectives"] = parsed
+    named = available_models().get(model.get("name", ""))
+    if named is not None and set(model) - {"name"}:  # the named model, with the sheet's settings
+        model = {**named.model_dump(mode="json", exclude_none=True), **model}
     if set(model) - {"name"}:
         doc["model"] = model
     elif "name" in model:
         doc["model"] = model["name"]
 
 
-def _item(sheet: str, number: int, record: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+def _item(
+    sheet: str, number: int, record: dict[str, Any], months: Months, problems: list[Problem]
+) -> dict[str, Any]:
     item = {k: v for k, v in record.items() if not any(k in pair for pair in WINDOWS.values())}
     for key, pair in WINDOWS.items():
         if pair[0] in COLUMNS[sheet]:
-            _window(record, pair, key, item, (sheet, number), problems)
+            _window(record, pair, key, item, (sheet, number), months, problems)
     if sheet == "offers" and "tasks" in item:
-        item["tasks"] = _split(item["tasks"])
+        item["tasks"] = read_list(item["tasks"])
     return item
 
 
@@ -370,14 +381,17 @@ def _window(
     key: str,
     out: dict[str, Any],
     row: tuple[str, int],
+    months: Months,
     problems: list[Problem],
 ) -> None:
-    """A window from its two columns into `out[key]`; one problem, at the empty cell, if one is missing."""
+    """A window from its two columns into `out[key]`, each a period number or a month of the
+    horizon (``2027-03``); one problem, at the empty cell, if one is missing, and one at a month
+    that is not the horizon's."""
     given = [record.get(c) for c in pair]
     if given == [None, None]:
         return
+    sheet, number = row
     if None in given:
-        sheet, number = row
         empty = pair[given.index(None)]
         problems.append(
             Problem(
@@ -386,7 +400,64 @@ def _window(
             )
         )
         return
-    out[key] = given
+    periods = [
+        months.period(value, f"{sheet}!{_column_letter(sheet, c)}{number}", problems)
+        for c, value in zip(pair, given, strict=True)
+    ]
+    if None not in periods:
+        out[key] = periods
+
+
+@dataclass(frozen=True)
+class Months:
+    """The months of a monthly horizon that starts at a month (``start: 2027-01``): a window cell
+    may name its period by its month, as reports label it."""
+
+    first: tuple[int, int] | None
+    periods: int | None
+
+    @classmethod
+    def of(cls, horizon: dict[str, Any]) -> Months:
+        try:
+            parsed = Horizon.model_validate(horizon)
+        except (InputError, ValueError):
+            start = MONTH.fullmatch(str(horizon.get("start", "")))
+            unit = horizon.get("unit", "month")
+            first = (int(start[1]), int(start[2])) if start and unit == "month" else None
+            return cls(first, None)
+        return cls(parsed.first_month, parsed.periods)
+
+    def label(self, period: int) -> str:
+        assert self.first is not None
+        year, month = divmod(self.first[0] * 12 + self.first[1] - 1 + period - 1, 12)
+        return f"{year}-{month + 1:02d}"
+
+    def period(self, value: Any, cell: str, problems: list[Problem]) -> Any:
+        """A window cell's period: a number as it is, a month of the horizon as its period
+        number; None (with a problem at the cell) for a month outside the horizon."""
+        match = MONTH.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            return value
+        if self.first is None:
+            problems.append(
+                Problem(
+                    cell,
+                    f"'{value}' is a month, but the periods are not months from a start month: give a "
+                    "period number, or period_unit 'month' and a start written YYYY-MM in the model sheet",
+                )
+            )
+            return None
+        period = (int(match[1]) - self.first[0]) * 12 + int(match[2]) - self.first[1] + 1
+        if self.periods is not None and not 1 <= period <= self.periods:
+            problems.append(
+                Problem(
+                    cell,
+                    f"'{value}' is not a month of the horizon "
+                    f"({self.label(1)} to {self.label(self.periods)})",
+                )
+            )
+            return None
+        return period
 
 
 def _task_of(
@@ -402,8 +473,29 @@ def _task_of(
     return task_pos[task]
 
 
-def _split(value: Any) -> list[str]:
-    return [part.strip() for part in str(value).split(",") if part.strip()]
+#: The cell of a list that is empty: an offer's caveat that allows no task (an empty cell is
+#: no caveat: any task).
+NO_ITEMS = "(none)"
+
+
+def read_list(value: Any) -> list[str]:
+    """The ids of a list cell: separated by commas, an id holding a comma or a double quote in
+    double quotes (``"Kyiv, west", Lviv``), :data:`NO_ITEMS` for none."""
+    text = str(value).strip()
+    if text == NO_ITEMS:
+        return []
+    return [part.strip() for part in next(csv.reader([text], skipinitialspace=True), []) if part.strip()]
+
+
+def write_list(ids: Iterable[str]) -> str:
+    """The list cell of `ids`, as :func:`read_list` reads it back."""
+    items = [
+        f'"{item.replace(chr(34), chr(34) * 2)}"'
+        if any(c in item for c in ',"') or item == NO_ITEMS
+        else item
+        for item in ids
+    ]
+    return ", ".join(items) if items else NO_ITEMS
 
 
 def _boolean(value: Any, cell: str, problems: list[Problem]) -> bool | None:
@@ -456,11 +548,11 @@ def _number(value: float) -> str:
 
 
 def load_workbook_instance(
-    source: str | Path, model: str | None = None, label: str | None = None
+    source: str | Path | bytes, model: str | None = None, label: str | None = None
 ) -> Instance:
-    """Load and validate an instance workbook; problems are reported at their cells (and under
-    `label`, the file's name by default)."""
-    label = label or str(source)
+    """Load and validate an instance workbook (a file, or its bytes); problems are reported at
+    their cells (and under `label`, the file's name by default)."""
+    label = label or (str(source) if not isinstance(source, bytes) else "<workbook>")
     doc, locator, problems = read_workbook(source, label)
     try:
         instance = build_instance(doc, label, model=model)
@@ -512,7 +604,7 @@ def instance_rows(instance: Instance) -> dict[str, list[list[Any]]]:
             o.min_tour,
             o.max_tour,
             o.min_rest,
-            ", ".join(o.tasks) if o.tasks is not None else None,
+            write_list(o.tasks) if o.tasks is not None else None,
         ]
         for o in instance.offers
     ]
@@ -526,7 +618,7 @@ def instance_rows(instance: Instance) -> dict[str, list[list[Any]]]:
         for r in t.requirements
     ]
     rows["leads"] = [
-        [t.id, ", ".join(t.lead.nations), t.lead.term, t.lead.first, t.lead.rotate, t.lead.contribution]
+        [t.id, write_list(t.lead.nations), t.lead.term, t.lead.first, t.lead.rotate, t.lead.contribution]
         for t in instance.tasks
         if t.lead is not None
     ]

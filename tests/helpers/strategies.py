@@ -1,4 +1,5 @@
-"""Hypothesis strategies: random small instances that are valid by construction (mostly)."""
+"""Hypothesis strategies: random small instances that are valid by construction (mostly), and
+instances that use every field of the format (:func:`full_instances`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from allocator.instance.parts import Horizon, Offer, Task
+from allocator.instance.spec import OBJECTIVE_NAMES
 from allocator.instance.validation import could_serve
 
 NATIONS = ["FR", "GB", "IT"]
@@ -245,3 +247,205 @@ def _maybe_lead(draw: st.DrawFn, task: dict[str, Any], offers: list[dict[str, An
     candidates = sorted({o["nation"] for o in offers})
     if candidates and draw(st.integers(0, 2)) == 0:
         task["lead"] = draw(leads(candidates, max_size=2, max_term=2))
+
+
+# instances that use every field of the format ----------------------------------------------------
+#: Ids that broke (or could break) a format: numbers and booleans as text, formula starts, list
+#: separators and quotes, the workbook's "(none)", YAML's specials, non-Latin letters.
+TRICKY_IDS = [
+    "7",
+    "1.0",
+    "1e3",
+    "TRUE",
+    "NO",
+    "null",
+    "~",
+    "-",
+    "=cmd|' /C calc'!A0",
+    "+1",
+    "@x",
+    "a, b",
+    'say "hi"',
+    '"quoted"',
+    "(none)",
+    "2027-03",
+    "Київ",
+    "a\u2028b",
+    "emoji \U0001f600",
+    "x" * 200,
+]
+#: Characters of free text: anything an XML part, YAML and JSON can all hold (no control
+#: characters but tab and newline, no lone surrogates, no U+FFFE or U+FFFF).
+TEXT_CHARACTERS = st.characters(
+    blacklist_categories=("Cs",),
+    blacklist_characters="".join(map(chr, [*range(0x09), 0x0B, 0x0C, *range(0x0D, 0x20), *range(0x7F, 0xA0)]))
+    + "\ufffe\uffff",
+)
+ID_CHARACTERS = st.characters(
+    blacklist_categories=("Cs", "Cc"),
+    blacklist_characters="".join(map(chr, range(0x7F, 0xA0))) + "\ufffe\uffff",
+)
+
+
+def ids() -> st.SearchStrategy[str]:
+    """An id: a tricky one, or 1 to 12 characters with no space at either end."""
+    drawn = st.text(ID_CHARACTERS, min_size=1, max_size=12).filter(lambda s: s == s.strip())
+    return st.one_of(st.sampled_from(TRICKY_IDS), drawn)
+
+
+def texts() -> st.SearchStrategy[str]:
+    """Free text: tricky, blank, with spaces or line breaks at its ends, or anything."""
+    return st.one_of(
+        st.sampled_from(
+            ["", "  ", "Air policing, west", " padded ", "two\nlines\n", "tab\there", "=SUM(A1)"]
+        ),
+        st.text(TEXT_CHARACTERS, max_size=30),
+    )
+
+
+def amounts(most: float) -> st.SearchStrategy[float]:
+    """A number from 0 to `most`: whole, with two decimal places, or any up to 6 decimal places
+    below 1,000 (larger ones with 6 places can make sums too large to plan exactly)."""
+    return st.one_of(
+        st.integers(0, int(most)).map(float),
+        st.integers(0, int(most * 100)).map(lambda x: x / 100),
+        st.floats(0, min(most, 1000), allow_nan=False, allow_infinity=False).map(lambda x: round(x, 6)),
+        st.sampled_from([0.1, 0.5, 2.5, 1e-6, float(most)]),
+    )
+
+
+def weights() -> st.SearchStrategy[float]:
+    """A share or a priority: 0.000001 to 1,000,000."""
+    return amounts(1e6).filter(lambda x: x >= 1e-6)
+
+
+def _maybe(draw: st.DrawFn, key: str, strategy: st.SearchStrategy[Any], into: dict[str, Any]) -> None:
+    if draw(st.booleans()):
+        into[key] = draw(strategy)
+
+
+@st.composite
+def horizons(draw: st.DrawFn) -> dict[str, Any]:
+    horizon: dict[str, Any] = {"periods": draw(st.integers(1, 30))}
+    _maybe(draw, "unit", st.sampled_from(["month", "week", "quarter", "Monat"]), horizon)
+    start = st.one_of(
+        st.builds(lambda y, m: f"{y}-{m:02d}", st.integers(1990, 2100), st.integers(1, 12)),
+        st.sampled_from(["2027-01", "2027-1", "March 2027", "W12", "2027"]),
+        st.integers(1, 3000),
+        texts(),
+    )
+    _maybe(draw, "start", start, horizon)
+    return horizon
+
+
+@st.composite
+def _levels(draw: st.DrawFn) -> list[Any]:
+    names = draw(st.permutations(OBJECTIVE_NAMES))[: draw(st.integers(1, len(OBJECTIVE_NAMES)))]
+    levels: list[Any] = []
+    while names:
+        size = draw(st.integers(1, len(names)))
+        group, names = names[:size], names[size:]
+        if size == 1 and draw(st.booleans()):
+            levels.append(group[0])
+        else:  # weights as people write them (finer ones can be too large to plan exactly together)
+            weight = st.one_of(st.integers(1, 1000), st.sampled_from([0.5, 0.25, 1.5, 0.001, 12.75]))
+            levels.append({name: float(draw(weight)) for name in group})
+    return levels
+
+
+@st.composite
+def model_specs(draw: st.DrawFn) -> Any:
+    """A named model, or one written inline with any of its keys (a name that is a named model's
+    included)."""
+    if draw(st.booleans()):
+        return draw(st.sampled_from(["coverage-first", "min-cost", "fair-share"]))
+    spec: dict[str, Any] = {}
+    _maybe(draw, "name", st.one_of(st.sampled_from(["coverage-first", "min-cost", "mine"]), texts()), spec)
+    _maybe(draw, "description", texts(), spec)
+    _maybe(draw, "shortfall", st.sampled_from(["soft", "hard"]), spec)
+    _maybe(draw, "fairness", st.sampled_from(["units", "personnel", "cost"]), spec)
+    _maybe(draw, "objectives", _levels(), spec)
+    return spec
+
+
+@st.composite
+def full_instances(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid instance (mostly: leads are repaired to be) that switches on every field of the
+    format, at random: for round trips through every file format."""
+    horizon = draw(horizons())
+    periods = horizon["periods"]
+    nation_ids = draw(st.lists(ids(), min_size=1, max_size=4, unique=True))
+    capability_ids = draw(st.lists(ids(), min_size=1, max_size=3, unique=True))
+    task_ids = draw(st.lists(ids(), min_size=1, max_size=3, unique=True))
+    offer_ids = draw(st.lists(ids(), min_size=0, max_size=5, unique=True))
+    nations = []
+    for nation_id in nation_ids:
+        nation: dict[str, Any] = {"id": nation_id}
+        _maybe(draw, "name", texts(), nation)
+        _maybe(draw, "share", weights(), nation)
+        _maybe(draw, "max_personnel", amounts(1e9), nation)
+        _maybe(draw, "budget", amounts(1e9), nation)
+        nations.append(nation)
+    capabilities = [{"id": c, "domain": draw(texts().filter(str.strip))} for c in capability_ids]
+    offers = []
+    for offer_id in offer_ids:
+        offer: dict[str, Any] = {
+            "id": offer_id,
+            "nation": draw(st.sampled_from(nation_ids)),
+            "capability": draw(st.sampled_from(capability_ids)),
+            "units": draw(st.integers(1, 5)),
+        }
+        _maybe(draw, "personnel", amounts(1e4), offer)
+        _maybe(draw, "cost", amounts(1e6), offer)
+        _maybe(draw, "available", windows(1, periods), offer)
+        _maybe(draw, "min_tour", st.integers(1, 3), offer)
+        if draw(st.booleans()):
+            offer["max_tour"] = offer.get("min_tour", 1) + draw(st.integers(0, 3))
+        _maybe(draw, "min_rest", st.integers(0, 3), offer)
+        _maybe(draw, "tasks", st.lists(st.sampled_from(task_ids), max_size=3, unique=True), offer)
+        offers.append(offer)
+    tasks = [draw(_full_task(task_id, periods, capability_ids, nation_ids)) for task_id in task_ids]
+    doc: dict[str, Any] = {
+        "name": draw(st.from_regex(r"[A-Za-z0-9_.-]{1,20}", fullmatch=True)),
+        "horizon": horizon,
+        "nations": nations,
+        "capabilities": capabilities,
+        "offers": offers,
+        "tasks": tasks,
+    }
+    _maybe(draw, "model", model_specs(), doc)
+    _repair_leads(doc)
+    return doc
+
+
+@st.composite
+def _full_task(
+    draw: st.DrawFn, task_id: str, periods: int, capabilities: list[str], nations: list[str]
+) -> dict[str, Any]:
+    task: dict[str, Any] = {"id": task_id}
+    _maybe(draw, "name", texts(), task)
+    _maybe(draw, "domain", texts(), task)
+    lo, hi = draw(windows(1, periods))
+    if draw(st.booleans()):
+        task["active"] = [lo, hi]
+    else:
+        lo, hi = 1, periods
+    _maybe(draw, "priority", weights(), task)
+    requirements = []
+    for _ in range(draw(st.integers(1, 4))):
+        requirement: dict[str, Any] = {
+            "capability": draw(st.sampled_from(capabilities)),
+            "units": draw(st.integers(0, 4)),
+        }
+        _maybe(draw, "periods", windows(lo, hi), requirement)
+        requirements.append(requirement)
+    task["requirements"] = requirements
+    _maybe(draw, "min_nations", st.integers(0, 3), task)
+    if draw(st.booleans()):
+        task["max_nations"] = max(1, task.get("min_nations", 0)) + draw(st.integers(0, 2))
+    if draw(st.booleans()):
+        lead = draw(leads(nations, max_size=4, max_term=6))
+        if draw(st.booleans()):
+            del lead["rotate"]
+        task["lead"] = lead
+    return task

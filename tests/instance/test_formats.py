@@ -69,7 +69,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "share zero",
         base_instance(nations=[{"id": "FR", "share": 0}, {"id": "GB"}]),
         "nations[0].share",
-        "must be more than 0",
+        "must be at least 0.000001 (got 0)",
     ),
     ("wrong type", _offer(units="two"), "offers[0].units", "must be a whole number (got 'two')"),
     ("a fraction of a unit", _offer(units=1.5), "offers[0].units", "must be a whole number (got 1.5)"),
@@ -174,7 +174,7 @@ BAD += [
             "nations": [{"id": "FR", "share": 0}, {"id": "GB"}],
         },
         "nations[0].share",
-        "must be more than 0",
+        "must be at least 0.000001 (got 0)",
     ),
     (
         "typo in the only offer of a lead nation",
@@ -397,3 +397,213 @@ def test_a_document_nested_too_deeply_is_refused(label: str, text: str) -> None:
     """Bad input, not a RecursionError (an instance nests 5 levels; 32 are allowed)."""
     with pytest.raises(InputError, match="nested more than 32 levels deep"):
         parse_document(text, label)
+
+
+# bounded input: counts and numbers the engine holds exactly -----------------------------------
+BAD_NUMBERS: list[tuple[str, dict[str, Any], str, str]] = [
+    ("a cost of 1e18", _offer(cost=1e18), "offers[0].cost", "must be at most 1,000,000,000,000 (got 1e+18)"),
+    ("an infinite cost", _offer(cost=float("inf")), "offers[0].cost", "must be a finite number"),
+    ("a nan cost", _offer(cost=float("nan")), "offers[0].cost", "must be a finite number"),
+    ("personnel", _offer(personnel=1e13), "offers[0].personnel", "must be at most 1,000,000,000,000"),
+    (
+        "a budget",
+        base_instance(nations=[{"id": "FR", "budget": 1e15}, {"id": "GB"}]),
+        "nations[0].budget",
+        "must be at most 1,000,000,000,000",
+    ),
+    (
+        "max_personnel",
+        base_instance(nations=[{"id": "FR", "max_personnel": float("inf")}, {"id": "GB"}]),
+        "nations[0].max_personnel",
+        "must be a finite number",
+    ),
+    (
+        "a share finer than kept",
+        base_instance(nations=[{"id": "FR", "share": 1e-9}, {"id": "GB"}]),
+        "nations[0].share",
+        "must be at least 0.000001",
+    ),
+    (
+        "a huge share",
+        base_instance(nations=[{"id": "FR", "share": 1e9}, {"id": "GB"}]),
+        "nations[0].share",
+        "must be at most 1,000,000",
+    ),
+    ("a huge priority", _task(priority=1e7), "tasks[0].priority", "must be at most 1,000,000"),
+    ("a huge min_rest", _offer(min_rest=10**20), "offers[0].min_rest", "must be at most 1000"),
+    ("a huge max_tour", _offer(max_tour=10**6), "offers[0].max_tour", "must be at most 1000"),
+    ("a huge term", _task(lead={"nations": ["FR"], "term": 10**9}), "tasks[0].lead.term", "at most 1000"),
+    (
+        "a huge contribution",
+        _task(lead={"nations": ["FR"], "term": 2, "contribution": 10**9}),
+        "tasks[0].lead.contribution",
+        "must be at most 100,000",
+    ),
+    ("a huge min_nations", _task(min_nations=10**9), "tasks[0].min_nations", "must be at most 1000"),
+    (
+        "a nan weight",
+        base_instance(model={"objectives": [{"shortfall": float("nan"), "cost": 1}]}),
+        "model.objectives[0].shortfall",
+        "weight nan must be between 0.000001 and 1,000,000",
+    ),
+    (
+        "an infinite weight",
+        base_instance(model={"objectives": [{"shortfall": float("inf"), "cost": 1}]}),
+        "model.objectives[0].shortfall",
+        "weight inf must be between",
+    ),
+    (
+        "a zero weight",
+        base_instance(model={"objectives": [{"shortfall": 0, "cost": 1}]}),
+        "model.objectives[0].shortfall",
+        "weight 0 must be between",
+    ),
+    (
+        "too many nations",
+        base_instance(nations=[{"id": f"N{i}"} for i in range(1001)]),
+        "nations",
+        "at most 1,000 nations (got 1,001)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "doc", "path", "fragment"), BAD_NUMBERS, ids=[b[0] for b in BAD_NUMBERS])
+def test_numbers_and_counts_beyond_the_limits_are_refused_at_their_place(
+    what: str, doc: dict[str, Any], path: str, fragment: str
+) -> None:
+    problems = all_problems_of(doc)
+    assert [place for place, _ in problems] == [path], f"{what}: {problems}"
+    assert fragment in problems[0][1]
+
+
+def test_sums_beyond_what_the_solvers_hold_exactly_are_refused() -> None:
+    """Each cost is within its limit, but a plan's total cost, counted in hundredths, is not."""
+    offers = [
+        {"id": f"o{i}", "nation": "FR", "capability": "fighter", "units": 100_000, "cost": 1e9 + 0.25}
+        for i in range(2)
+    ]
+    doc = base_instance(horizon={"periods": 12}, offers=offers)
+    doc["tasks"][0]["requirements"][0]["units"] = 1
+    ((path, message),) = all_problems_of(doc)
+    assert path == "offers[0].cost"
+    assert message.startswith("numbers too large to plan exactly: the cost of every unit-period offered")
+    assert "9,007,199,254,740,992" in message
+    for offer in doc["offers"]:
+        offer["cost"] = 1e9  # whole: counted once each
+    assert build(doc).offers[0].cost == 1e9
+
+
+def test_a_weighted_level_beyond_what_the_solvers_hold_exactly_is_refused() -> None:
+    doc = base_instance(
+        horizon={"periods": 1000},
+        model={"objectives": [{"cost": 1_000_000, "deployments": 0.000001}]},
+    )
+    doc["offers"][0].update(units=100_000, cost=1e6, max_tour=1)
+    assert all_problems_of(doc)[0][0] == "model.objectives[0]"
+
+
+def test_a_cost_of_1e18_is_bad_input_for_solve(tmp_path: Path) -> None:
+    """Before: `solve` ended with "internal error" (exit 1) in the CP-SAT model."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(_offer(cost=1e18)))
+    result = CliRunner().invoke(main, ["solve", str(path), "--time-limit", "5"])
+    assert result.exit_code == 2, result.output
+    assert "offers[0].cost: must be at most 1,000,000,000,000 (got 1e+18)" in " ".join(result.output.split())
+
+
+def test_forty_thousand_nations_are_refused_before_any_model_within_the_ceilings(tmp_path: Path) -> None:
+    """Before: `solve --time-limit 2` spent 56 s building and solving a model of 40,000 nations."""
+    from tests.helpers.bounded import run_bounded
+
+    doc = base_instance(nations=[{"id": f"N{i}", "share": 1} for i in range(40_000)])
+    doc["nations"][:2] = [{"id": "FR"}, {"id": "GB"}]
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(doc, default_flow_style=None))
+    result = run_bounded("solve", str(path), "--time-limit", "2")
+    assert result.returncode == 2, result.output
+    assert "nations: at most 1,000 nations (got 40,000)" in result.output
+
+
+def test_a_large_json_body_of_nations_is_refused_within_the_ceilings(tmp_path: Path) -> None:
+    """A 15 MiB JSON of 247,000 nations: refused by its count of values, quickly."""
+    from tests.helpers.bounded import run_bounded
+
+    doc = base_instance(nations=[{"id": f"N{i:06d}", "name": "x" * 20, "share": 1} for i in range(247_000)])
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(doc))
+    assert 14 << 20 < path.stat().st_size < 16 << 20
+    result = run_bounded("validate", str(path))
+    assert result.returncode == 2, result.output
+    assert "keys and values" in result.output or "at most 1,000 nations" in result.output
+
+
+def test_a_50_mb_yaml_is_refused_within_the_ceilings(tmp_path: Path) -> None:
+    """Before: 6 minutes and 5 GB."""
+    from tests.helpers.bounded import run_bounded
+
+    path = tmp_path / "big.yaml"
+    with path.open("w") as stream:
+        stream.write("name: big\nnations:\n")
+        line = "  - {id: N, share: 1}\n"
+        stream.write(line * (50_000_000 // len(line)))
+    result = run_bounded("validate", str(path))
+    assert result.returncode == 2, result.output
+    assert "file larger than 16 MiB" in result.output
+
+
+# text that every format holds -----------------------------------------------------------------------
+BAD_TEXT: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "an id ending with a space",
+        _offer(nation="FR "),
+        "offers[0].nation",
+        "may not begin or end with a space",
+    ),
+    ("a C1 control character", _offer(id="FR\x85a"), "offers[0].id", "control characters"),
+    ("a lone surrogate", _offer(id="FR\ud800"), "offers[0].id", "lone surrogates"),
+    ("U+FFFF", _task(name="air\uffff"), "tasks[0].name", "control characters"),
+    ("a carriage return", _task(name="air\r\nwest"), "tasks[0].name", "control characters"),
+    (
+        "a blank domain",
+        base_instance(capabilities=[{"id": "fighter", "domain": "  "}]),
+        "capabilities[0].domain",
+        "must not be empty",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "doc", "path", "fragment"), BAD_TEXT, ids=[b[0] for b in BAD_TEXT])
+def test_text_no_format_can_hold_is_refused(what: str, doc: dict[str, Any], path: str, fragment: str) -> None:
+    problems = all_problems_of(doc)
+    assert [place for place, _ in problems] == [path], f"{what}: {problems}"
+    assert fragment in problems[0][1]
+
+
+def test_spaces_at_the_ends_of_text_are_dropped_and_blank_text_is_none() -> None:
+    """As a workbook reads a cell: the same instance from every format."""
+    doc = _task(name="  Air policing\n", domain="")
+    doc["nations"][0]["name"] = " "
+    instance = build(doc)
+    assert (instance.tasks[0].name, instance.tasks[0].domain, instance.nations[0].name) == (
+        "Air policing",
+        None,
+        None,
+    )
+
+
+def test_a_duplicate_key_is_bad_input_for_validate(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    path = tmp_path / "plan.yaml"
+    text = yaml.safe_dump(base_instance(), sort_keys=False)
+    path.write_text(text + "offers: []\n")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "offers: the key 'offers' is given twice in one mapping: at line" in output

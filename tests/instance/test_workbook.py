@@ -6,15 +6,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
 import allocator
+import allocator.instance.catalog
 from allocator.cli import main
 from allocator.errors import InputError
 from allocator.instance.load import load_instance, write_instance
-from allocator.instance.workbook import COLUMNS, format_objectives, parse_objectives, template_instance
-from tests.helpers.instances import EXAMPLES, ROOT
+from allocator.instance.workbook import (
+    COLUMNS,
+    NO_ITEMS,
+    format_objectives,
+    parse_objectives,
+    read_list,
+    template_instance,
+    write_list,
+)
+from tests.helpers.instances import EXAMPLES, ROOT, base_instance, build
 
 SOURCES = [*sorted(EXAMPLES.glob("*.yaml")), ROOT / "instances" / "reassurance.yaml"]
 
@@ -130,7 +140,7 @@ def _problems(path: Path) -> list[str]:
         ("requirements", "C2", "many", "requirements!C2: must be a whole number (got 'many')"),
         ("requirements", "A2", "nope", "requirements!A2: unknown task 'nope'"),
         ("leads", "D2", "ZZ", "leads!D2:"),
-        ("tasks", "F2", -1, "tasks!F2: must be more than 0 (got -1)"),
+        ("tasks", "F2", -1, "tasks!F2: must be at least 0.000001 (got -1)"),
         ("model", "B3", 0, "model!B3: must be at least 1 (got 0)"),
         ("offers", "G2", 3, "offers!H2: give both 'available_from' and 'available_to', or neither"),
         ("nations", "F1", "colour", "nations!F1: unknown column 'colour'"),
@@ -271,3 +281,137 @@ def test_a_report_workbook_is_not_an_instance(tmp_path: Path) -> None:
     assert problems == [
         f"{tmp_path / 'report.xlsx'}: this is a plan report (allocator report), not an instance"
     ]
+
+
+# nothing lost ---------------------------------------------------------------------------------------
+def test_an_offer_that_serves_no_task_stays_so_through_a_workbook(tmp_path: Path) -> None:
+    """Before: `tasks: []` came back from `convert x.yaml x.xlsx; convert x.xlsx y.yaml` as no
+    caveat at all (any task)."""
+    doc = base_instance()
+    doc["offers"][1]["tasks"] = []
+    source = tmp_path / "x.yaml"
+    source.write_text(yaml.safe_dump(doc))
+    runner = CliRunner()
+    for args in (
+        ["convert", str(source), str(tmp_path / "x.xlsx")],
+        ["convert", str(tmp_path / "x.xlsx"), str(tmp_path / "y.yaml")],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    assert load_instance(tmp_path / "y.yaml").offers[1].tasks == ()
+    assert load_instance(tmp_path / "y.yaml") == load_instance(source)
+    book = load_workbook(tmp_path / "x.xlsx")
+    assert book["offers"]["L3"].value == NO_ITEMS
+    assert book["offers"]["L2"].value is None  # no caveat: any task
+
+
+@pytest.mark.parametrize(
+    ("cell", "ids"),
+    [
+        ("(none)", []),
+        (" (none) ", []),
+        ("a, b", ["a", "b"]),
+        ('"Kyiv, west", Lviv', ["Kyiv, west", "Lviv"]),
+        ('"(none)"', ["(none)"]),
+        ('"say ""hi""", x', ['say "hi"', "x"]),
+        ("a,, b,", ["a", "b"]),
+    ],
+)
+def test_list_cells_read_and_write(cell: str, ids: list[str]) -> None:
+    assert read_list(cell) == ids
+    assert read_list(write_list(ids)) == ids
+
+
+def test_ids_with_commas_and_quotes_survive_a_workbook(tmp_path: Path) -> None:
+    doc = base_instance(
+        tasks=[
+            {"id": t, "requirements": [{"capability": "fighter", "units": 1}]}
+            for t in ("Kyiv, west", '"(none)"', "(none)")
+        ]
+    )
+    doc["offers"][0]["tasks"] = ["Kyiv, west", "(none)"]
+    doc["offers"][1]["tasks"] = ['"(none)"']
+    doc["tasks"][0]["lead"] = {"nations": ["FR"], "term": 2}
+    instance = build(doc)
+    write_instance(instance, tmp_path / "plan.xlsx")
+    assert load_instance(tmp_path / "plan.xlsx") == instance
+
+
+# windows as months ----------------------------------------------------------------------------------
+@pytest.fixture
+def monthly(tmp_path: Path) -> Path:
+    """The template: 12 months from 2027-01; offers!G2:H2 the offer's window, requirements!D2:E2
+    the requirement's, tasks!D2:E2 the task's."""
+    target = tmp_path / "plan.xlsx"
+    write_instance(template_instance(), target)
+    return target
+
+
+def test_a_window_may_give_months_of_the_horizon(monthly: Path) -> None:
+    import datetime
+
+    _edit(monthly, "offers", "G2", "2027-03")
+    _edit(monthly, "offers", "H2", datetime.datetime(2027, 11, 1))  # a month Excel stored as a date
+    _edit(monthly, "tasks", "D2", "2027-02")
+    _edit(monthly, "requirements", "D2", "2027-04")
+    _edit(monthly, "requirements", "E2", 6)
+    instance = load_instance(monthly)
+    assert instance.offers[0].available == (3, 11)
+    assert instance.tasks[0].active == (2, 12)
+    assert instance.tasks[0].requirements[0].periods == (4, 6)
+
+
+@pytest.mark.parametrize(
+    ("cell", "value", "expected"),
+    [
+        ("G2", "2026-12", "offers!G2: '2026-12' is not a month of the horizon (2027-01 to 2027-12)"),
+        ("H2", "2028-01", "offers!H2: '2028-01' is not a month of the horizon (2027-01 to 2027-12)"),
+    ],
+)
+def test_a_month_outside_the_horizon_is_refused_at_its_cell(
+    monthly: Path, cell: str, value: str, expected: str
+) -> None:
+    _edit(monthly, "offers", cell, value)
+    assert _problems(monthly) == [f"{monthly}: {expected}"]
+
+
+def test_a_month_without_monthly_periods_is_refused_at_its_cell(workbook: Path) -> None:
+    _edit(workbook, "offers", "G2", "2027-03")
+    _edit(workbook, "offers", "H2", 4)
+    problems = _problems(workbook)
+    assert (
+        len(problems) == 1
+        and "offers!G2: '2027-03' is a month, but the periods are not months" in problems[0]
+    )
+
+
+# the model sheet --------------------------------------------------------------------------------------
+def _setting_row(path: Path, setting: str) -> int:
+    book = load_workbook(path)
+    return next(r for r in range(2, 20) if book["model"][f"A{r}"].value == setting)
+
+
+def test_edited_objectives_do_not_claim_the_named_model(monthly: Path) -> None:
+    """Before: a workbook naming coverage-first with other objectives printed 'model
+    coverage-first'."""
+    assert load_instance(monthly).spec.name == "coverage-first"
+    _edit(monthly, "model", f"B{_setting_row(monthly, 'objectives')}", "cost, shortfall")
+    spec = load_instance(monthly).spec
+    assert spec.name == "coverage-first (edited)"
+    assert spec.objectives == ("cost", "shortfall")
+    result = CliRunner().invoke(main, ["validate", str(monthly)])
+    assert result.exit_code == 0, result.output
+    assert "model coverage-first (edited)" in " ".join(result.output.split())
+
+
+def test_settings_left_blank_keep_those_of_the_named_model(monthly: Path) -> None:
+    """min-cost with only its objectives edited keeps min-cost's hard shortfall."""
+    book = load_workbook(monthly)
+    for setting in ("description", "shortfall", "fairness", "objectives"):
+        book["model"][f"B{_setting_row(monthly, setting)}"] = None
+    book["model"][f"B{_setting_row(monthly, 'model_name')}"] = "min-cost"
+    book.save(monthly)
+    assert load_instance(monthly).spec == allocator.instance.catalog.known_model("min-cost")
+    _edit(monthly, "model", f"B{_setting_row(monthly, 'objectives')}", "cost")
+    spec = load_instance(monthly).spec
+    assert (spec.name, spec.shortfall, spec.objectives) == ("min-cost (edited)", "hard", ("cost",))
