@@ -9,32 +9,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 
 from allocator.instance.index import Index
+from allocator.instance.validation import DECIMALS, decimals
 
-#: Most decimal places kept when a float parameter is turned into an integer coefficient.
-MAX_DECIMALS = 6
+#: Most decimal places kept when a float parameter is turned into an integer coefficient (the
+#: instance's validation counts the same places to bound the sums a plan can reach).
+MAX_DECIMALS = DECIMALS
 
 
 def decimal_scale(values: Iterable[float]) -> int:
     """Smallest 10**d (d <= MAX_DECIMALS) making every value an integer."""
-    decimals = 0
-    for value in set(values):
-        decimals = max(decimals, _decimals(float(value)))
-        if decimals >= MAX_DECIMALS:
-            break
-    return 10 ** min(decimals, MAX_DECIMALS)
-
-
-def _decimals(value: float) -> int:
-    """Decimal places of a float's shortest repr (``2.50`` -> 1, ``3.0`` -> 0, ``1e-07`` -> 7)."""
-    text = repr(value)
-    if "e" in text or "E" in text or "n" in text:  # exponent notation (or inf, nan): exactly
-        exponent = Decimal(text).normalize().as_tuple().exponent
-        return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return len(text.partition(".")[2].rstrip("0"))
+    return 10 ** decimals(set(values))
 
 
 def scaled(value: float, scale: int) -> int:

@@ -134,15 +134,14 @@ def media_type(content_type: str) -> str:
 
 
 def _json(body: bytes) -> Any:
-    """A JSON body, parsed with the limits of a file (depth too)."""
-    from allocator.files import TOO_DEEP, check_depth
+    """A JSON body, parsed as a file is (depth, size and duplicate keys refused)."""
+    from allocator.parsing import parse_json
 
     try:
-        return check_depth(json.loads(body), "request")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError("request", [Problem("", f"the body is not JSON: {exc}")]) from None
-    except RecursionError:
-        raise InputError("request", [Problem("", TOO_DEEP)]) from None
+    return parse_json(text, "request")
 
 
 def _parsed(model: type[BaseModel], data: Any, strict: bool = True) -> Any:

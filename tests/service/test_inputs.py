@@ -126,6 +126,16 @@ def test_a_body_nested_too_deeply_is_422(server: Server, path: str) -> None:
     assert upload.json()["detail"][0]["source"] == "deep.yaml"
 
 
+def test_a_body_with_a_key_given_twice_is_422_with_both_places(server: Server) -> None:
+    """As in a file: JSON keeps the last of two equal keys, which would drop the first offers."""
+    body = b'{"instance": {"name": "x", "offers": [], "offers": []}}'
+    with server.client() as client:
+        answer = client.post("/v1/validate", content=body, headers=_json)
+    assert answer.status_code == 422
+    (problem,) = answer.json()["detail"]
+    assert "given twice" in problem["message"] and "line 1" in problem["message"]
+
+
 def test_query_numbers_past_their_bounds_are_422(server: Server) -> None:
     with server.client() as client:
         answers = [
