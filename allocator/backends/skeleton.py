@@ -6,10 +6,8 @@ terms, long rests, an offer shared by several tasks' leads), it can find no lead
 although a plan exists.  Then the whole search would start from nothing, and on a large model
 CP-SAT may find no plan in its time at all.
 
-Here the leads alone are solved exactly, by CP-SAT, on a small instance of their own: the tasks
-with a lead, and the offers of their eligible nations that can serve them (nothing else).  With
-demand soft, that instance is a relaxation of the whole one: every plan of the whole instance,
-cut down to those tasks and offers, is one of its plans.  So its plan (leads and the tours that
+Here the leads alone are solved exactly, by CP-SAT, on the leads' own instance
+(:mod:`allocator.instance.leads`, a relaxation of the whole): its plan (leads and the tours that
 carry their contributions) extends to a plan of the whole instance by adding tours, which the
 greedy then does; and when it is proven infeasible, so is the whole instance.
 """
