@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Seconds between a worker's looks at the event (each a wait of this long on the scheduler).
+#: Seconds between a worker's looks at the event.
 POLL_SECONDS = 0.5
 
 
@@ -69,9 +69,11 @@ def worker_stop(name: str | None) -> Iterator[StopToken]:
     finished = threading.Event()
 
     def watch() -> None:
-        while not finished.is_set():
+        # a quick look every POLL_SECONDS, never a wait held open on the scheduler (one pending
+        # when the cluster closes is logged there as an error with its traceback)
+        while not finished.wait(POLL_SECONDS):
             try:
-                if event.wait(timeout=POLL_SECONDS):
+                if event.is_set():
                     token.stop()
                     return
             except Exception:  # the scheduler is gone: no stop can come any more

@@ -78,7 +78,11 @@ def test_stop_before_search_gives_the_first_plan(backend: str) -> None:
     stop = allocator.StopToken()
     stop.stop()
     result = allocator.solve(build(base_instance()), backend=backend, stop=stop)
-    assert result.status == "feasible" and result.interrupted and result.assignments and not result.levels
+    assert result.status == "feasible" and result.interrupted and result.assignments
+    # no model built: every level at the first plan's value, with the trivial bound
+    assert result.formulation == "none" and result.levels
+    assert all(lv.status == "feasible" and lv.bound == 0 for lv in result.levels)
+    assert result.levels[0].value == result.objectives["shortfall"]
 
 
 def test_progress_reports_levels(backend: str) -> None:

@@ -206,13 +206,17 @@ def solve_levels(
     index = Index.of(instance)
     first: FirstTours | None = None
     first_plan_time = None
+    hard = instance.spec.shortfall == "hard"
     if options.first_plan and history is None:
         try:
-            first = first_tours(index, instance.spec.shortfall == "hard", options.time_limit, options, stop)
+            first = first_tours(index, hard, options.time_limit, options, stop)
         except NoLeadPlan:
             return _without_model(index, backend.name, None, options, started, stop, infeasible=True)
-        if first is not None:
-            first_plan_time = time.perf_counter() - started
+    elif options.first_plan and history is not None:
+        clock = None if options.reproducible else options.time_limit
+        first = history_first_tours(index, history, hard, clock)
+    if first is not None:
+        first_plan_time = time.perf_counter() - started
     try:
         formulation = formulate(instance, options.formulation, history=history, check=watch.check)
         model = formulation.model
@@ -224,7 +228,14 @@ def solve_levels(
             "asked to stop" if stop.stopped else "time limit",
         )
         return _without_model(
-            index, backend.name, first, options, started, stop, first_plan_time=first_plan_time
+            index,
+            backend.name,
+            first,
+            options,
+            started,
+            stop,
+            first_plan_time=first_plan_time,
+            history=history,
         )
     build_time = time.perf_counter() - started
     log.info(
@@ -237,13 +248,13 @@ def solve_levels(
         build_time,
     )
     run = _Levels(formulation, backend, options, started, progress, stop)
-    if first is not None:
+    if history is not None and options.first_plan:
+        run.values = replan_values(formulation, first)
+        if run.values is not None:
+            run.first_plan_time = first_plan_time if first is not None else time.perf_counter() - started
+    elif first is not None:
         run.values = plan_values(formulation, first.counts, first.leads)
         run.first_plan_time = first_plan_time
-    elif history is not None and options.first_plan:
-        run.values = replan_values(formulation, None if options.reproducible else options.time_limit)
-        if run.values is not None:
-            run.first_plan_time = time.perf_counter() - started
     run.hand_over(plans, build_time)
     for number, level in enumerate(instance.spec.levels, start=1):
         if run.stop.stopped or not run.solve(number, level):
@@ -263,6 +274,7 @@ def _without_model(
     *,
     infeasible: bool = False,
     first_plan_time: float | None = None,
+    history: PlanHistory | None = None,
 ) -> SolveResult:
     """The result of a solve that built no model: the first plan as it is (each level at its
     value, bounded by 0) or none; `infeasible` when the leads alone are proven infeasible."""
@@ -289,19 +301,26 @@ def _without_model(
         interrupted=stop.stopped,
         formulation=NO_MODEL,
         first_plan_time=first_plan_time,
+        history=history,
     )
 
 
-def replan_values(formulation: Formulation, time_limit: float | None) -> list[float] | None:
+def replan_values(formulation: Formulation, greedy: FirstTours | None) -> list[float] | None:
     """A re-plan's first plan.  When its levels ask for persistence (`changes`, or a
     `max_changes`), its baseline as a plan of the new data (:func:`baseline_values`), else the
-    greedy from `from` on (:func:`history_greedy_values`); each is the other's fallback."""
+    `greedy` built on the history before the model (:func:`history_first_tours`); each is the
+    other's fallback."""
     history = formulation.history
     assert history is not None
     persistent = REPLAN_OBJECTIVE in formulation.spec.objective_names or history.max_changes is not None
-    tries = (lambda: baseline_values(formulation), lambda: history_greedy_values(formulation, time_limit))
-    for attempt in tries if persistent else reversed(tries):
+
+    def from_greedy() -> list[float] | None:
+        return None if greedy is None else plan_values(formulation, greedy.counts, greedy.leads)
+
+    tries = (("the baseline", lambda: baseline_values(formulation)), ("greedy from the history", from_greedy))
+    for what, attempt in tries if persistent else reversed(tries):
         if (values := attempt()) is not None:
+            log.info("the re-plan starts from %s", what)
             return values
     return None
 
@@ -314,37 +333,43 @@ def baseline_values(formulation: Formulation) -> list[float] | None:
     assert f.history is not None and isinstance(f.structure, TourStructure)
     started = time.perf_counter()
     counts, leads = f.history.baseline_plan(f.index, set(f.structure.tours))
-    return _accepted(f, counts, leads, "the baseline", started)
+    if not _accepted(f.index, f.history, counts, leads, "the baseline", started):
+        return None
+    return plan_values(f, counts, leads)
 
 
-def history_greedy_values(formulation: Formulation, time_limit: float | None) -> list[float] | None:
-    """A re-plan's greedy first plan: history as it was (:meth:`PlanHistory.fixed`), then the
-    greedy's tours and leads from `from` on, nothing of the baseline's later plan; None when the
-    greedy finds none or the checker refuses it."""
-    f = formulation
-    assert f.history is not None
+def history_first_tours(
+    index: Index, history: PlanHistory, hard: bool, time_limit: float | None
+) -> FirstTours | None:
+    """A re-plan's greedy first plan, made before its model: history as it was
+    (:meth:`PlanHistory.fixed`), then the greedy's tours and leads from `from` on, nothing of the
+    baseline's later plan; None when the greedy finds none or the checker refuses it."""
     started = time.perf_counter()
     deadline = None if time_limit is None else started + FIRST_PLAN_SHARE * time_limit
-    plan = first_plan(f.index, f.hard, deadline, f.history.fixed(f.index))
-    if plan is None:
+    plan = first_plan(index, hard, deadline, history.fixed(index))
+    what = "greedy from the history"
+    if plan is None or not _accepted(index, history, plan.counts, plan.leads, what, started):
         return None
-    return _accepted(f, plan.counts, plan.leads, "greedy from the history", started)
+    return FirstTours(plan.counts, plan.leads, what)
 
 
 def _accepted(
-    f: Formulation, counts: dict[Tour, int], leads: dict[tuple[int, int], int], what: str, started: float
-) -> list[float] | None:
-    """A re-plan's candidate first plan as variable values, when the checker accepts it with the
-    baseline (and it keeps `max_changes`); None otherwise."""
+    index: Index,
+    history: PlanHistory,
+    counts: dict[Tour, int],
+    leads: dict[tuple[int, int], int],
+    what: str,
+    started: float,
+) -> bool:
+    """Whether the checker accepts a re-plan's candidate first plan with the baseline (and it
+    keeps `max_changes`)."""
     from allocator.checker import check
 
-    history = f.history
-    assert history is not None
     try:
-        plan = history.plan_document(f.index, counts, leads)
+        plan = history.plan_document(index, counts, leads)
     except RuntimeError:
-        return None
-    verdict = check(f.index.instance, plan, baseline=history.document)
+        return False
+    verdict = check(index.instance, plan, baseline=history.document)
     broken = [str(v) for v in verdict.violations if v.rule != "report"]
     limit = history.max_changes
     if limit is not None and verdict.objectives.get("changes", 0) > limit:
@@ -355,7 +380,7 @@ def _accepted(
         f"refused, {broken[0]}" if broken else f"{sum(counts.values())} tours",
         time.perf_counter() - started,
     )
-    return None if broken else plan_values(f, counts, leads)
+    return not broken
 
 
 class NoLeadPlan(Exception):
