@@ -56,6 +56,9 @@ class MilpBackend:
         self.every: list[pulp.LpVariable] = []
         self.anchor: pulp.LpVariable | None = None
         self.count = 0
+        #: seconds the last CBC run took past its time limit (writing the model's file, reading
+        #: the solution back): a later level with less time than that is not sent to CBC
+        self.overhead = 0.0
 
     def _variable(self, kind: str, up: float | None, cat: str) -> pulp.LpVariable:
         """A new variable, named so that names sort in creation order."""
@@ -138,6 +141,20 @@ class MilpBackend:
         return LpSolution(values, terms_value(level.terms, values))
 
     def solve_level(self, level: Level) -> LevelOutcome:
+        if (
+            self.name == "cbc"
+            and level.warm is not None
+            and level.budget is not None
+            and level.budget < self.overhead
+        ):
+            log.info(
+                "level %d: %.1fs left, less than CBC's last run took past its limit (%.1fs): "
+                "the plan in hand stands",
+                level.number,
+                level.budget,
+                self.overhead,
+            )
+            return LevelOutcome(Status.UNKNOWN)
         self._objective(level.terms)
         opts = self.options
         warm = None
@@ -152,6 +169,7 @@ class MilpBackend:
             if warm is not None:
                 for var in self.every:
                     var.setInitialValue(warm[var.name])
+            called = time.perf_counter()
             outcome = _solve_cbc_safely(
                 self.problem,
                 level.budget,
@@ -163,6 +181,8 @@ class MilpBackend:
                 started=time.perf_counter(),
                 stop=level.stop,
             )
+            if level.budget is not None:  # what CBC's time limit does not see: the model's file
+                self.overhead = max(0.0, time.perf_counter() - called - level.budget)
         if not outcome.status.has_plan:
             return outcome
         if not _whole(self.vars):

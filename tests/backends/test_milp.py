@@ -82,6 +82,28 @@ def test_cbc_past_its_time_limit_is_interrupted_and_the_plan_kept(
     assert result.status == "feasible" and result.assignments  # the first plan
 
 
+def test_cbc_gets_no_level_shorter_than_its_last_overrun(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CBC run that took 3 s past its limit (a large model's file is written before CBC starts):
+    a later level with less time than that keeps the plan in hand instead of overrunning again."""
+    real = milp._solve_cbc_safely
+    calls = {"n": 0}
+
+    def slow_first(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            time.sleep(args[1] + 3)  # its budget, and 3 s more
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(milp, "_solve_cbc_safely", slow_first)
+    with caplog.at_level(logging.INFO):
+        result = allocator.solve(EXAMPLES / "lead-rotation.yaml", backend="cbc", threads=1, time_limit=10)
+    assert result.has_plan
+    assert "less than CBC's last run took past its limit" in caplog.text
+    assert calls["n"] < len(result.levels)
+
+
 def test_a_stop_interrupts_cbc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _stuck_cbc(tmp_path, monkeypatch)
     stop = allocator.StopToken()
