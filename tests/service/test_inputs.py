@@ -267,11 +267,24 @@ def test_a_read_past_its_time_is_413_and_the_reader_replaced() -> None:
     assert seconds < 30
 
 
+def _data_bytes() -> int:
+    """This process's data segment (what RLIMIT_DATA bounds), in bytes."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmData:"))
+    return int(line.split()[1]) * 1024
+
+
 def test_a_read_past_its_memory_is_413() -> None:
-    """A reader has its share of memory (here 200 MiB of data: enough for a small instance, not
-    for 130,000 nations, fewer keys and values than a body may have); past it the request is
-    refused, the service unharmed."""
-    readers = Readers(processes=1, waiting=0, seconds=60, memory=200 * 1024**2)
+    """A reader has its share of memory (here 20 MiB more than a reader holds when idle: enough
+    for a small instance, not to parse 130,000 nations, fewer keys and values than a body may
+    have); past it the request is refused, the service unharmed."""
+    probe = Readers(processes=1, waiting=0, seconds=60, memory=None)
+    probe.start()
+    try:
+        idle = probe._pool.schedule(_data_bytes).result(timeout=60)
+    finally:
+        probe.close()
+    readers = Readers(processes=1, waiting=0, seconds=60, memory=idle + 20 * 1024**2)
     readers.start()
     small = json.dumps({"instance": base_instance()}).encode()
 

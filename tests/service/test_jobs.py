@@ -104,7 +104,8 @@ def test_stopping_a_running_search_keeps_its_best_plan(server: Server, reassuran
 
 
 def test_a_running_explanation_is_not_stopped_midway(server: Server, reassurance: dict[str, Any]) -> None:
-    job = submit(server, "/v1/explain", {"instance": reassurance, "options": {"time_limit": 8}})
+    # long enough to be seen running whatever the load (its solve takes half, 8 s)
+    job = submit(server, "/v1/explain", {"instance": reassurance, "options": {"time_limit": 16}})
     with server.client() as client:
         running = wait_job(client, job["id"], until=("running", "done"))
         answer = client.delete(f"/v1/solves/{job['id']}")
