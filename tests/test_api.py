@@ -101,6 +101,9 @@ def test_progress_reports_levels(backend: str) -> None:
     )
     assert {p.level for p in seen} >= {"shortfall"}
     assert all(p.levels == 5 for p in seen)
+    # the first event is the first plan's, before any search: the first level's value in it
+    first = seen[0]
+    assert (first.level_number, first.bound) == (1, None) and first.incumbent is not None
 
 
 def test_logs_through_logging(backend: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -256,6 +256,7 @@ def solve_levels(
         run.values = plan_values(formulation, first.counts, first.leads)
         run.first_plan_time = first_plan_time
     run.hand_over(plans, build_time)
+    run.report_first_plan()
     for number, level in enumerate(instance.spec.levels, start=1):
         if run.stop.stopped or not run.solve(number, level):
             break
@@ -521,6 +522,18 @@ class _Levels:
         if terms:  # an objective without variables needs no bound
             self.backend.add_bound(terms, round(value * scale))
         return True
+
+    def report_first_plan(self) -> None:
+        """A progress event for the plan in hand before any search: the first level's value in
+        it (a service or a terminal shows an incumbent at once, not after a level's search)."""
+        if self.progress is None or self.values is None:
+            return
+        level = self.spec.levels[0]
+        f = self.formulation
+        counts, leads = f.tour_counts(self.values), f.model.leads(self.values)
+        value = level_value(plan_objectives(f.index, counts, leads, self.spec.fairness, f.history), level)
+        elapsed = time.perf_counter() - self.started
+        self.progress(Progress(self.spec.level_key(level), 1, len(self.spec.levels), value, None, elapsed))
 
     def hand_over(self, plans: PlanCallback | None, build_time: float) -> None:
         """Give `plans` the plan in hand, if any (a failing callback is logged, never fatal)."""

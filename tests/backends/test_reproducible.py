@@ -51,7 +51,6 @@ SYNTHETIC = ROOT / "instances" / "synthetic"
         ROOT / "instances" / "reassurance.yaml",
         SYNTHETIC / "small" / "small-1.yaml",
         SYNTHETIC / "medium" / "medium-2.yaml",
-        SYNTHETIC / "large" / "large-1.yaml",
         SYNTHETIC / "leads" / "leads-60-40-52.yaml",
     ],
     ids=lambda p: p.stem,
