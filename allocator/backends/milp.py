@@ -56,8 +56,9 @@ class MilpBackend:
         self.every: list[pulp.LpVariable] = []
         self.anchor: pulp.LpVariable | None = None
         self.count = 0
-        #: seconds the last CBC run took past its time limit (writing the model's file, reading
-        #: the solution back): a later level with less time than that is not sent to CBC
+        #: seconds the last run took past its time limit (CBC: writing the model's file; HiGHS:
+        #: handing PuLP's model over, a presolve that reads no clock): a later level with less
+        #: time than that is not sent to the solver
         self.overhead = 0.0
 
     def _variable(self, kind: str, up: float | None, cat: str) -> pulp.LpVariable:
@@ -141,17 +142,13 @@ class MilpBackend:
         return LpSolution(values, terms_value(level.terms, values))
 
     def solve_level(self, level: Level) -> LevelOutcome:
-        if (
-            self.name == "cbc"
-            and level.warm is not None
-            and level.budget is not None
-            and level.budget < self.overhead
-        ):
+        if level.warm is not None and level.budget is not None and level.budget < self.overhead:
             log.info(
-                "level %d: %.1fs left, less than CBC's last run took past its limit (%.1fs): "
+                "level %d: %.1fs left, less than %s's last run took past its limit (%.1fs): "
                 "the plan in hand stands",
                 level.number,
                 level.budget,
+                self.name,
                 self.overhead,
             )
             return LevelOutcome(Status.UNKNOWN)
@@ -161,6 +158,7 @@ class MilpBackend:
         if level.warm is not None:
             warm = {var.name: value for var, value in zip(self.vars, level.warm, strict=True)}
             warm.update((var.name, 0.0) for var in self.every if var.name not in warm)
+        called = time.perf_counter()
         if self.name == "highs":
             outcome = _solve_highs(
                 self.problem, level.budget, opts.threads, opts.seed, warm, level.stop, opts.log_search
@@ -169,7 +167,6 @@ class MilpBackend:
             if warm is not None:
                 for var in self.every:
                     var.setInitialValue(warm[var.name])
-            called = time.perf_counter()
             outcome = _solve_cbc_safely(
                 self.problem,
                 level.budget,
@@ -181,8 +178,8 @@ class MilpBackend:
                 started=time.perf_counter(),
                 stop=level.stop,
             )
-            if level.budget is not None:  # what CBC's time limit does not see: the model's file
-                self.overhead = max(0.0, time.perf_counter() - called - level.budget)
+        if level.budget is not None:  # what the solver's own time limit does not see
+            self.overhead = max(0.0, time.perf_counter() - called - level.budget)
         if not outcome.status.has_plan:
             return outcome
         if not _whole(self.vars):

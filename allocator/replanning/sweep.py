@@ -1,6 +1,7 @@
 """What-if sweeps (SPEC v2 section 8, ``docs/replanning.md``): every case a re-plan of one baseline
-under changed data, run in parallel on Dask, each verified, ranked by the leads it loses (a task
-left without its lead from the first period changed) and then the shortfall it adds.
+under changed data, run in parallel on Dask, each verified, ranked by the shortfall it adds and
+then the other objectives; a case that leaves a task without its lead says so in columns of its
+own (no shortfall counts a lost lead).
 
 Cases: "nothing changes" (the reference, always), every nation (or offer) withdrawn in turn, or
 every instance file of a folder (edited copies of the instance).  The base instance and the
@@ -339,10 +340,10 @@ def ranked(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> pd.Data
     asked for and those tasks (:func:`leads_lost`), every objective and its difference to the
     reference, the shortfall's proven bound (below the shortfall when the time limit stopped the
     search first), the tasks that lose coverage (more shortfall than in the reference) and
-    whether the checker verified the plan. Ranked by the lead-periods lost (a lead is a hard rule
-    of the data: no shortfall prices its loss, and a case that loses one is never among the
-    harmless ones), then the shortfall each case adds, then the other objectives' differences in
-    model order (largest first); cases without a plan last."""
+    whether the checker verified the plan. Ranked by the shortfall each case adds, then the other
+    objectives' differences in model order (largest first), as the solution format's contract
+    says; cases without a plan last.  A lost lead is not in the ranking's key (no objective counts
+    it): its columns, the notes and the chart's label say it."""
     reference = next((r for r in rows if r["case"] == REFERENCE), {})
     base_short = reference.get("short_by_task", {})
     records = []
@@ -366,7 +367,7 @@ def ranked(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> pd.Data
         record["wall_time"] = row.get("wall_time")
         records.append(record)
     frame = pd.DataFrame(records)
-    keys = ["lead_periods_lost", *(f"{name}_diff" for name in objectives)]
+    keys = [f"{name}_diff" for name in objectives]
     has_plan = frame["status"].isin([Status.OPTIMAL, Status.FEASIBLE])
     frame = frame.assign(_plan=~has_plan)
     frame = frame.sort_values(["_plan", *keys], ascending=[True, *[False] * len(keys)], kind="stable")
@@ -419,9 +420,9 @@ def page(result: WhatIf) -> str:
         "table.data td:first-child{text-align:left}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>"
         f"<p>{len(result.frame)} cases, each a re-plan of the baseline verified by the checker, "
-        f"in {result.wall_time:.1f} s. Ranked by the periods in which a task goes without the lead "
-        "the data ask for (lead_periods_lost, leads_lost), then the shortfall each case adds, then "
-        "the other objectives in model order.</p>"
+        f"in {result.wall_time:.1f} s. Ranked by the shortfall each case adds, then the other "
+        "objectives in model order; a case that leaves a task without the lead the data ask for says "
+        "so (lead_periods_lost, leads_lost, and its label).</p>"
         f"<img alt='ranking' src='data:image/png;base64,{chart}'>"
         f"{table}</body></html>\n"
     )

@@ -121,17 +121,17 @@ def headquarters() -> dict[str, Any]:
     }
 
 
-def test_a_case_that_leaves_a_task_without_its_lead_is_never_ranked_harmless(tmp_path: Path) -> None:
+def test_a_case_that_leaves_a_task_without_its_lead_says_so(tmp_path: Path) -> None:
     """Withdrawing FR leaves the HQ without a lead from month 4 (SPEC section 8: the task loses
     its lead): GB's staff fills the HQ, so no shortfall shows it; the loss is its own column,
-    said in the notes, and ranked before any shortfall."""
+    said in the notes and the chart's label.  The ranking is the contract's: by shortfall."""
     instance = build(headquarters())
     base = baseline(
         [("FR-staff", 1, "hq", 1, 6), ("DE-ship", 1, "mcm", 1, 6)], [("hq", "FR", 1, 3), ("hq", "FR", 4, 6)]
     )
     result = whatif(instance, 4, baseline=base, withdraw_each="nation", time_limit=SECONDS, threads=1)
     frame = result.frame.set_index("case")
-    assert list(result.frame["case"][:2]) == ["withdraw FR", "withdraw DE"]  # the lost lead first
+    assert list(result.frame["case"][:1]) == ["withdraw DE"]  # the most shortfall first
     assert frame.loc["withdraw FR", "shortfall_diff"] == 0  # what the shortfall alone showed
     assert frame.loc["withdraw DE", "shortfall_diff"] == 3  # (no ship from 4: three months short)
     assert (
@@ -141,17 +141,14 @@ def test_a_case_that_leaves_a_task_without_its_lead_is_never_ranked_harmless(tmp
     assert (frame.drop(index="withdraw FR")["lead_periods_lost"] == 0).all()
     assert frame["verified"].all()
     result.write(tmp_path)
-    rows = list(csv.DictReader((tmp_path / "whatif.csv").open(newline="")))
-    assert (rows[0]["case"], rows[0]["leads_lost"], rows[0]["lead_periods_lost"]) == (
-        "withdraw FR",
-        "hq",
-        "3",
-    )
-    assert chart_labels(result.frame)[0] == "withdraw FR (no lead: hq)"
+    rows = {row["case"]: row for row in csv.DictReader((tmp_path / "whatif.csv").open(newline=""))}
+    assert (rows["withdraw FR"]["leads_lost"], rows["withdraw FR"]["lead_periods_lost"]) == ("hq", "3")
+    labels = dict(zip(result.frame["case"], chart_labels(result.frame), strict=True))
+    assert labels["withdraw FR"] == "withdraw FR (no lead: hq)"
     lost = {"case": "x", "status": "feasible", "shortfall": 0.0, "leads_lost": "hq", "lead_periods_lost": 1}
     short = {"case": "y", "status": "feasible", "shortfall": 9.0}
     ranking = ranked([{"case": REFERENCE, "status": "optimal", "shortfall": 0.0}, short, lost], ["shortfall"])
-    assert list(ranking["case"]) == ["x", "y", REFERENCE]
+    assert list(ranking["case"]) == ["y", REFERENCE, "x"]  # by shortfall added (ties: as they came)
 
 
 def test_whatif_csv_quotes_what_a_spreadsheet_would_read_as_a_formula(tmp_path: Path) -> None:
