@@ -47,7 +47,7 @@ MIN_BOUND_SECONDS = 10.0
 FIRST_PLAN_SHARE = 0.05
 #: When the greedy finds no lead for every term, the leads alone are solved within this share of
 #: the time limit (at least MIN_SKELETON_SECONDS, if the limit allows).
-SKELETON_SHARE = 0.1
+SKELETON_SHARE = 0.5
 MIN_SKELETON_SECONDS = 2.0
 
 

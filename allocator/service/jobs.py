@@ -60,6 +60,7 @@ UNCLEAN_KEPT = (
 )
 SHUTDOWN = "the service shut down before the job ended; no plan was kept"
 SHUTDOWN_KEPT = "stopped when the service shut down; the best plan found is kept"
+SHUTDOWN_NONE = "stopped when the service shut down, before any plan was found"
 #: Why a job that does not stop was ended: asked to stop, or past its time limit.
 NOT_STOPPED = "did not stop within {grace:g} s of a stop request"
 OVERRAN = "ran past its time limit of {limit:g} s and did not stop within {grace:g} s more"
@@ -251,7 +252,7 @@ class JobRunner:
         out: dict[str, Any] = future.result()
         reason = out.get("reason")
         if out["outcome"] == "stopped" and self._closing.is_set():
-            reason = SHUTDOWN_KEPT
+            reason = SHUTDOWN_KEPT if out.get("verified") is not None else SHUTDOWN_NONE
         self.store.finish(
             job_id,
             out["outcome"],

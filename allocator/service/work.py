@@ -216,7 +216,7 @@ def _plan(instance: Any, spec: dict[str, Any], options: SolveOptions, signals: S
     verdict = check(result.problem or instance, document, baseline=baseline)
     out: dict[str, Any] = {
         "outcome": "stopped" if signals.token.stopped else "done",
-        "reason": "stopped on request; the best plan found is kept" if signals.token.stopped else None,
+        "reason": _stopped_reason(result.has_plan) if signals.token.stopped else None,
         "result_status": str(result.status),
         "verified": verdict.ok if result.has_plan else None,
         "solution": json.dumps(document),
@@ -224,6 +224,13 @@ def _plan(instance: Any, spec: dict[str, Any], options: SolveOptions, signals: S
     if result.has_plan and not verdict.ok:
         out["reason"] = "; ".join(str(v) for v in verdict.violations[:10])
     return out
+
+
+def _stopped_reason(has_plan: bool) -> str:
+    """Why a job stopped on request ended as it did: with its best plan, or before it had one."""
+    if has_plan:
+        return "stopped on request; the best plan found is kept"
+    return "stopped on request before any plan was found; the solution holds no plan"
 
 
 def render_report(request: str, solution: str) -> str:
