@@ -321,8 +321,9 @@ def whatif(
 ) -> None:
     """Re-plan INSTANCE under every case from period --from on, in parallel on Dask: each nation (or
     offer) withdrawn in turn, or each instance file of a folder, and "nothing changes" as the
-    reference. Every plan is verified; the cases are ranked by the leads they lose (a task left
-    without its lead: its only eligible nation withdrawn), then by the shortfall they add."""
+    reference. Every plan is verified; the cases are ranked by the shortfall they add, then by the
+    other objectives; a case that leaves a task without its lead (its only eligible nation
+    withdrawn) says so in its own columns and label."""
     with guarded(ctx.obj["debug"]):
         if (withdraw_each is None) == (scenarios is None):
             raise click.UsageError("give exactly one of --withdraw-each and --scenarios")
@@ -347,6 +348,7 @@ def whatif(
                 scheduler=scheduler,
                 on_done=lambda _row: bar.advance(task),
                 stop=stop_token(),
+                source=instance,
             )
         result.write(out_dir)
     print_whatif(result)
@@ -358,7 +360,7 @@ def whatif(
 
 def print_whatif(result: whatifs.WhatIf, top: int = TOP_CHANGES) -> None:
     """The ranking, briefly."""
-    title = f"{len(result.frame)} cases, ranked by the leads they lose, then the shortfall they add"
+    title = f"{len(result.frame)} cases, ranked by the shortfall they add, then the other objectives"
     table = Table(title=title, title_justify="left")
     columns = [
         "case",

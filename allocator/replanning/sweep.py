@@ -242,6 +242,7 @@ def whatif(
     cases: Sequence[Case] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
     stop: StopToken | None = None,
+    source: str | None = None,
     **option_values: Any,
 ) -> WhatIf:
     """Re-plan every case (:func:`cases_of`) from period `start` on, in parallel on Dask (a local
@@ -250,19 +251,27 @@ def whatif(
     solved first with the same options.  `on_done` is called with each case's row; `cases`, when
     given, are those of :func:`cases_of` already made (scenario files read once). `stop` ends
     the sweep early: the baseline's solve and every running case end with their best plan, the
-    cases not yet started are rows of status :data:`STOPPED`."""
+    cases not yet started are rows of status :data:`STOPPED`. `source` names the instance in
+    messages (its file; by default its path or name); an instance solved for the baseline that
+    gives no plan is an :class:`InputError` there."""
     from allocator.api import solve
     from allocator.replanning.history import check_start, history_of, read_baseline
 
     started = time.perf_counter()
     options = (options or SolveOptions(time_limit=20.0, threads=1)).replace(**option_values)
+    source = source or (instance.name if isinstance(instance, Instance) else str(instance))
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     check_start(instance, start)  # before the baseline's solve: bad input at once
     cases = list(cases) if cases is not None else cases_of(instance, withdraw_each, scenarios)
+    solved = baseline is None
     if baseline is None:
         baseline = solve(instance, options, stop=stop)
     document, label = read_baseline(baseline)
+    if solved and not baseline.has_plan:  # the instance itself, not a file of the user's
+        why = f"solving the instance for the baseline gave status '{baseline.status}', no plan"
+        hint = "allocator explain says why" if baseline.status == "infeasible" else "give more time"
+        raise InputError(source, [Problem("baseline", f"{why} ({hint})")])
     history_of(instance, document, start, label)  # a baseline with no plan, or naming what is gone
     if stop is not None and stop.stopped:  # stopped during the baseline's solve: no case runs
         rows = {case.name: _stopped_row(case) for case in cases}
@@ -391,7 +400,7 @@ def chart_png(result: WhatIf) -> bytes:
     fig, axis = plt.subplots(figsize=(8, max(2.0, 0.28 * len(frame) + 1)))
     axis.barh(labels[::-1], values[::-1], color="#CC6677")
     axis.set_xlabel("shortfall added against the reference (priority-weighted unit- and nation-periods)")
-    axis.set_title(f"What if ... from period {result.start}: leads lost, then the shortfall added")
+    axis.set_title(f"What if ... from period {result.start}: the shortfall each case adds")
     axis.axvline(0, color="black", linewidth=0.8)
     fig.tight_layout()
     buffer = io.BytesIO()

@@ -187,7 +187,7 @@ def test_the_whatif_command(tmp_path: Path) -> None:
     args = ["whatif", path, "--baseline", str(base), "--from", "4", "--time-limit", "10", "-o", str(out)]
     result = run(*args, "--withdraw-each", "nation")
     assert result.exit_code == 0, result.output
-    assert "ranked by the leads they lose, then the shortfall they add" in result.output
+    assert "ranked by the shortfall they add, then the other objectives" in result.output
     assert "withdraw BE" in result.output
     assert (out / "whatif.csv").is_file() and (out / "whatif.html").is_file()
     neither = run(*args)
@@ -276,3 +276,29 @@ def test_sigterm_during_the_baselines_solve_writes_it_and_runs_no_case(tmp_path:
     assert json.loads((out / "baseline.json").read_text())["solver"]["interrupted"] is True
     rows = list(csv.DictReader((out / "whatif.csv").open(newline="")))
     assert len(rows) == 31 and {r["status"] for r in rows} == {STOPPED}
+
+
+def test_an_instance_without_a_plan_is_said_to_be_the_reason(tmp_path: Path) -> None:
+    """Without --baseline the instance is solved first; when that gives no plan the message names
+    the instance and its status (it named a '<baseline>' the planner never gave)."""
+    examples = Path(__file__).resolve().parents[2] / "instances" / "examples"
+    text = (examples / "hard-demand.yaml").read_text().replace("units: 3}", "units: 7}")
+    path = tmp_path / "short.yaml"
+    path.write_text(text)  # 7 units wanted of 6 offered, demand hard: infeasible
+    result = run(
+        "whatif",
+        str(path),
+        "--from",
+        "2",
+        "--withdraw-each",
+        "nation",
+        "--time-limit",
+        "5",
+        "-o",
+        str(tmp_path / "out"),
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{path}: baseline: solving the instance for the baseline gave status 'infeasible'" in result.output
+    )
+    assert "<baseline>" not in result.output and "Traceback" not in result.output
