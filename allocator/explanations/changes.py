@@ -198,9 +198,22 @@ def _change(
         f"tasks[{t}].lead",
         list(lead.nations),
         None,
-        f"let {task.id} go without a lead in term(s) {', '.join(str(i.term) for i in items)} "
+        f"let {task.id} go without a lead in {_terms_said(model, facts, t, items)} "
         f"(drop its lead), or make more nations eligible to lead it",
     )
+
+
+def _terms_said(model: RelaxableModel, facts: Facts, t: int, items: Sequence[Parsed]) -> str:
+    """The lead terms of `items` as a planner counts them: from 1, with their periods (rule names
+    count terms from 0)."""
+    terms = model.index.terms[t]
+    said = [
+        f"term {i.term + 1} ({facts.span(*terms[i.term])})"
+        if 0 <= (i.term or 0) < len(terms)
+        else f"term {i.term}"
+        for i in sorted(items, key=lambda i: i.term or 0)
+    ]
+    return ", ".join(said)
 
 
 def _nations_on(model: RelaxableModel, values: Sequence[int], t: int, p: int) -> int:

@@ -210,3 +210,29 @@ def test_changes_apply_from_the_json_and_to_a_named_model(tmp_path: Path) -> Non
     path = tmp_path / "i.yaml"
     path.write_text("name: x\nnations: [{id: NO}]\n")
     assert read_document(path)["nations"][0]["id"] == "NO"  # YAML 1.2: NO stays a string
+
+
+def test_lead_terms_are_said_from_one_with_their_periods() -> None:
+    """B, the only nation that may lead X, is there for the first term only: the relaxation says
+    which terms go without a lead as a planner counts them (rule names count from 0: it said
+    'term(s) 1, 2' of the second and third)."""
+    doc: dict[str, Any] = {
+        "name": "late-lead",
+        "horizon": {"periods": 6},
+        "nations": [{"id": "A"}, {"id": "B"}],
+        "capabilities": [{"id": "hq", "domain": "command"}],
+        "offers": [
+            {"id": "A-hq", "nation": "A", "capability": "hq", "units": 2},
+            {"id": "B-hq", "nation": "B", "capability": "hq", "units": 1, "available": [1, 2]},
+        ],
+        "tasks": [
+            {
+                "id": "X",
+                "requirements": [{"capability": "hq", "units": 1}],
+                "lead": {"nations": ["B"], "term": 2},
+            }
+        ],
+    }
+    why = explain_infeasible(build(doc), SECONDS, threads=1)
+    said = [item.text for relaxation in why.relaxations for item in relaxation if item.rule == "lead-one"]
+    assert said and all("term 2 (periods 3..4), term 3 (periods 5..6)" in text for text in said), said
