@@ -258,6 +258,9 @@ class CpSatBackend:
             None if until is None else _WhenSolved(until, solver, search),
         ]
         level.stop.register(solver.stop_search)
+        if log.isEnabledFor(logging.DEBUG):
+            said = " ".join(str(solver.parameters).split())
+            log.debug("CP-SAT level %d parameters: %s", level.number, said)
         try:
             code = solver.solve(model, incumbents)
         finally:

@@ -9,6 +9,8 @@ not rows: the structure's columns only exist where a unit may serve (``reference
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from allocator.formulation.scales import scaled
 from allocator.formulation.structure import Structure
 from allocator.instance.index import Check, Index, Tour
 from allocator.instance.spec import ModelSpec
+
+log = logging.getLogger(__name__)
 
 #: Rows streamed between two calls of a formulation's `check`.
 CHECK_ROWS = 1024
@@ -80,11 +84,14 @@ class Formulation:
         check = self.check
         for name in order or BUILDERS:
             builder = BUILDERS[name]
+            started, before = time.perf_counter(), self.model.row_count
             for row in builder(self):
                 self.model.row_count += 1
                 if check is not None and not self.model.row_count % CHECK_ROWS:
                     check()
                 yield name, row
+            rows, seconds = self.model.row_count - before, time.perf_counter() - started
+            log.debug("rows of %s: %d in %.2fs (with the consumer's time)", name, rows, seconds)
         for name, build in self.objective_builders.items():
             self.model.objectives[name] = build(self)
         self.model.row_count += len(self.definitions) + len(self.limits)

@@ -499,6 +499,15 @@ def test_the_shared_options_go_before_or_after_the_command(
         done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split()[-1] == level
+    # -vv says more than -v on a solve: the rows of each rule and the solver's settings
+    args = [
+        sys.executable,
+        "-m",
+        "allocator",
+        *placed("-vv", "solve", basic, "--threads", "1", "--time-limit", "5"),
+    ]
+    debug = subprocess.run(args, capture_output=True, text=True)
+    assert debug.returncode == 0 and "DEBUG allocator.formulation.rules: rows of demand" in debug.stderr
     quiet = run(*placed("-q", "solve", basic, "--threads", "1"))
     assert quiet.exit_code == 0 and quiet.output == ""
     plan = tmp_path / "plan.json"
