@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from allocator.checker import check_file
-from allocator.cli.common import EXIT_FAIL, EXIT_OK, guarded, load, out
+from allocator.cli.common import EXIT_FAIL, EXIT_OK, figure, guarded, load, out
 from allocator.options import Status
 
 
@@ -38,7 +38,7 @@ def check(ctx: click.Context, instance: str, solution: str, baseline: str | None
         )
         sys.exit(EXIT_OK)
     if report.ok:
-        recomputed = ", ".join(f"{k} {v:g}" for k, v in report.objectives.items())
+        recomputed = ", ".join(f"{k} {figure(v)}" for k, v in report.objectives.items())
         out.print(
             f"[green]ok[/green]: {escape(solution)} satisfies every rule ({report.status})"
             + (f"; objectives: {recomputed}" if recomputed else "")

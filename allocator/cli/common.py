@@ -302,3 +302,11 @@ def progress_bar() -> Progress:
         console=err,
         disable=not err.is_terminal,
     )
+
+
+def figure(value: float) -> str:
+    """A value as the terminal shows it: six significant digits (``24065.3``), but a large value
+    in full rather than in powers of ten (``7999999999996``, not ``8e+12``)."""
+    if abs(value) < 1e6:
+        return f"{value:g}"
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"

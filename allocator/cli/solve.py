@@ -16,6 +16,7 @@ from rich.table import Table
 from allocator import api
 from allocator.cli.common import (
     err,
+    figure,
     first_plan_option,
     formulation_option,
     guarded,
@@ -77,14 +78,16 @@ def _print_summary(instance: Instance, result: SolveResult) -> None:
         levels.add_row(
             lv.key,
             lv.status,
-            "-" if lv.value is None else f"{lv.value:g}",
-            "-" if lv.bound is None else f"{lv.bound:g}",
+            "-" if lv.value is None else figure(lv.value),
+            "-" if lv.bound is None else figure(lv.bound),
             f"{lv.wall_time:.2f}",
         )
     out.print(levels)
     if not result.has_plan:
         return
-    out.print("All objectives of the plan: " + ", ".join(f"{k} {v:g}" for k, v in result.objectives.items()))
+    out.print(
+        "All objectives of the plan: " + ", ".join(f"{k} {figure(v)}" for k, v in result.objectives.items())
+    )
     _print_shortfalls(instance, result)
     _print_burden(instance, result)
 
