@@ -131,6 +131,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         version=allocator.__version__,
         summary="Multinational force allocation as a service: solves, explanations and re-plans as jobs.",
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would ask validator.swagger.io
         responses={
             401: {"model": schemas.ErrorOut, "description": "a token is required and was missing or wrong"},
             403: {
