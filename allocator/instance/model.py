@@ -52,10 +52,14 @@ class Instance(Frozen):
     @classmethod
     def _honest_name(cls, spec: ModelSpec) -> ModelSpec:
         """A model that takes the name of a named model but differs from it (edited objectives,
-        say) does not claim to be it: it is called 'NAME (edited)'."""
+        say) does not claim to be it: it is called 'NAME (edited)', and so is the named model's
+        description when it kept it."""
         named = available_models().get(spec.name or "")
         if named is not None and spec != named:
-            return spec.model_copy(update={"name": f"{spec.name} (edited)"})
+            update = {"name": f"{spec.name} (edited)"}
+            if spec.description is not None and spec.description == named.description:
+                update["description"] = f"{spec.description} (edited)"
+            return spec.model_copy(update=update)
         return spec
 
     @model_validator(mode="wrap")

@@ -399,6 +399,8 @@ def test_edited_objectives_do_not_claim_the_named_model(monthly: Path) -> None:
     spec = load_instance(monthly).spec
     assert spec.name == "coverage-first (edited)"
     assert spec.objectives == ("cost", "shortfall")
+    named = allocator.instance.catalog.known_model("coverage-first")
+    assert named.description and spec.description == f"{named.description} (edited)"
     result = CliRunner().invoke(main, ["validate", str(monthly)])
     assert result.exit_code == 0, result.output
     assert "model coverage-first (edited)" in " ".join(result.output.split())
