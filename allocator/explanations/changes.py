@@ -207,13 +207,10 @@ def _terms_said(model: RelaxableModel, facts: Facts, t: int, items: Sequence[Par
     """The lead terms of `items` as a planner counts them: from 1, with their periods (rule names
     count terms from 0)."""
     terms = model.index.terms[t]
-    said = [
-        f"term {i.term + 1} ({facts.span(*terms[i.term])})"
-        if 0 <= (i.term or 0) < len(terms)
-        else f"term {i.term}"
-        for i in sorted(items, key=lambda i: i.term or 0)
-    ]
-    return ", ".join(said)
+    numbers = sorted({i.term for i in items if i.term is not None})
+    return ", ".join(
+        f"term {k + 1} ({facts.span(*terms[k])})" if 0 <= k < len(terms) else f"term {k + 1}" for k in numbers
+    )
 
 
 def _nations_on(model: RelaxableModel, values: Sequence[int], t: int, p: int) -> int:
