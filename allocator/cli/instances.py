@@ -20,6 +20,7 @@ from allocator.cli.common import (
     refuse_existing,
     warn,
 )
+from allocator.instance.fields import MAX_NATIONS, MAX_TASKS
 from allocator.instance.index import Index
 from allocator.instance.load import INSTANCE_FORMATS
 from allocator.instance.model import Instance
@@ -63,8 +64,18 @@ def _print_supply(instance: Instance, label: str) -> None:
 
 
 @click.command()
-@click.option("--nations", type=click.IntRange(min=2), required=True, help="Nations of the coalition.")
-@click.option("--tasks", type=click.IntRange(min=1), required=True, help="Tasks (air, maritime, ... mixed).")
+@click.option(
+    "--nations",
+    type=click.IntRange(min=2, max=MAX_NATIONS),
+    required=True,
+    help="Nations of the coalition (an instance has at most 1,000).",
+)
+@click.option(
+    "--tasks",
+    type=click.IntRange(min=1, max=MAX_TASKS),
+    required=True,
+    help="Tasks (air, maritime, ... mixed; at most 5,000).",
+)
 @click.option("--periods", type=click.IntRange(min=2, max=1000), required=True, help="Months of the horizon.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same file for the same seed.")
 @click.option(
@@ -118,7 +129,8 @@ def generate(
         fmt = _instance_format(output, hint="-o/--output")
         doc = make(nations, tasks, periods, seed, tightness, name, leads=leads)
         refuse_existing(output, force)
-        instance = build_instance(doc, output)  # never write an instance that does not load
+        # never write an instance that does not load (one of more than 20,000 offers, say)
+        instance = build_instance(doc, f"{output} (generated, not written)")
         if fmt in (".yaml", ".yml"):  # YAML keeps the command that made it, as a comment
             header = (
                 f"# allocator generate --nations {nations} --tasks {tasks} --periods {periods} "
