@@ -48,8 +48,9 @@ MONITOR_SECONDS = 0.5
 #: Seconds between two looks for jobs that outran their time, and two purges of old jobs.
 WATCH_SECONDS = 5.0
 PURGE_SECONDS = 3600.0
-#: Seconds to wait for a plan's Variable.
-FETCH_SECONDS = 30.0
+#: Seconds to wait for a plan's Variable (set before the event that names it: at once but on a busy
+#: scheduler; the loop that copies every job's progress waits meanwhile).
+FETCH_SECONDS = 5.0
 KILLED = (
     "the Dask worker running the job died ({detail}); Dask retried it on other workers until its "
     "limit of failures"
@@ -312,11 +313,7 @@ class JobRunner:
                     break
                 latest[job_id] = (progress, max(plan, latest.get(job_id, ({}, 0))[1]))
             for job_id, (progress, plan) in latest.items():
-                try:
-                    self.store.started(job_id, progress or None)
-                    self._keep_plan(job_id, plan)
-                except Exception:
-                    log.exception("progress of job %s not stored", job_id)
+                self._copy(job_id, progress, plan)
             now = time.monotonic()
             if now - watched >= WATCH_SECONDS:
                 watched = now
@@ -324,6 +321,16 @@ class JobRunner:
             if now - purged >= PURGE_SECONDS:
                 purged = now
                 self._purge()
+
+    def _copy(self, job_id: str, progress: dict[str, Any], plan: int) -> None:
+        """Store a job's latest progress and fetch its plan number `plan`, while the job is active
+        (an event can come after the job's end, when its plan's Variable is gone: a fetch would
+        wait for it in vain, and every other job's progress with it)."""
+        try:
+            if self.store.started(job_id, progress or None):
+                self._keep_plan(job_id, plan)
+        except Exception:
+            log.exception("progress of job %s not stored", job_id)
 
     def _keep_plan(self, job_id: str, number: int) -> None:
         """Fetch the job's plan number `number` from its Variable into the store, once."""

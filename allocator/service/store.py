@@ -281,14 +281,16 @@ class JobStore:
             row = db.execute(f"SELECT {column} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return row[0] if row else None
 
-    def started(self, job_id: str, progress: dict[str, Any] | None) -> None:
-        """The job runs: its status and latest progress (only while it is still active)."""
+    def started(self, job_id: str, progress: dict[str, Any] | None) -> bool:
+        """The job runs: its status and latest progress (only while it is still active); False
+        when it has ended (or is not known)."""
         with self._connection() as db:
-            db.execute(
+            cursor = db.execute(
                 "UPDATE jobs SET status = 'running', started = COALESCE(started, ?), progress = ? "
                 "WHERE id = ? AND status IN (?, ?)",
                 (time.time(), json.dumps(progress) if progress else None, job_id, *ACTIVE),
             )
+            return cursor.rowcount == 1
 
     def keep_incumbent(self, job_id: str, solution: str) -> bool:
         """Keep a running job's best plan so far (a solution's JSON text), which a restart after a
